@@ -1,0 +1,179 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"pgtenant/engine/ddl"
+	"pgtenant/engine/migrate"
+	"pgtenant/internal/pglocal"
+	"pgtenant/schema"
+)
+
+// The roles `dev` creates in its private cluster, mirroring a production
+// setup: the owner applies migrations and owns the tables; the app login
+// holds the first declared role and nothing else.
+const (
+	devDatabase = "pgtenant"
+	devOwner    = "pgtenant_owner"
+	devApp      = "pgtenant_app"
+)
+
+func cmdDev(ctx context.Context, e *env, args []string) int {
+	fs := newFlags(e, "dev", "")
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
+	}
+	if fs.NArg() > 0 {
+		return usageError(fs, e, "unexpected argument %q", fs.Arg(0))
+	}
+	model, files, diags := schema.Load(e.cfg.PoliciesFile)
+	if diags.HasErrors() {
+		writeDiagnostics(e.stderr, files, diags)
+		return exitFailure
+	}
+	srv, reused, err := pglocal.Start(ctx, pglocal.Options{Dir: e.cfg.DataDir, Durable: true})
+	if err != nil {
+		return fail(e, "dev", err)
+	}
+	how := "started"
+	if reused {
+		how = "reused the running server"
+	}
+	fmt.Fprintf(e.stdout, "PostgreSQL on 127.0.0.1:%d (%s; data in %s)\n", srv.Port, how, e.cfg.DataDir)
+
+	urls, err := devRoles(ctx, srv, e.cfg.DataDir, model)
+	if err != nil {
+		return fail(e, "dev", err)
+	}
+	from, to, err := migrate.Up(ctx, urls.owner, e.cfg.MigrationsDir)
+	if err != nil {
+		return fail(e, "dev", err)
+	}
+	if from == to {
+		fmt.Fprintf(e.stdout, "Migrations: already at version %d.\n", to)
+	} else {
+		fmt.Fprintf(e.stdout, "Migrations: applied %s, version %d → %d.\n", e.cfg.MigrationsDir, from, to)
+	}
+	if err := grantApp(ctx, urls.owner, model); err != nil {
+		return fail(e, "dev", err)
+	}
+	fmt.Fprintf(e.stdout, `
+Connect:
+  export ADMIN_DATABASE_URL='%s'   # %s: owns the tables, runs migrations
+  export DATABASE_URL='%s'   # %s: login holding role %q; not superuser, no BYPASSRLS, owns nothing
+  psql "$DATABASE_URL" -c "BEGIN; SELECT set_config('%s', '<tenant uuid>', true); SELECT * FROM webpages_webpage; COMMIT;"
+`, urls.owner, devOwner, urls.app, devApp, model.Roles[0].Name, model.Tenancy.Setting)
+	return exitOK
+}
+
+type devURLs struct{ owner, app string }
+
+// devRoles creates, once, the owner and app login roles and the database,
+// with passwords kept in the data directory (mode 0600) so that a reused
+// server can be connected to again.
+func devRoles(ctx context.Context, srv *pglocal.Server, dataDir string, m *schema.Model) (devURLs, error) {
+	if len(m.Roles) == 0 {
+		return devURLs{}, errors.New("the declaration has no role for the app login to hold; declare one, like role \"app\"")
+	}
+	ownerPW, err := secret(filepath.Join(dataDir, devOwner+".password"))
+	if err != nil {
+		return devURLs{}, err
+	}
+	appPW, err := secret(filepath.Join(dataDir, devApp+".password"))
+	if err != nil {
+		return devURLs{}, err
+	}
+	conn, err := pgx.Connect(ctx, srv.URL("postgres"))
+	if err != nil {
+		return devURLs{}, fmt.Errorf("connect to the private server: %w", err)
+	}
+	defer conn.Close(ctx)
+	// Role and database DDL takes no bind parameters; the names are constants
+	// and the passwords are hex, quoted as literals.
+	stmts := []string{
+		ensureRole(devOwner, "LOGIN NOSUPERUSER NOBYPASSRLS CREATEROLE", ownerPW),
+		ensureRole(devApp, "LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEROLE NOCREATEDB", appPW),
+	}
+	for _, s := range stmts {
+		if _, err := conn.Exec(ctx, s); err != nil {
+			return devURLs{}, fmt.Errorf("create dev roles: %w", err)
+		}
+	}
+	var exists bool
+	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT FROM pg_database WHERE datname = $1)", devDatabase).Scan(&exists); err != nil {
+		return devURLs{}, fmt.Errorf("create dev database: %w", err)
+	}
+	if !exists {
+		if _, err := conn.Exec(ctx, fmt.Sprintf("CREATE DATABASE %s OWNER %s", ddl.Ident(devDatabase), ddl.Ident(devOwner))); err != nil {
+			return devURLs{}, fmt.Errorf("create dev database: %w", err)
+		}
+	}
+	return devURLs{
+		owner: loginURL(srv, devOwner, ownerPW),
+		app:   loginURL(srv, devApp, appPW),
+	}, nil
+}
+
+// grantApp lets the app login hold the first declared role; roles exist only
+// once the migrations have run.
+func grantApp(ctx context.Context, ownerURL string, m *schema.Model) error {
+	conn, err := pgx.Connect(ctx, ownerURL)
+	if err != nil {
+		return fmt.Errorf("connect as the owner: %w", err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, fmt.Sprintf("GRANT %s TO %s", ddl.Ident(m.Roles[0].Name), ddl.Ident(devApp))); err != nil {
+		return fmt.Errorf("grant %s to %s: %w", m.Roles[0].Name, devApp, err)
+	}
+	return nil
+}
+
+func ensureRole(name, options, password string) string {
+	return fmt.Sprintf(`DO $$ BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = %[1]s) THEN
+    CREATE ROLE %[2]s %[3]s PASSWORD %[4]s;
+  END IF;
+END $$`, schema.QuoteLiteral(name), ddl.Ident(name), options, schema.QuoteLiteral(password))
+}
+
+func loginURL(srv *pglocal.Server, user, password string) string {
+	u := url.URL{
+		Scheme:   "postgres",
+		User:     url.UserPassword(user, password),
+		Host:     fmt.Sprintf("127.0.0.1:%d", srv.Port),
+		Path:     "/" + devDatabase,
+		RawQuery: "sslmode=disable",
+	}
+	return u.String()
+}
+
+// secret reads the password stored at path, or makes and stores a new one.
+func secret(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err == nil {
+		return strings.TrimSpace(string(b)), nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return "", err
+	}
+	raw := make([]byte, 24)
+	if _, err := rand.Read(raw); err != nil {
+		return "", err
+	}
+	pw := hex.EncodeToString(raw)
+	if err := os.WriteFile(path, []byte(pw+"\n"), 0o600); err != nil {
+		return "", err
+	}
+	return pw, nil
+}

@@ -1,0 +1,84 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"slices"
+
+	"pgtenant/engine/ddl"
+	"pgtenant/engine/migrate"
+	"pgtenant/schema"
+)
+
+var migrationNameRE = regexp.MustCompile(`^[a-z0-9_]+$`)
+
+func cmdGenerate(_ context.Context, e *env, args []string) int {
+	fs := newFlags(e, "generate", "[--check] [--name NAME]")
+	check := fs.Bool("check", false, "write nothing; exit 1 if migrations/ is out of date with the declaration")
+	name := fs.String("name", "change", "the name of the new migration (lower-case, digits, underscores)")
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
+	}
+	if fs.NArg() > 0 {
+		return usageError(fs, e, "unexpected argument %q", fs.Arg(0))
+	}
+	if !migrationNameRE.MatchString(*name) {
+		return usageError(fs, e, "--name %q: use lower-case letters, digits and underscores", *name)
+	}
+	model, files, diags := schema.Load(e.cfg.PoliciesFile)
+	if diags.HasErrors() {
+		writeDiagnostics(e.stderr, files, diags)
+		return exitFailure
+	}
+	dir := e.cfg.MigrationsDir
+	out, err := migrate.Generate(dir, model, *name)
+	if errors.Is(err, ddl.ErrIncremental) {
+		if *check {
+			fmt.Fprintf(e.stderr, "pgtenant generate: %s is out of date: %s differs from %s; run `pgtenant generate`.\n",
+				dir, e.cfg.PoliciesFile, filepath.Join(dir, migrate.SnapshotFile))
+			return exitFailure
+		}
+		return fail(e, "generate", fmt.Errorf("%w. Before anything is deployed you can start over: "+
+			"delete %s and run `pgtenant generate` again", err, dir))
+	}
+	if err != nil {
+		return fail(e, "generate", err)
+	}
+	names := make([]string, 0, len(out))
+	for n := range out {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	if *check {
+		if len(out) > 0 {
+			fmt.Fprintf(e.stderr, "pgtenant generate: %s is out of date with %s; run `pgtenant generate` (it would write %v).\n",
+				dir, e.cfg.PoliciesFile, names)
+			return exitFailure
+		}
+		stale, err := migrate.Stale(dir)
+		if err != nil {
+			return fail(e, "generate", err)
+		}
+		if len(stale) > 0 {
+			fmt.Fprintf(e.stderr, "pgtenant generate: %v differ from what this pgtenant generates; "+
+				"run `pgtenant generate` after deleting %s if nothing is deployed yet.\n", stale, dir)
+			return exitFailure
+		}
+		fmt.Fprintf(e.stdout, "%s is up to date with %s.\n", dir, e.cfg.PoliciesFile)
+		return exitOK
+	}
+	if len(out) == 0 {
+		fmt.Fprintf(e.stdout, "No changes: %s is up to date with %s.\n", dir, e.cfg.PoliciesFile)
+		return exitOK
+	}
+	if err := migrate.WriteFiles(dir, out); err != nil {
+		return fail(e, "generate", err)
+	}
+	for _, n := range names {
+		fmt.Fprintf(e.stdout, "wrote %s\n", filepath.Join(dir, n))
+	}
+	return exitOK
+}

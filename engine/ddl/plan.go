@@ -1,0 +1,102 @@
+package ddl
+
+import (
+	"encoding/json"
+	"errors"
+	"slices"
+
+	"pgtenant/schema"
+)
+
+// Change is one step of a migration: SQL that does it, SQL that exactly
+// undoes it, and a comment for the DBA who reviews it.
+type Change struct {
+	// Object names what the change is about, as "table x", "policy y",
+	// "role z" or "schema s", so that a database error can be traced back to
+	// the declaration.
+	Object  string
+	Comment string
+	Up      string
+	Down    string
+}
+
+// ErrIncremental is returned by Plan when a previous model exists and
+// differs from the next one: turning a declaration change into ALTER
+// statements is not implemented yet.
+var ErrIncremental = errors.New("ddl: the declaration differs from migrations/schema.json, " +
+	"and incremental migrations are not implemented yet")
+
+// Plan returns the changes that take a database from prev to next, in the
+// order they must run. A nil prev is an empty database, which gets the roles,
+// the tenant registry, every table and every policy. Equal models give no
+// changes. Returns ErrIncremental otherwise.
+func Plan(prev, next *schema.Model) ([]Change, error) {
+	if prev != nil {
+		if Equal(prev, next) {
+			return nil, nil
+		}
+		return nil, ErrIncremental
+	}
+	var out []Change
+	for _, r := range next.Roles {
+		out = append(out, createRole(r))
+	}
+	out = append(out, registry()...)
+	order, deferred := createOrder(next)
+	for _, t := range order {
+		out = append(out, createTable(next, t, deferred))
+	}
+	for _, t := range order {
+		for _, fk := range t.ForeignKeys {
+			if deferred[fk] {
+				out = append(out, addForeignKey(next, t, fk))
+			}
+		}
+	}
+	for _, p := range next.Policies {
+		out = append(out, createPolicy(next, p))
+	}
+	return out, nil
+}
+
+// Equal reports whether two models declare the same database.
+func Equal(a, b *schema.Model) bool {
+	ja, errA := json.Marshal(a)
+	jb, errB := json.Marshal(b)
+	return errA == nil && errB == nil && slices.Equal(ja, jb)
+}
+
+// createOrder orders tables so that each is created after the tables its
+// foreign keys reference, keeping declaration order where it is free. When
+// tables reference each other in a cycle, the foreign keys that point forward
+// are returned as deferred: they are added once both tables exist.
+func createOrder(m *schema.Model) ([]*schema.Table, map[*schema.ForeignKey]bool) {
+	done := map[string]bool{}
+	deferred := map[*schema.ForeignKey]bool{}
+	remaining := slices.Clone(m.Tables)
+	var order []*schema.Table
+	ready := func(t *schema.Table) bool {
+		for _, fk := range t.ForeignKeys {
+			if fk.RefTable != t.Name && !done[fk.RefTable] {
+				return false
+			}
+		}
+		return true
+	}
+	for len(remaining) > 0 {
+		i := slices.IndexFunc(remaining, ready)
+		if i < 0 {
+			i = 0 // a cycle: create the first table now and defer what it cannot reference yet
+			for _, fk := range remaining[0].ForeignKeys {
+				if fk.RefTable != remaining[0].Name && !done[fk.RefTable] {
+					deferred[fk] = true
+				}
+			}
+		}
+		t := remaining[i]
+		order = append(order, t)
+		done[t.Name] = true
+		remaining = slices.Delete(remaining, i, i+1)
+	}
+	return order, deferred
+}

@@ -1,0 +1,228 @@
+package schema
+
+import (
+	"github.com/hashicorp/hcl/v2"
+)
+
+// Privilege is a table privilege a role may hold.
+type Privilege string
+
+// The privileges a role block may list.
+const (
+	Select Privilege = "SELECT"
+	Insert Privilege = "INSERT"
+	Update Privilege = "UPDATE"
+	Delete Privilege = "DELETE"
+)
+
+// Privileges lists every privilege in the order GRANT statements name them.
+var Privileges = []Privilege{Select, Insert, Update, Delete}
+
+// Action is what a foreign key does when the referenced row is deleted.
+type Action string
+
+// The referential actions a foreign key may declare.
+const (
+	NoAction   Action = "NO_ACTION"
+	Restrict   Action = "RESTRICT"
+	Cascade    Action = "CASCADE"
+	SetNull    Action = "SET_NULL"
+	SetDefault Action = "SET_DEFAULT"
+)
+
+// Actions lists every referential action.
+var Actions = []Action{NoAction, Restrict, Cascade, SetNull, SetDefault}
+
+// Command is the SQL command a policy applies to.
+type Command string
+
+// The commands a policy may apply to.
+const (
+	All        Command = "ALL"
+	SelectRows Command = "SELECT"
+	InsertRows Command = "INSERT"
+	UpdateRows Command = "UPDATE"
+	DeleteRows Command = "DELETE"
+)
+
+// Commands lists every policy command.
+var Commands = []Command{All, SelectRows, InsertRows, UpdateRows, DeleteRows}
+
+// Kind says how a policy combines with the others on its table.
+type Kind string
+
+// The two policy kinds of PostgreSQL.
+const (
+	Restrictive Kind = "RESTRICTIVE"
+	Permissive  Kind = "PERMISSIVE"
+)
+
+// Kinds lists both policy kinds.
+var Kinds = []Kind{Restrictive, Permissive}
+
+// Model is a whole declaration: plain data, with the source range of every
+// declared element kept for diagnostics. It is what the SQL generator reads and
+// what migrations/schema.json stores (ranges are not serialised).
+type Model struct {
+	Tenancy  Tenancy   `json:"tenancy"`
+	Roles    []*Role   `json:"roles"`
+	Tables   []*Table  `json:"tables"`
+	Policies []*Policy `json:"policies"`
+}
+
+// Tenancy names the tenant column, the session setting the policies read and
+// the request header naming the tenant.
+type Tenancy struct {
+	Column  string    `json:"column"`
+	Setting string    `json:"setting"`
+	Header  string    `json:"header"`
+	Range   hcl.Range `json:"-"`
+}
+
+// DefaultTenancy is what an absent or partial tenancy block means.
+var DefaultTenancy = Tenancy{
+	Column:  "tenant_id",
+	Setting: "app.current_tenant_id",
+	Header:  "X-Tenant-ID",
+}
+
+// Role is a NOLOGIN database role and the privileges it holds on every
+// tenant table.
+type Role struct {
+	Name       string      `json:"name"`
+	Privileges []Privilege `json:"privileges"`
+	Range      hcl.Range   `json:"-"`
+}
+
+// Has reports whether the role holds p.
+func (r *Role) Has(p Privilege) bool {
+	for _, q := range r.Privileges {
+		if q == p {
+			return true
+		}
+	}
+	return false
+}
+
+// Table is a declared table. A tenant table (Shared false) gets the tenant
+// column, tenant-leading keys and the isolation policies; a shared table is
+// read-only reference data.
+type Table struct {
+	Name        string        `json:"name"`
+	Shared      bool          `json:"shared,omitempty"`
+	Comment     string        `json:"comment,omitempty"`
+	Columns     []*Column     `json:"columns"`
+	PrimaryKey  *PrimaryKey   `json:"primary_key"`
+	Indexes     []*Index      `json:"indexes,omitempty"`
+	ForeignKeys []*ForeignKey `json:"foreign_keys,omitempty"`
+	Checks      []*Check      `json:"checks,omitempty"`
+	Range       hcl.Range     `json:"-"`
+}
+
+// Column finds a declared column by name.
+func (t *Table) Column(name string) *Column {
+	for _, c := range t.Columns {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// Column is a declared column. Columns are NOT NULL unless Null is set.
+type Column struct {
+	Name    string `json:"name"`
+	Type    string `json:"type"`
+	Null    bool   `json:"null,omitempty"`
+	Default string `json:"default,omitempty"` // SQL expression text
+	Comment string `json:"comment,omitempty"`
+
+	Range        hcl.Range  `json:"-"`
+	DefaultRange *hcl.Range `json:"-"`
+}
+
+// PrimaryKey lists the declared key columns; the tenant column is prepended
+// by the generator for tenant tables.
+type PrimaryKey struct {
+	Columns []string  `json:"columns"`
+	Range   hcl.Range `json:"-"`
+}
+
+// Index is a plain or unique index. For tenant tables the generator leads it
+// with the tenant column.
+type Index struct {
+	Name    string   `json:"name"`
+	Columns []string `json:"columns"`
+	Unique  bool     `json:"unique,omitempty"`
+	Where   string   `json:"where,omitempty"` // SQL predicate text
+
+	Range      hcl.Range  `json:"-"`
+	WhereRange *hcl.Range `json:"-"`
+}
+
+// ForeignKey links Columns to RefColumns of RefTable. Between two tenant
+// tables the generator adds the tenant column to both sides.
+type ForeignKey struct {
+	Name       string   `json:"name"`
+	Columns    []string `json:"columns"`
+	RefTable   string   `json:"ref_table"`
+	RefColumns []string `json:"ref_columns"`
+	OnDelete   Action   `json:"on_delete,omitempty"`
+
+	Range hcl.Range `json:"-"`
+}
+
+// Check is a named CHECK constraint.
+type Check struct {
+	Name  string    `json:"name"`
+	Expr  string    `json:"expr"`
+	Range hcl.Range `json:"-"`
+}
+
+// Policy is an extra row-level security policy on one table. Restrictive
+// policies are ANDed with tenant isolation and can only narrow what a role
+// sees.
+type Policy struct {
+	Name  string   `json:"name"`
+	Table string   `json:"table"`
+	To    []string `json:"to"`
+	For   Command  `json:"for"`
+	As    Kind     `json:"as"`
+	Using string   `json:"using,omitempty"`
+	Check string   `json:"check,omitempty"`
+
+	Range      hcl.Range  `json:"-"`
+	UsingRange *hcl.Range `json:"-"`
+	CheckRange *hcl.Range `json:"-"`
+}
+
+// Table finds a declared table by name.
+func (m *Model) Table(name string) *Table {
+	for _, t := range m.Tables {
+		if t.Name == name {
+			return t
+		}
+	}
+	return nil
+}
+
+// Role finds a declared role by name.
+func (m *Model) Role(name string) *Role {
+	for _, r := range m.Roles {
+		if r.Name == name {
+			return r
+		}
+	}
+	return nil
+}
+
+// PoliciesOn returns the extra policies declared on table, in declaration order.
+func (m *Model) PoliciesOn(table string) []*Policy {
+	var out []*Policy
+	for _, p := range m.Policies {
+		if p.Table == table {
+			out = append(out, p)
+		}
+	}
+	return out
+}

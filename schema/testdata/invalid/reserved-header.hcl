@@ -1,0 +1,3 @@
+tenancy {
+  header = "Authorization" # ERROR: Invalid header name
+}
