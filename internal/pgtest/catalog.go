@@ -19,16 +19,16 @@ var catalogQueries = []string{
 	`SELECT format('relation %s.%s kind=%s rls=%s force=%s acl=%s', n.nspname, c.relname, c.relkind,
 	               c.relrowsecurity, c.relforcerowsecurity, c.relacl)
 	   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-	  WHERE n.nspname NOT LIKE 'pg\_%' AND n.nspname <> 'information_schema' AND c.relname <> 'schema_migrations'`,
+	  WHERE n.nspname NOT LIKE 'pg\_%' AND n.nspname <> 'information_schema' AND c.relname NOT LIKE 'schema\_migrations%'`,
 	`SELECT format('column %s.%s %s notnull=%s default=%s acl=%s', c.relname, a.attname,
 	               format_type(a.atttypid, a.atttypmod), a.attnotnull, pg_get_expr(d.adbin, d.adrelid), a.attacl)
 	   FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
 	   LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-	  WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relname <> 'schema_migrations'
+	  WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relname NOT LIKE 'schema\_migrations%'
 	    AND n.nspname NOT LIKE 'pg\_%' AND n.nspname <> 'information_schema'`,
 	`SELECT format('constraint %s %s %s', conrelid::regclass, conname, pg_get_constraintdef(oid))
 	   FROM pg_constraint WHERE connamespace::regnamespace::text NOT LIKE 'pg\_%'
-	    AND connamespace::regnamespace::text <> 'information_schema'`,
+	    AND connamespace::regnamespace::text <> 'information_schema' AND conrelid::regclass::text <> 'schema_migrations'`,
 	`SELECT 'index ' || indexdef FROM pg_indexes
 	  WHERE schemaname NOT LIKE 'pg\_%' AND schemaname <> 'information_schema' AND tablename <> 'schema_migrations'`,
 	`SELECT format('policy %s.%s %s %s %s roles=%s using=%s check=%s', schemaname, tablename, policyname,

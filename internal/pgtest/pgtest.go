@@ -10,6 +10,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"pgtenant/engine/ddl"
+	"pgtenant/schema"
 )
 
 // DB is one test's database, dropped when the test ends.
@@ -60,13 +63,13 @@ func (db *DB) LoginURL(t testing.TB, roles ...string) string {
 	db.roles = append(db.roles, name)
 	db.mu.Unlock()
 	ctx := t.Context()
-	_, err := db.c.admin.Exec(ctx, "CREATE ROLE "+ident(name)+" WITH LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB "+
-		"NOCREATEROLE NOREPLICATION INHERIT PASSWORD "+literal(password))
+	_, err := db.c.admin.Exec(ctx, "CREATE ROLE "+ddl.Ident(name)+" WITH LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB "+
+		"NOCREATEROLE NOREPLICATION INHERIT PASSWORD "+schema.QuoteLiteral(password))
 	if err != nil {
 		t.Fatalf("pgtest: create login role: %v", err)
 	}
 	for _, role := range roles {
-		if _, err := db.c.admin.Exec(ctx, "GRANT "+ident(role)+" TO "+ident(name)); err != nil {
+		if _, err := db.c.admin.Exec(ctx, "GRANT "+ddl.Ident(role)+" TO "+ddl.Ident(name)); err != nil {
 			t.Fatalf("pgtest: grant role %q (do the migrations create it?): %v", role, err)
 		}
 	}
@@ -78,8 +81,8 @@ func (c *cluster) create(t testing.TB, template string) *DB {
 	t.Helper()
 	db := &DB{Name: dbName(t), c: c}
 	begin := time.Now()
-	_, err := c.admin.Exec(t.Context(), "CREATE DATABASE "+ident(db.Name)+" TEMPLATE "+ident(template)+
-		" OWNER "+ident(ownerRole))
+	_, err := c.admin.Exec(t.Context(), "CREATE DATABASE "+ddl.Ident(db.Name)+" TEMPLATE "+ddl.Ident(template)+
+		" OWNER "+ddl.Ident(ownerRole))
 	if err != nil {
 		t.Fatalf("pgtest: create database: %v", err)
 	}
@@ -102,14 +105,14 @@ func (c *cluster) create(t testing.TB, template string) *DB {
 func (db *DB) drop(t testing.TB) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // t.Context() is done by now
 	defer cancel()
-	if _, err := db.c.admin.Exec(ctx, "DROP DATABASE IF EXISTS "+ident(db.Name)+" WITH (FORCE)"); err != nil {
+	if _, err := db.c.admin.Exec(ctx, "DROP DATABASE IF EXISTS "+ddl.Ident(db.Name)+" WITH (FORCE)"); err != nil {
 		t.Errorf("pgtest: drop database %s: %v", db.Name, err)
 		return
 	}
 	db.mu.Lock()
 	defer db.mu.Unlock()
 	for _, role := range db.roles {
-		if _, err := db.c.admin.Exec(ctx, "DROP ROLE IF EXISTS "+ident(role)); err != nil {
+		if _, err := db.c.admin.Exec(ctx, "DROP ROLE IF EXISTS "+ddl.Ident(role)); err != nil {
 			t.Errorf("pgtest: drop role %s: %v", role, err)
 		}
 	}

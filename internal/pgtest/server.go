@@ -24,6 +24,9 @@ import (
 
 	"pgtenant/engine/migrate"
 	"pgtenant/internal/pglocal"
+
+	"pgtenant/engine/ddl"
+	"pgtenant/schema"
 )
 
 const (
@@ -139,12 +142,12 @@ func openCluster(ctx context.Context) (c *cluster, err error) {
 		var exists bool
 		err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT FROM pg_roles WHERE rolname = $1)", ownerRole).Scan(&exists)
 		if err == nil && !exists {
-			_, err = conn.Exec(ctx, "CREATE ROLE "+ident(ownerRole))
+			_, err = conn.Exec(ctx, "CREATE ROLE "+ddl.Ident(ownerRole))
 		}
 		if err == nil {
 			// Set every attribute, in case an older pgtest (or a person) made the role differently.
-			_, err = conn.Exec(ctx, "ALTER ROLE "+ident(ownerRole)+" WITH LOGIN NOSUPERUSER NOBYPASSRLS CREATEROLE "+
-				"NOCREATEDB NOREPLICATION INHERIT PASSWORD "+literal(c.ownerPassword))
+			_, err = conn.Exec(ctx, "ALTER ROLE "+ddl.Ident(ownerRole)+" WITH LOGIN NOSUPERUSER NOBYPASSRLS CREATEROLE "+
+				"NOCREATEDB NOREPLICATION INHERIT PASSWORD "+schema.QuoteLiteral(c.ownerPassword))
 		}
 		return err
 	})
@@ -296,13 +299,13 @@ func (c *cluster) buildTemplate(ctx context.Context) (string, error) {
 		case err == nil && complete:
 			return nil
 		case err == nil:
-			if _, err := conn.Exec(ctx, "DROP DATABASE "+ident(name)+" WITH (FORCE)"); err != nil {
+			if _, err := conn.Exec(ctx, "DROP DATABASE "+ddl.Ident(name)+" WITH (FORCE)"); err != nil {
 				return err
 			}
 		case !errors.Is(err, pgx.ErrNoRows):
 			return err
 		}
-		if _, err := conn.Exec(ctx, "CREATE DATABASE "+ident(name)+" OWNER "+ident(ownerRole)+
+		if _, err := conn.Exec(ctx, "CREATE DATABASE "+ddl.Ident(name)+" OWNER "+ddl.Ident(ownerRole)+
 			" TEMPLATE template0"); err != nil {
 			return err
 		}
@@ -312,7 +315,7 @@ func (c *cluster) buildTemplate(ctx context.Context) (string, error) {
 			}
 		}
 		// No connections to a template: CREATE DATABASE … TEMPLATE fails while anyone is connected to it.
-		_, err = conn.Exec(ctx, "ALTER DATABASE "+ident(name)+" WITH ALLOW_CONNECTIONS false IS_TEMPLATE true")
+		_, err = conn.Exec(ctx, "ALTER DATABASE "+ddl.Ident(name)+" WITH ALLOW_CONNECTIONS false IS_TEMPLATE true")
 		return err
 	})
 	if err != nil {
@@ -361,9 +364,3 @@ func hashDir(dir string) (hash string, hasFiles bool, err error) {
 	}
 	return hex.EncodeToString(h.Sum(nil)), hasFiles, nil
 }
-
-// ident quotes an identifier.
-func ident(name string) string { return pgx.Identifier{name}.Sanitize() }
-
-// literal quotes a string literal (for the few places, such as PASSWORD, that take no parameters).
-func literal(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }

@@ -1,0 +1,9 @@
+package main
+
+import (
+	"testing"
+
+	"pgtenant/internal/pgtest"
+)
+
+func TestMain(m *testing.M) { pgtest.Run(m) }

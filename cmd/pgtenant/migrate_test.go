@@ -1,0 +1,124 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"pgtenant/internal/pgtest"
+)
+
+// TestMigrate applies, reports and reverts the committed migrations through
+// the CLI as the non-superuser owner, and checks that the down migration
+// leaves the database as it found it.
+func TestMigrate(t *testing.T) {
+	db := pgtest.NewEmpty(t)
+	before := pgtest.Catalog(t, db.Owner)
+	t.Setenv("ADMIN_DATABASE_URL", db.OwnerURL)
+	t.Setenv("MIGRATIONS_DIR", "../../migrations")
+
+	code, stdout, stderr := pgtenant(t, "migrate", "status")
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stdout, "version:   0 (clean)")
+	assert.Contains(t, stdout, "pending:   1")
+
+	code, stdout, stderr = pgtenant(t, "migrate", "up")
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stdout, "Migrated up from version 0 to 1.")
+
+	code, stdout, _ = pgtenant(t, "migrate", "up")
+	assert.Equal(t, exitOK, code)
+	assert.Contains(t, stdout, "No change: the database is at version 1.")
+
+	code, stdout, _ = pgtenant(t, "migrate", "status")
+	assert.Equal(t, exitOK, code)
+	assert.Contains(t, stdout, "version:   1 (clean)")
+	assert.Contains(t, stdout, "pending:   none")
+	assert.NotEqual(t, before, pgtest.Catalog(t, db.Owner))
+
+	code, _, stderr = pgtenant(t, "migrate", "down", "2")
+	assert.Equal(t, exitFailure, code, "more steps than applied is refused")
+	assert.Contains(t, stderr, "only 1")
+
+	code, stdout, stderr = pgtenant(t, "migrate", "down", "1")
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stdout, "Migrated down from version 1 to 0.")
+	assert.Equal(t, before, pgtest.Catalog(t, db.Owner), "the down migration removes everything the up migration made")
+}
+
+func TestMigrate_NoURL(t *testing.T) {
+	t.Setenv("ADMIN_DATABASE_URL", "")
+	code, _, stderr := pgtenant(t, "migrate", "up")
+	assert.Equal(t, exitFailure, code)
+	assert.Contains(t, stderr, "ADMIN_DATABASE_URL is not set")
+}
+
+// TestMigrate_Psql applies the committed files the way a DBA would, with
+// psql --single-transaction, and checks what they leave behind.
+func TestMigrate_Psql(t *testing.T) {
+	psql, err := exec.LookPath("psql")
+	if err != nil {
+		t.Skip("psql is not installed")
+	}
+	db := pgtest.NewEmpty(t)
+	before := pgtest.Catalog(t, db.Owner)
+	apply := func(file string) {
+		t.Helper()
+		out, err := exec.CommandContext(t.Context(), psql, db.OwnerURL, "--single-transaction", "-v", "ON_ERROR_STOP=1",
+			"-q", "-f", filepath.Join("../../migrations", file)).CombinedOutput()
+		require.NoError(t, err, "%s", out)
+	}
+	apply("000001_init.up.sql")
+
+	rows, err := db.Owner.Query(t.Context(), `
+		SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity,
+		       EXISTS (SELECT FROM pg_policies p WHERE p.schemaname = 'public' AND p.tablename = c.relname
+		               AND p.policyname = 'tenant_isolation' AND p.permissive = 'RESTRICTIVE')
+		  FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'tenant_id'
+		 WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r'`)
+	require.NoError(t, err)
+	tables := 0
+	for rows.Next() {
+		var name string
+		var rls, force, policy bool
+		require.NoError(t, rows.Scan(&name, &rls, &force, &policy))
+		assert.True(t, rls && force && policy, "%s: rls=%v force=%v tenant_isolation=%v", name, rls, force, policy)
+		tables++
+	}
+	require.NoError(t, rows.Err())
+	assert.Equal(t, 8, tables, "every tenant table of policies.hcl")
+
+	apply("000001_init.down.sql")
+	assert.Equal(t, before, pgtest.Catalog(t, db.Owner))
+}
+
+// TestDev runs `pgtenant dev` twice on a fresh data directory: the first run
+// creates the server and applies the migrations, the second reuses both.
+func TestDev(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a PostgreSQL server")
+	}
+	if _, err := os.Stat("/usr/lib/postgresql"); err != nil && os.Getenv("PGTEST_REQUIRED") != "1" {
+		t.Skip("no PostgreSQL binaries")
+	}
+	dir := t.TempDir()
+	t.Setenv("PGTENANT_DATA_DIR", filepath.Join(dir, "pg"))
+	t.Setenv("MIGRATIONS_DIR", "../../migrations")
+	t.Setenv("POLICIES_FILE", "../../policies.hcl")
+	t.Cleanup(func() { stopDev(t, filepath.Join(dir, "pg")) })
+
+	code, stdout, stderr := pgtenant(t, "dev")
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stdout, "(started;")
+	assert.Contains(t, stdout, "version 0 → 1")
+	assert.Contains(t, stdout, "export DATABASE_URL=")
+
+	code, stdout, stderr = pgtenant(t, "dev")
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stdout, "reused the running server")
+	assert.Contains(t, stdout, "already at version 1")
+}

@@ -1,0 +1,4 @@
+// Package layout holds no code: its test enforces the import rules of
+// STYLE.md §1 (what each package may depend on), so that the data flow the
+// directory tree shows stays true.
+package layout
