@@ -22,7 +22,7 @@ import (
 
 // The roles `dev` creates in its private cluster, mirroring a production
 // setup: the owner applies migrations and owns the tables; the app login
-// holds the first declared role and nothing else.
+// holds the declared roles and nothing else.
 const (
 	devDatabase = "pgtenant"
 	devOwner    = "pgtenant_owner"
@@ -71,9 +71,9 @@ func cmdDev(ctx context.Context, e *env, args []string) int {
 	fmt.Fprintf(e.stdout, `
 Connect:
   export ADMIN_DATABASE_URL='%s'   # %s: owns the tables, runs migrations
-  export DATABASE_URL='%s'   # %s: login holding role %q; not superuser, no BYPASSRLS, owns nothing
+  export DATABASE_URL='%s'   # %s: login holding roles %s; not superuser, no BYPASSRLS, owns nothing
   psql "$DATABASE_URL" -c "BEGIN; SELECT set_config('%s', '<tenant uuid>', true); SELECT * FROM webpages_webpage; COMMIT;"
-`, urls.owner, devOwner, urls.app, devApp, model.Roles[0].Name, model.Tenancy.Setting)
+`, urls.owner, devOwner, urls.app, devApp, strings.Join(roleNames(model), ", "), model.Tenancy.Setting)
 	return exitOK
 }
 
@@ -125,18 +125,29 @@ func devRoles(ctx context.Context, srv *pglocal.Server, dataDir string, m *schem
 	}, nil
 }
 
-// grantApp lets the app login hold the first declared role; roles exist only
-// once the migrations have run.
+// grantApp lets the app login hold every declared role: the server switches
+// to a token's role per request (set_config('role', …, true)), which needs
+// membership. Roles exist only once the migrations have run.
 func grantApp(ctx context.Context, ownerURL string, m *schema.Model) error {
 	conn, err := pgx.Connect(ctx, ownerURL)
 	if err != nil {
 		return fmt.Errorf("connect as the owner: %w", err)
 	}
 	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, fmt.Sprintf("GRANT %s TO %s", ddl.Ident(m.Roles[0].Name), ddl.Ident(devApp))); err != nil {
-		return fmt.Errorf("grant %s to %s: %w", m.Roles[0].Name, devApp, err)
+	roles := roleNames(m)
+	if _, err := conn.Exec(ctx, fmt.Sprintf("GRANT %s TO %s", ddl.Idents(roles), ddl.Ident(devApp))); err != nil {
+		return fmt.Errorf("grant %s to %s: %w", strings.Join(roles, ", "), devApp, err)
 	}
 	return nil
+}
+
+// roleNames lists the declared roles, in declaration order.
+func roleNames(m *schema.Model) []string {
+	names := make([]string, len(m.Roles))
+	for i, r := range m.Roles {
+		names[i] = r.Name
+	}
+	return names
 }
 
 func ensureRole(name, options, password string) string {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -51,9 +50,7 @@ func cmdMigrate(ctx context.Context, e *env, args []string) int {
 	}
 	url := e.cfg.AdminDatabaseURL
 	if url == "" {
-		return fail(e, "migrate", errors.New("ADMIN_DATABASE_URL is not set: point it at the database as the role "+
-			"that owns the tables (not the app role), e.g. postgres://owner:secret@127.0.0.1:5432/app. "+
-			"`make run` starts a private PostgreSQL and prints one"))
+		return fail(e, "migrate", errNoAdminURL)
 	}
 	dir := e.cfg.MigrationsDir
 	switch verb {

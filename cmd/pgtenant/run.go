@@ -44,6 +44,8 @@ func commands() []command {
 		{"generate", "[--check] [--name NAME]", "Write the next migration pair from the declaration; --check exits 1 if one is due", cmdGenerate},
 		{"migrate", migrateArgs, "Apply, revert, show or force migrations (ADMIN_DATABASE_URL)", cmdMigrate},
 		{"dev", "", "Start a private PostgreSQL under .pgtenant/ and apply the migrations", cmdDev},
+		{"tenant", tenantArgs, "Register and list tenants (ADMIN_DATABASE_URL)", cmdTenant},
+		{"token", tokenArgs, "Make and list API tokens (ADMIN_DATABASE_URL)", cmdToken},
 	}
 }
 

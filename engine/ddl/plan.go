@@ -41,7 +41,7 @@ func Plan(prev, next *schema.Model) ([]Change, error) {
 	for _, r := range next.Roles {
 		out = append(out, createRole(r))
 	}
-	out = append(out, registry()...)
+	out = append(out, registry(next)...)
 	order, deferred := createOrder(next)
 	for _, t := range order {
 		out = append(out, createTable(next, t, deferred))

@@ -1,10 +1,17 @@
 package ddl
 
+import (
+	"fmt"
+
+	"pgtenant/schema"
+)
+
 // registry returns the changes that create the internal schema: the tenant
-// registry and the API credentials (DESIGN.md §4). Only the owner can reach
-// them; the API reads them through its own login role's grants.
-func registry() []Change {
-	return []Change{{
+// registry and the API credentials (DESIGN.md §4). Only the owner can read
+// the tables; the declared roles (held by the API's login) may only call the
+// two functions that registryFunctions creates.
+func registry(m *schema.Model) []Change {
+	return append([]Change{{
 		Object:  "schema " + RegistrySchema,
 		Comment: "Internal schema: the tenant registry and API credentials. Never exposed by the API.",
 		Up: `CREATE SCHEMA pgtenant;
@@ -57,7 +64,70 @@ COMMENT ON SCHEMA pgtenant IS 'pgtenant internals: tenant registry and API crede
 );
 CREATE INDEX token_tenants_tenant_id_idx ON pgtenant.token_tenants (tenant_id);`,
 		Down: `DROP TABLE pgtenant.token_tenants;`,
+	}}, registryFunctions(m)...)
+}
+
+// registryFunctions returns the two functions through which the API's login
+// reads the registry, and the schema USAGE needed to call them. Every
+// declared role may execute them: the login holds those roles, never the
+// owner's rights.
+func registryFunctions(m *schema.Model) []Change {
+	var roles []string
+	for _, r := range m.Roles {
+		roles = append(roles, r.Name)
+	}
+	grant := func(fn string) string {
+		s := fmt.Sprintf("REVOKE ALL ON FUNCTION %s FROM PUBLIC;", fn)
+		if len(roles) > 0 {
+			s += fmt.Sprintf("\nGRANT EXECUTE ON FUNCTION %s TO %s;", fn, Idents(roles))
+		}
+		return s
+	}
+	out := []Change{{
+		Object:  "function pgtenant.tenant_directory",
+		Comment: "Every tenant, as the API needs it to resolve the tenant header: id, identifier, active.",
+		Up: `-- SECURITY DEFINER: it runs with the owner's rights, so the roles the API logs in with need (and get) no
+-- privilege on the registry tables: they can call these two functions and never read a token hash. The
+-- search_path is pinned and every name qualified, so a caller cannot slip in objects of its own. PUBLIC may
+-- not execute them; only the declared roles may.
+CREATE FUNCTION pgtenant.tenant_directory()
+    RETURNS TABLE (id uuid, identifier text, is_active boolean)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT t.id, t.identifier, t.is_active FROM pgtenant.tenants AS t ORDER BY t.identifier
+$$;
+` + grant("pgtenant.tenant_directory()"),
+		Down: `DROP FUNCTION pgtenant.tenant_directory();`,
+	}, {
+		Object:  "function pgtenant.lookup_token",
+		Comment: "The live (not revoked) token with this SHA-256 hash and the ids of its tenants; records its last use.",
+		Up: `-- SECURITY DEFINER, as above: the caller learns what a token it holds may do, never another token's hash.
+CREATE FUNCTION pgtenant.lookup_token(p_token_hash bytea)
+    RETURNS TABLE (id uuid, name text, role text, tenants uuid[])
+    LANGUAGE sql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    UPDATE pgtenant.tokens AS k
+       SET last_used_at = now()
+     WHERE k.token_hash = p_token_hash AND k.revoked_at IS NULL
+    RETURNING k.id, k.name, k.role,
+              ARRAY(SELECT tt.tenant_id FROM pgtenant.token_tenants AS tt
+                     WHERE tt.token_id = k.id ORDER BY tt.tenant_id)
+$$;
+` + grant("pgtenant.lookup_token(bytea)"),
+		Down: `DROP FUNCTION pgtenant.lookup_token(bytea);`,
 	}}
+	if len(roles) > 0 {
+		out = append(out, Change{
+			Object: "schema " + RegistrySchema,
+			Comment: "The declared roles may look up names in the internal schema, to call the two functions above.\n" +
+				"Its tables stay unreadable to them: USAGE grants no privilege on what the schema holds.",
+			Up:   fmt.Sprintf("GRANT USAGE ON SCHEMA pgtenant TO %s;", Idents(roles)),
+			Down: fmt.Sprintf("REVOKE USAGE ON SCHEMA pgtenant FROM %s;", Idents(roles)),
+		})
+	}
+	return out
 }
 
 // registryKey is the foreign key target of every tenant column.

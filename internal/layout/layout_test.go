@@ -22,6 +22,7 @@ var rules = []struct {
 	{"pgtenant/engine/migrate", []string{"net/http", "pgtenant/engine/httpapi"}},
 	{"pgtenant/engine/pgtx", []string{"net/http", "pgtenant/engine/httpapi"}},
 	{"pgtenant/engine/tenant", []string{"github.com/jackc/pgx/"}},
+	{"pgtenant/engine/registry", []string{"pgtenant/engine/httpapi"}},
 }
 
 // deps lists every package of the module with its transitive dependencies.

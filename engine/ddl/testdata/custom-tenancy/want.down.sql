@@ -4,6 +4,16 @@
 -- Undo: Tenant table user.
 DROP TABLE public."user";
 
+-- Undo: The declared roles may look up names in the internal schema, to call the two functions above.
+-- Its tables stay unreadable to them: USAGE grants no privilege on what the schema holds.
+REVOKE USAGE ON SCHEMA pgtenant FROM app;
+
+-- Undo: The live (not revoked) token with this SHA-256 hash and the ids of its tenants; records its last use.
+DROP FUNCTION pgtenant.lookup_token(bytea);
+
+-- Undo: Every tenant, as the API needs it to resolve the tenant header: id, identifier, active.
+DROP FUNCTION pgtenant.tenant_directory();
+
 -- Undo: The tenants each token may act for.
 DROP TABLE pgtenant.token_tenants;
 

@@ -59,6 +59,42 @@ CREATE TABLE pgtenant.token_tenants (
 );
 CREATE INDEX token_tenants_tenant_id_idx ON pgtenant.token_tenants (tenant_id);
 
+-- Every tenant, as the API needs it to resolve the tenant header: id, identifier, active.
+-- SECURITY DEFINER: it runs with the owner's rights, so the roles the API logs in with need (and get) no
+-- privilege on the registry tables: they can call these two functions and never read a token hash. The
+-- search_path is pinned and every name qualified, so a caller cannot slip in objects of its own. PUBLIC may
+-- not execute them; only the declared roles may.
+CREATE FUNCTION pgtenant.tenant_directory()
+    RETURNS TABLE (id uuid, identifier text, is_active boolean)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT t.id, t.identifier, t.is_active FROM pgtenant.tenants AS t ORDER BY t.identifier
+$$;
+REVOKE ALL ON FUNCTION pgtenant.tenant_directory() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgtenant.tenant_directory() TO app;
+
+-- The live (not revoked) token with this SHA-256 hash and the ids of its tenants; records its last use.
+-- SECURITY DEFINER, as above: the caller learns what a token it holds may do, never another token's hash.
+CREATE FUNCTION pgtenant.lookup_token(p_token_hash bytea)
+    RETURNS TABLE (id uuid, name text, role text, tenants uuid[])
+    LANGUAGE sql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    UPDATE pgtenant.tokens AS k
+       SET last_used_at = now()
+     WHERE k.token_hash = p_token_hash AND k.revoked_at IS NULL
+    RETURNING k.id, k.name, k.role,
+              ARRAY(SELECT tt.tenant_id FROM pgtenant.token_tenants AS tt
+                     WHERE tt.token_id = k.id ORDER BY tt.tenant_id)
+$$;
+REVOKE ALL ON FUNCTION pgtenant.lookup_token(bytea) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgtenant.lookup_token(bytea) TO app;
+
+-- The declared roles may look up names in the internal schema, to call the two functions above.
+-- Its tables stay unreadable to them: USAGE grants no privilege on what the schema holds.
+GRANT USAGE ON SCHEMA pgtenant TO app;
+
 -- Tenant table user.
 CREATE TABLE public."user" (
     org_id uuid NOT NULL DEFAULT NULLIF(current_setting('acme.org', true), '')::uuid,

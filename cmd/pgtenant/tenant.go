@@ -1,0 +1,193 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"pgtenant/engine/registry"
+)
+
+const (
+	tenantArgs = "create | list"
+	tokenArgs  = "create | list"
+)
+
+// subcommand is one action of a verb with actions, like `tenant create`.
+type subcommand struct {
+	name, args, summary string
+	run                 func(ctx context.Context, e *env, args []string) int
+}
+
+// dispatch runs the subcommand args[0] names.
+func dispatch(ctx context.Context, e *env, verb string, subs []subcommand, args []string) int {
+	fs := newFlags(e, verb, "<action> [flags]")
+	fs.Usage = func() {
+		fmt.Fprintf(e.stderr, "Usage: pgtenant %s <action> [flags]\n\nActions:\n", verb)
+		for _, s := range subs {
+			fmt.Fprintf(e.stderr, "  %-8s %s\n           %s\n", s.name, s.args, s.summary)
+		}
+		fmt.Fprintf(e.stderr, "\nRun 'pgtenant %s <action> -h' for an action's flags.\n", verb)
+	}
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
+	}
+	if fs.NArg() == 0 {
+		names := make([]string, len(subs))
+		for i, s := range subs {
+			names[i] = s.name
+		}
+		return usageError(fs, e, "say %s", strings.Join(names, " or "))
+	}
+	for _, s := range subs {
+		if s.name == fs.Arg(0) {
+			return s.run(ctx, e, fs.Args()[1:])
+		}
+	}
+	return usageError(fs, e, "unknown action %q", fs.Arg(0))
+}
+
+func cmdTenant(ctx context.Context, e *env, args []string) int {
+	return dispatch(ctx, e, "tenant", []subcommand{
+		{"create", tenantCreateArgs, "register a tenant; print its UUID", cmdTenantCreate},
+		{"list", "[--json]", "list the tenants", cmdTenantList},
+	}, args)
+}
+
+const tenantCreateArgs = "--identifier I --name N --created-by U"
+
+func cmdTenantCreate(ctx context.Context, e *env, args []string) int {
+	fs := newFlags(e, "tenant create", tenantCreateArgs)
+	identifier := fs.String("identifier", "", "the tenant's slug, as clients send it in the tenant header: lower-case letters, digits, _ (required)")
+	name := fs.String("name", "", "the tenant's display name (required)")
+	createdBy := fs.String("created-by", "", "who registers it, for the record (required)")
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
+	}
+	if fs.NArg() > 0 {
+		return usageError(fs, e, "unexpected argument %q", fs.Arg(0))
+	}
+	for _, f := range []struct{ flag, value string }{
+		{"identifier", *identifier}, {"name", *name}, {"created-by", *createdBy},
+	} {
+		if strings.TrimSpace(f.value) == "" {
+			return usageError(fs, e, "--%s is required", f.flag)
+		}
+	}
+	if !registry.ValidIdentifier(*identifier) {
+		return usageError(fs, e, "--identifier %q: want a lower-case letter, then up to 62 lower-case letters, digits or underscores, like prod_org", *identifier)
+	}
+	conn, err := connectAdmin(ctx, e)
+	if err != nil {
+		return fail(e, "tenant create", err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	t, err := registry.CreateTenant(ctx, conn, *identifier, *name, *createdBy)
+	if err != nil {
+		return failRegistry(e, "tenant create", err)
+	}
+	fmt.Fprintln(e.stdout, t.ID)
+	return exitOK
+}
+
+// tenantJSON is a tenant in `tenant list --json`.
+type tenantJSON struct {
+	ID         string    `json:"id"`
+	Identifier string    `json:"identifier"`
+	Name       string    `json:"name"`
+	Active     bool      `json:"active"`
+	CreatedBy  string    `json:"created_by"`
+	CreatedAt  time.Time `json:"created_at"`
+	UpdatedAt  time.Time `json:"updated_at"`
+}
+
+func cmdTenantList(ctx context.Context, e *env, args []string) int {
+	fs := newFlags(e, "tenant list", "[--json]")
+	asJSON := fs.Bool("json", false, "print a JSON array instead of a table")
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
+	}
+	if fs.NArg() > 0 {
+		return usageError(fs, e, "unexpected argument %q", fs.Arg(0))
+	}
+	conn, err := connectAdmin(ctx, e)
+	if err != nil {
+		return fail(e, "tenant list", err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	list, err := registry.ListTenants(ctx, conn)
+	if err != nil {
+		return failRegistry(e, "tenant list", err)
+	}
+	if *asJSON {
+		out := make([]tenantJSON, len(list))
+		for i, t := range list {
+			out[i] = tenantJSON{t.ID, t.Identifier, t.Name, t.Active, t.CreatedBy, t.CreatedAt.UTC(), t.UpdatedAt.UTC()}
+		}
+		return writeJSON(e, "tenant list", out)
+	}
+	if len(list) == 0 {
+		fmt.Fprintln(e.stdout, "No tenants. Register one with: pgtenant tenant create "+tenantCreateArgs)
+		return exitOK
+	}
+	w := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(w, "IDENTIFIER\tID\tNAME\tACTIVE\tCREATED BY\tCREATED AT")
+	for _, t := range list {
+		active := "yes"
+		if !t.Active {
+			active = "no"
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", t.Identifier, t.ID, t.Name, active, t.CreatedBy, when(t.CreatedAt))
+	}
+	if err := w.Flush(); err != nil {
+		return fail(e, "tenant list", err)
+	}
+	return exitOK
+}
+
+// errNoAdminURL is the answer when a command needs the owner's connection.
+var errNoAdminURL = errors.New("ADMIN_DATABASE_URL is not set: point it at the database as the role " +
+	"that owns the tables (not the app role), e.g. postgres://owner:secret@127.0.0.1:5432/app. " +
+	"`make run` starts a private PostgreSQL and prints one")
+
+// connectAdmin connects as the owner of the tables (ADMIN_DATABASE_URL).
+func connectAdmin(ctx context.Context, e *env) (*pgx.Conn, error) {
+	if e.cfg.AdminDatabaseURL == "" {
+		return nil, errNoAdminURL
+	}
+	conn, err := pgx.Connect(ctx, e.cfg.AdminDatabaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("connect to ADMIN_DATABASE_URL: %w", err)
+	}
+	return conn, nil
+}
+
+// failRegistry is fail for the errors of engine/registry: the verb already
+// says where the error comes from, and a database without the registry gets
+// told what to run.
+func failRegistry(e *env, verb string, err error) int {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && (pgErr.Code == "3F000" || pgErr.Code == "42P01") {
+		err = fmt.Errorf("%w; the database has no tenant registry yet: apply the migrations with `pgtenant migrate up`", err)
+	}
+	return fail(e, verb, errors.New(strings.TrimPrefix(err.Error(), "registry: ")))
+}
+
+func writeJSON(e *env, verb string, v any) int {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fail(e, verb, err)
+	}
+	fmt.Fprintf(e.stdout, "%s\n", b)
+	return exitOK
+}
+
+// when prints a time for a table: UTC, to the second.
+func when(t time.Time) string { return t.UTC().Format(time.RFC3339) }

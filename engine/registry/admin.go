@@ -1,0 +1,93 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"pgtenant/engine/tenant"
+)
+
+// TenantInfo is a tenant as the administrator sees it.
+type TenantInfo struct {
+	tenant.Tenant
+	CreatedBy string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// CreateTenant registers a tenant, active, and returns it. db must be the
+// table owner. Returns ErrInvalidIdentifier for an identifier that is not a
+// lower-case slug, a *MissingError for an empty name or createdBy, and
+// ErrTenantExists when the identifier is taken.
+func CreateTenant(ctx context.Context, db DB, identifier, name, createdBy string) (tenant.Tenant, error) {
+	if !ValidIdentifier(identifier) {
+		return tenant.Tenant{}, fmt.Errorf("%w: %q", ErrInvalidIdentifier, identifier)
+	}
+	if strings.TrimSpace(name) == "" {
+		return tenant.Tenant{}, &MissingError{Field: "name"}
+	}
+	if strings.TrimSpace(createdBy) == "" {
+		return tenant.Tenant{}, &MissingError{Field: "created_by"}
+	}
+	var t tenant.Tenant
+	err := db.QueryRow(ctx, `
+		INSERT INTO pgtenant.tenants (identifier, name, created_by) VALUES ($1, $2, $3)
+		RETURNING id::text, identifier, name, is_active`, identifier, name, createdBy).
+		Scan(&t.ID, &t.Identifier, &t.Name, &t.Active)
+	if isViolation(err, "tenants_identifier_key") {
+		return tenant.Tenant{}, fmt.Errorf("%w: %q", ErrTenantExists, identifier)
+	}
+	if err != nil {
+		return tenant.Tenant{}, fmt.Errorf("registry: create tenant %q: %w", identifier, err)
+	}
+	return t, nil
+}
+
+// ListTenants returns every tenant, ordered by identifier. db must be the
+// table owner.
+func ListTenants(ctx context.Context, db DB) ([]TenantInfo, error) {
+	rows, err := db.Query(ctx, `
+		SELECT id::text, identifier, name, is_active, created_by, created_at, updated_at
+		  FROM pgtenant.tenants ORDER BY identifier`)
+	if err != nil {
+		return nil, fmt.Errorf("registry: list tenants: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (TenantInfo, error) {
+		var t TenantInfo
+		err := row.Scan(&t.ID, &t.Identifier, &t.Name, &t.Active, &t.CreatedBy, &t.CreatedAt, &t.UpdatedAt)
+		return t, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("registry: list tenants: %w", err)
+	}
+	return out, nil
+}
+
+// FindTenant returns the tenant that ref names: its id (a UUID, in any
+// letter case) or its identifier, matched exactly. Inactive tenants are
+// found too. Returns ErrUnknownTenant when there is none.
+func FindTenant(ctx context.Context, db DB, ref string) (tenant.Tenant, error) {
+	const cols = `SELECT id::text, identifier, name, is_active FROM pgtenant.tenants `
+	var row pgx.Row
+	if id, ok := isUUID(ref); ok {
+		row = db.QueryRow(ctx, cols+`WHERE id = $1::uuid`, id)
+	} else if ValidIdentifier(ref) {
+		row = db.QueryRow(ctx, cols+`WHERE identifier = $1`, ref)
+	} else {
+		return tenant.Tenant{}, fmt.Errorf("%w %q", ErrUnknownTenant, ref)
+	}
+	var t tenant.Tenant
+	err := row.Scan(&t.ID, &t.Identifier, &t.Name, &t.Active)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return tenant.Tenant{}, fmt.Errorf("%w %q", ErrUnknownTenant, ref)
+	}
+	if err != nil {
+		return tenant.Tenant{}, fmt.Errorf("registry: find tenant %q: %w", ref, err)
+	}
+	return t, nil
+}
