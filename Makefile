@@ -15,12 +15,16 @@ test: deps
 	$(GO) run ./cmd/pgtenant generate --check
 	$(GO) run ./cmd/pgtenant fmt -check
 
-## deps: install the PostgreSQL server binaries when they are missing (Debian, as root).
+## deps: install the PostgreSQL server binaries (Debian, as root) and the e2e test's npm packages when missing.
 deps:
 	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null 2>&1; then \
 		echo "PostgreSQL server binaries not found: installing postgresql-15 from Debian's packages"; \
 		if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql-15; \
 		else echo "run as root, or: sudo apt-get install postgresql-15" >&2; exit 1; fi; \
+	fi
+	@if [ ! -d internal/e2e/node_modules/@supabase/postgrest-js ]; then \
+		command -v npm >/dev/null || { echo "npm is needed for the postgrest-js end-to-end test" >&2; exit 1; }; \
+		npm ci --prefix internal/e2e --no-audit --no-fund; \
 	fi
 
 build:
@@ -29,10 +33,12 @@ build:
 vet:
 	$(GO) vet ./...
 
-## fuzz: run each parser's fuzz target for a while (FUZZTIME=30s).
+## fuzz: run every parser's fuzz target for a while each (FUZZTIME=30s).
 FUZZTIME ?= 30s
 fuzz:
 	$(GO) test ./schema -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
+	$(GO) test ./engine/query -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./engine/query -run '^$$' -fuzz '^FuzzParseParams$$' -fuzztime $(FUZZTIME)
 
 ## stop: stop the private PostgreSQL of `make run`.
 stop:

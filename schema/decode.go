@@ -179,6 +179,7 @@ func (d *decoder) column(t *Table, b *hcl.Block) hcl.Diagnostics {
 		v, ds := columnType(a.Expr)
 		diags = append(diags, ds...)
 		c.Type = v
+		c.TypeRange = a.Expr.Range().Ptr()
 	}
 	if a, ok := attrs["null"]; ok {
 		v, ds := boolValue(a.Expr, "null")
@@ -389,6 +390,7 @@ func (d *decoder) check(t *Table, b *hcl.Block) hcl.Diagnostics {
 		v, ds := stringValue(a.Expr, "check expression")
 		diags = append(diags, ds...)
 		c.Expr = v
+		c.ExprRange = a.Expr.Range().Ptr()
 	}
 	t.Checks = append(t.Checks, c)
 	return diags

@@ -138,6 +138,7 @@ type Column struct {
 	Comment string `json:"comment,omitempty"`
 
 	Range        hcl.Range  `json:"-"`
+	TypeRange    *hcl.Range `json:"-"` // the type expression; nil when the type is copied from a referenced key
 	DefaultRange *hcl.Range `json:"-"`
 }
 
@@ -174,9 +175,11 @@ type ForeignKey struct {
 
 // Check is a named CHECK constraint.
 type Check struct {
-	Name  string    `json:"name"`
-	Expr  string    `json:"expr"`
-	Range hcl.Range `json:"-"`
+	Name string `json:"name"`
+	Expr string `json:"expr"` // SQL predicate text
+
+	Range     hcl.Range  `json:"-"`
+	ExprRange *hcl.Range `json:"-"`
 }
 
 // Policy is an extra row-level security policy on one table. Restrictive

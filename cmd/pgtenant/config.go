@@ -4,6 +4,11 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
 )
 
 // Config is everything pgtenant reads from its environment. Only this
@@ -13,14 +18,44 @@ type Config struct {
 	MigrationsDir    string // MIGRATIONS_DIR: the generated migrations
 	AdminDatabaseURL string // ADMIN_DATABASE_URL: the owner connection for migrate
 	DataDir          string // PGTENANT_DATA_DIR: where `dev` keeps its private PostgreSQL
+	// DEV_DATABASE_URL: the dev database, as Atlas calls it: a PostgreSQL server where `validate` may create a
+	// throwaway database (the role needs CREATEDB, and CREATEROLE unless the declared roles exist) to check the
+	// declaration's SQL fragments on. Unset, `validate` starts a private throwaway server when the PostgreSQL
+	// binaries are installed. The fragments run there as written: use a development server, never production.
+	DevDatabaseURL string
+
+	// serve (and dev); see DESIGN.md §6.
+	DatabaseURL      string        // DATABASE_URL: the app login (not superuser, no BYPASSRLS, owns nothing)
+	ListenAddr       string        // LISTEN_ADDR
+	BasePath         string        // API_BASE_PATH
+	RequireTenant    bool          // REQUIRE_TENANT
+	DefaultTenant    string        // DEFAULT_TENANT_ID: the tenant of requests without the header, when not required
+	TenantHeader     string        // TENANT_HEADER; empty: the declaration's tenancy.header
+	MaxRows          int           // MAX_ROWS: cap on rows per read; 0 = none
+	StatementTimeout time.Duration // STATEMENT_TIMEOUT: per request
+	MaxBodyBytes     int64         // MAX_BODY_BYTES
+	CORSOrigins      []string      // CORS_ALLOWED_ORIGINS, comma-separated; empty: no CORS
+	CacheTTL         time.Duration // REGISTRY_CACHE_TTL: how long tenants and tokens are cached
+	PoolSize         int           // DB_POOL_SIZE; 0: pgx's default (max(4, cores))
+	LogFormat        string        // LOG_FORMAT: json or text
+	LogLevel         string        // LOG_LEVEL: debug, info, warn, error
 }
 
 // DefaultConfig is the configuration with nothing set.
 func DefaultConfig() Config {
 	return Config{
-		PoliciesFile:  "policies.hcl",
-		MigrationsDir: "migrations",
-		DataDir:       ".pgtenant",
+		PoliciesFile:     "policies.hcl",
+		MigrationsDir:    "migrations",
+		DataDir:          ".pgtenant",
+		ListenAddr:       ":3000",
+		BasePath:         "/api/v1",
+		RequireTenant:    true,
+		MaxRows:          1000,
+		StatementTimeout: 10 * time.Second,
+		MaxBodyBytes:     1 << 20,
+		CacheTTL:         30 * time.Second,
+		LogFormat:        "json",
+		LogLevel:         "info",
 	}
 }
 
@@ -33,12 +68,61 @@ func LoadConfig() (Config, []string) {
 		"MIGRATIONS_DIR":     &c.MigrationsDir,
 		"ADMIN_DATABASE_URL": &c.AdminDatabaseURL,
 		"PGTENANT_DATA_DIR":  &c.DataDir,
+		"DEV_DATABASE_URL":   &c.DevDatabaseURL,
+		"DATABASE_URL":       &c.DatabaseURL,
+		"LISTEN_ADDR":        &c.ListenAddr,
+		"API_BASE_PATH":      &c.BasePath,
+		"DEFAULT_TENANT_ID":  &c.DefaultTenant,
+		"TENANT_HEADER":      &c.TenantHeader,
+		"LOG_FORMAT":         &c.LogFormat,
+		"LOG_LEVEL":          &c.LogLevel,
 	} {
 		if v, ok := os.LookupEnv(name); ok && v != "" {
 			*field = v
 		}
 	}
-	return c, c.Validate()
+	var problems []string
+	if v := os.Getenv("REQUIRE_TENANT"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("REQUIRE_TENANT: want true or false, got %q", v))
+		}
+		c.RequireTenant = b
+	}
+	intVar := func(name string, dst *int, min int) {
+		if v := os.Getenv(name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < min {
+				problems = append(problems, fmt.Sprintf("%s: want a whole number ≥ %d, got %q", name, min, v))
+				return
+			}
+			*dst = n
+		}
+	}
+	intVar("MAX_ROWS", &c.MaxRows, 0)
+	intVar("DB_POOL_SIZE", &c.PoolSize, 0)
+	body := int(c.MaxBodyBytes)
+	intVar("MAX_BODY_BYTES", &body, 1)
+	c.MaxBodyBytes = int64(body)
+	for name, dst := range map[string]*time.Duration{"STATEMENT_TIMEOUT": &c.StatementTimeout, "REGISTRY_CACHE_TTL": &c.CacheTTL} {
+		if v := os.Getenv(name); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil || d < 0 {
+				problems = append(problems, fmt.Sprintf("%s: want a duration such as 10s or 500ms, got %q", name, v))
+				continue
+			}
+			*dst = d
+		}
+	}
+	if v := os.Getenv("CORS_ALLOWED_ORIGINS"); v != "" {
+		for _, o := range strings.Split(v, ",") {
+			if o = strings.TrimSpace(o); o != "" {
+				c.CORSOrigins = append(c.CORSOrigins, o)
+			}
+		}
+	}
+	slices.Sort(problems)
+	return c, append(problems, c.Validate()...)
 }
 
 // Validate returns one line per problem, each saying what to fix.
@@ -50,7 +134,52 @@ func (c Config) Validate() []string {
 				"ADMIN_DATABASE_URL: want a URL like postgres://owner:password@127.0.0.1:5432/app, got %q", redact(c.AdminDatabaseURL)))
 		}
 	}
+	if c.DevDatabaseURL != "" {
+		if u, err := url.Parse(c.DevDatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+			problems = append(problems, fmt.Sprintf(
+				"DEV_DATABASE_URL: want a URL like postgres://dev:password@127.0.0.1:5432/postgres, got %q", redact(c.DevDatabaseURL)))
+		}
+	}
+	if c.DatabaseURL != "" {
+		if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+			problems = append(problems, fmt.Sprintf(
+				"DATABASE_URL: want a URL like postgres://api:secret@127.0.0.1:5432/app, got %q", redact(c.DatabaseURL)))
+		} else if c.AdminDatabaseURL != "" && sameUser(c.DatabaseURL, c.AdminDatabaseURL) {
+			problems = append(problems, "DATABASE_URL logs in as the same user as ADMIN_DATABASE_URL: the API must use "+
+				"its own login role that owns nothing")
+		}
+	}
+	if !basePathRE.MatchString(c.BasePath) {
+		problems = append(problems, fmt.Sprintf("API_BASE_PATH: want a path such as /api/v1, got %q", c.BasePath))
+	}
+	if c.RequireTenant && c.DefaultTenant != "" {
+		problems = append(problems, "DEFAULT_TENANT_ID is set but REQUIRE_TENANT is true: set REQUIRE_TENANT=false "+
+			"to use a default tenant (not for production), or unset DEFAULT_TENANT_ID")
+	}
+	if c.LogFormat != "json" && c.LogFormat != "text" {
+		problems = append(problems, fmt.Sprintf("LOG_FORMAT: want json or text, got %q", c.LogFormat))
+	}
+	if _, err := newLogger(nil, "text", c.LogLevel); err != nil {
+		problems = append(problems, err.Error())
+	}
 	return problems
+}
+
+// ServeProblems returns what `serve` needs on top of a valid configuration.
+func (c Config) ServeProblems() []string {
+	if c.DatabaseURL == "" {
+		return []string{"DATABASE_URL is not set: point it at the app login role (not the owner), " +
+			"e.g. postgres://api:secret@127.0.0.1:5432/app; `make run` prints one"}
+	}
+	return nil
+}
+
+var basePathRE = regexp.MustCompile(`^(/[A-Za-z0-9._~-]+)+$`)
+
+func sameUser(a, b string) bool {
+	ua, err1 := url.Parse(a)
+	ub, err2 := url.Parse(b)
+	return err1 == nil && err2 == nil && ua.User != nil && ub.User != nil && ua.User.Username() == ub.User.Username()
 }
 
 // redact hides a URL's password so that it can be printed.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -30,7 +31,8 @@ const (
 )
 
 func cmdDev(ctx context.Context, e *env, args []string) int {
-	fs := newFlags(e, "dev", "")
+	fs := newFlags(e, "dev", "[--no-serve]")
+	noServe := fs.Bool("no-serve", false, "set everything up, print how to connect, and exit instead of serving")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
@@ -68,13 +70,52 @@ func cmdDev(ctx context.Context, e *env, args []string) int {
 	if err := grantApp(ctx, urls.owner, model); err != nil {
 		return fail(e, "dev", err)
 	}
+	demos, err := devDemo(ctx, urls, e.cfg.DataDir, model)
+	if err != nil {
+		return fail(e, "dev", err)
+	}
 	fmt.Fprintf(e.stdout, `
 Connect:
   export ADMIN_DATABASE_URL='%s'   # %s: owns the tables, runs migrations
   export DATABASE_URL='%s'   # %s: login holding roles %s; not superuser, no BYPASSRLS, owns nothing
   psql "$DATABASE_URL" -c "BEGIN; SELECT set_config('%s', '<tenant uuid>', true); SELECT * FROM webpages_webpage; COMMIT;"
 `, urls.owner, devOwner, urls.app, devApp, strings.Join(roleNames(model), ", "), model.Tenancy.Setting)
-	return exitOK
+	if *noServe {
+		return exitOK
+	}
+	sc := e.cfg
+	sc.DatabaseURL = urls.app // dev serves as the app login it just made
+	if _, set := os.LookupEnv("LOG_FORMAT"); !set {
+		sc.LogFormat = "text"
+	}
+	if _, set := os.LookupEnv("LISTEN_ADDR"); !set {
+		sc.ListenAddr = "localhost:3000" // a development server: loopback only
+	}
+	logger, err := newLogger(e.stderr, sc.LogFormat, sc.LogLevel)
+	if err != nil {
+		return fail(e, "dev", err)
+	}
+	run, err := startServer(ctx, sc, model, logger, nil)
+	if err != nil {
+		return fail(e, "dev", err)
+	}
+	defer run.close()
+	base := "http://" + displayAddr(run.addr) + sc.BasePath
+	printCurls(e.stdout, base, run.tenancy.Header, demos)
+	fmt.Fprintf(e.stdout, "\nServing on %s/ (Ctrl-C stops the API; PostgreSQL keeps running, `make stop` stops it).\n", base)
+	return run.wait(ctx, e)
+}
+
+// displayAddr turns a listener address into one a curl on this machine reaches.
+func displayAddr(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if host == "" || host == "::" || host == "0.0.0.0" {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port)
 }
 
 type devURLs struct{ owner, app string }

@@ -111,13 +111,13 @@ func TestDev(t *testing.T) {
 	t.Setenv("POLICIES_FILE", "../../policies.hcl")
 	t.Cleanup(func() { stopDev(t, filepath.Join(dir, "pg")) })
 
-	code, stdout, stderr := pgtenant(t, "dev")
+	code, stdout, stderr := pgtenant(t, "dev", "--no-serve")
 	require.Equal(t, exitOK, code, stderr)
 	assert.Contains(t, stdout, "(started;")
 	assert.Contains(t, stdout, "version 0 → 1")
 	assert.Contains(t, stdout, "export DATABASE_URL=")
 
-	code, stdout, stderr = pgtenant(t, "dev")
+	code, stdout, stderr = pgtenant(t, "dev", "--no-serve")
 	require.Equal(t, exitOK, code, stderr)
 	assert.Contains(t, stdout, "reused the running server")
 	assert.Contains(t, stdout, "already at version 1")

@@ -45,6 +45,7 @@ func commands() []command {
 		{"migrate", migrateArgs, "Apply, revert, show or force migrations (ADMIN_DATABASE_URL)", cmdMigrate},
 		{"dev", "", "Start a private PostgreSQL under .pgtenant/ and apply the migrations", cmdDev},
 		{"tenant", tenantArgs, "Register and list tenants (ADMIN_DATABASE_URL)", cmdTenant},
+		{"serve", "", "Serve the tenant-scoped HTTP API (DATABASE_URL)", cmdServe},
 		{"token", tokenArgs, "Make and list API tokens (ADMIN_DATABASE_URL)", cmdToken},
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -11,6 +12,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"pgtenant/internal/pglocal"
+	"pgtenant/internal/pgtest"
 )
 
 // pgtenant runs the CLI in-process and returns its exit code and output.
@@ -69,16 +73,20 @@ func TestRun_Usage(t *testing.T) {
 }
 
 func TestRun_BadConfig(t *testing.T) {
-	t.Setenv("ADMIN_DATABASE_URL", "mysql://root:hunter2@db/app")
-	code, _, stderr := pgtenant(t, "validate")
-	assert.Equal(t, exitUsage, code)
-	assert.Contains(t, stderr, "ADMIN_DATABASE_URL: want a URL like postgres://")
-	assert.NotContains(t, stderr, "hunter2", "a password is never printed")
+	for _, name := range []string{"ADMIN_DATABASE_URL", "DEV_DATABASE_URL"} {
+		t.Run(name, func(t *testing.T) {
+			t.Setenv(name, "mysql://root:hunter2@db/app")
+			code, _, stderr := pgtenant(t, "validate")
+			assert.Equal(t, exitUsage, code)
+			assert.Contains(t, stderr, name+": want a URL like postgres://")
+			assert.NotContains(t, stderr, "hunter2", "a password is never printed")
+		})
+	}
 }
 
 func TestValidate(t *testing.T) {
 	dir := project(t)
-	code, stdout, stderr := pgtenant(t, "validate")
+	code, stdout, stderr := pgtenant(t, "validate", "-offline")
 	assert.Equal(t, exitOK, code, stderr)
 	assert.Contains(t, stdout, "valid")
 
@@ -93,6 +101,8 @@ func TestValidate(t *testing.T) {
 	require.NotEqual(t, string(src), bad)
 	require.NoError(t, os.WriteFile(path, []byte(bad), 0o644))
 
+	// The static checks fail, so no database is needed: there is nothing to apply.
+	t.Setenv("DEV_DATABASE_URL", unreachable)
 	code, _, stderr = pgtenant(t, "validate")
 	assert.Equal(t, exitFailure, code)
 	locs := regexp.MustCompile(`(?m)^`+regexp.QuoteMeta(path)+`:\d+:\d+: error: (.+)$`).FindAllStringSubmatch(stderr, -1)
@@ -114,6 +124,7 @@ func TestValidate_JSON(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(path, []byte(strings.Replace(string(src), "[column.slug]", "[column.slugg]", 1)), 0o644))
 
+	t.Setenv("DEV_DATABASE_URL", unreachable)
 	code, stdout, _ := pgtenant(t, "validate", "-json")
 	assert.Equal(t, exitFailure, code)
 	var got jsonValidate
@@ -134,9 +145,99 @@ func TestValidate_JSON(t *testing.T) {
 	assert.Contains(t, *d.Snippet.Context, `table "content_namespace"`)
 
 	project(t)
-	code, stdout, _ = pgtenant(t, "validate", "-json")
+	code, stdout, _ = pgtenant(t, "validate", "-json", "-offline")
 	assert.Equal(t, exitOK, code)
 	assert.Contains(t, stdout, `"valid": true`)
+}
+
+// unreachable is a DEV_DATABASE_URL nothing listens on: connecting to it fails at once.
+const unreachable = "postgres://nobody:secret@127.0.0.1:1/postgres?sslmode=disable&connect_timeout=5"
+
+// TestValidate_SQL checks the SQL fragments on DEV_DATABASE_URL: a policy's using names an unknown column.
+func TestValidate_SQL(t *testing.T) {
+	dir := project(t)
+	t.Setenv("DEV_DATABASE_URL", pgtest.NewEmpty(t).AdminURL)
+	code, stdout, stderr := pgtenant(t, "validate")
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stdout, "the declaration is valid")
+	assert.Empty(t, stderr)
+
+	path := filepath.Join(dir, "policies.hcl")
+	src, err := os.ReadFile(path)
+	require.NoError(t, err)
+	bad := strings.Replace(string(src), `using = "is_published"`, `using = "is_publishd"`, 1)
+	require.NotEqual(t, string(src), bad)
+	require.NoError(t, os.WriteFile(path, []byte(bad), 0o644))
+	i := strings.Index(bad, "is_publishd")
+	line, col := strings.Count(bad[:i], "\n")+1, i-strings.LastIndex(bad[:i], "\n")
+
+	code, _, stderr = pgtenant(t, "validate")
+	assert.Equal(t, exitFailure, code)
+	assert.Contains(t, stderr, fmt.Sprintf("%s:%d:%d: error: Invalid SQL\n", path, line, col),
+		"the diagnostic points at the unknown name in the using string")
+	assert.Contains(t, stderr, `column "is_publishd" does not exist (SQLSTATE 42703).`)
+	assert.Contains(t, stderr, `using = "is_publishd"`, "the snippet shows the offending line")
+	assert.Contains(t, stderr, "1 error(s) found.")
+
+	code, stdout, _ = pgtenant(t, "validate", "-json")
+	assert.Equal(t, exitFailure, code)
+	var got jsonValidate
+	require.NoError(t, json.Unmarshal([]byte(stdout), &got), stdout)
+	assert.Equal(t, 1, got.ErrorCount)
+	require.Len(t, got.Diagnostics, 1)
+	d := got.Diagnostics[0]
+	assert.Equal(t, "Invalid SQL", d.Summary)
+	require.NotNil(t, d.Snippet)
+	assert.Equal(t, "is_publishd", d.Snippet.Code[d.Snippet.HighlightStartOffset:d.Snippet.HighlightEndOffset])
+
+	code, _, stderr = pgtenant(t, "validate", "-offline")
+	assert.Equal(t, exitOK, code, "-offline skips the database check: %s", stderr)
+}
+
+// TestValidate_NotChecked: a DEV_DATABASE_URL that cannot be reached makes validate fail, since it was asked for.
+func TestValidate_NotChecked(t *testing.T) {
+	project(t)
+	t.Setenv("DEV_DATABASE_URL", unreachable)
+	code, stdout, stderr := pgtenant(t, "validate")
+	assert.Equal(t, exitFailure, code)
+	assert.NotContains(t, stdout, "valid")
+	assert.Contains(t, stderr, "error: SQL not checked")
+	assert.Contains(t, stderr, "DEV_DATABASE_URL")
+	assert.NotContains(t, stderr, "secret", "a password is never printed")
+
+	code, _, stderr = pgtenant(t, "validate", "-offline")
+	assert.Equal(t, exitOK, code, stderr)
+}
+
+// TestValidate_ThrowawayServer: without DEV_DATABASE_URL, validate starts a private server when PostgreSQL is
+// installed, and else warns that the SQL was not checked. Either way a valid declaration passes.
+func TestValidate_ThrowawayServer(t *testing.T) {
+	project(t)
+	t.Setenv("DEV_DATABASE_URL", "")
+	code, stdout, _ := pgtenant(t, "validate", "-json")
+	assert.Equal(t, exitOK, code)
+	var got jsonValidate
+	require.NoError(t, json.Unmarshal([]byte(stdout), &got), stdout)
+	assert.True(t, got.Valid)
+	assert.Zero(t, got.ErrorCount)
+	if _, err := pglocal.BinDir(); err != nil {
+		require.NotEqual(t, "1", os.Getenv("PGTEST_REQUIRED"), "no PostgreSQL binaries: %v", err)
+		assert.Equal(t, 1, got.WarningCount)
+		require.Len(t, got.Diagnostics, 1)
+		assert.Equal(t, "warning", got.Diagnostics[0].Severity)
+		assert.Equal(t, "SQL not checked", got.Diagnostics[0].Summary)
+		assert.Contains(t, got.Diagnostics[0].Detail, "DEV_DATABASE_URL")
+		return
+	}
+	assert.Zero(t, got.WarningCount, "%+v", got.Diagnostics)
+	assert.Empty(t, got.Diagnostics)
+	parent := throwawayParent()
+	if parent == "" {
+		parent = os.TempDir()
+	}
+	leftover, err := filepath.Glob(filepath.Join(parent, "pgtenant-validate-*"))
+	require.NoError(t, err)
+	assert.Empty(t, leftover, "the throwaway server's directory is removed")
 }
 
 func TestFmt(t *testing.T) {

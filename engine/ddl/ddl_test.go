@@ -86,6 +86,12 @@ func TestIdent(t *testing.T) {
 		{"Mixed", `"Mixed"`},
 		{`we"ird`, `"we""ird"`},
 		{"name", "name"},
+		{"_x1", "_x1"},
+		{"a$b", "a$b"},
+		{"$a", `"$a"`},
+		{"1abc", `"1abc"`},
+		{"", `""`},
+		{"tenant_id", "tenant_id"},
 	}
 	for _, tt := range tests {
 		assert.Equal(t, tt.want, ddl.Ident(tt.in), tt.in)

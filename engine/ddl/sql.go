@@ -2,7 +2,6 @@ package ddl
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 
 	"pgtenant/schema"
@@ -15,12 +14,28 @@ const Schema = "public"
 // credentials; the API never exposes it.
 const RegistrySchema = "pgtenant"
 
-var plainIdent = regexp.MustCompile(`^[a-z_][a-z0-9_$]*$`)
+// plainIdent reports whether name is a lower-case plain word,
+// [a-z_][a-z0-9_$]*: a byte loop, since Ident runs for every identifier of
+// every request's SQL.
+func plainIdent(name string) bool {
+	if name == "" {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		switch c := name[i]; {
+		case c >= 'a' && c <= 'z', c == '_':
+		case i > 0 && (c >= '0' && c <= '9' || c == '$'):
+		default:
+			return false
+		}
+	}
+	return true
+}
 
 // Ident quotes name where PostgreSQL needs it: anything but a lower-case
 // plain word, and every reserved keyword.
 func Ident(name string) string {
-	if plainIdent.MatchString(name) && !keywords[name] {
+	if plainIdent(name) && !keywords[name] {
 		return name
 	}
 	return `"` + strings.ReplaceAll(name, `"`, `""`) + `"`

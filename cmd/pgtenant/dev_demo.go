@@ -1,0 +1,135 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/jackc/pgx/v5"
+
+	"pgtenant/engine/registry"
+	"pgtenant/engine/tenant"
+	"pgtenant/schema"
+)
+
+// demoTenant is one of the tenants `dev` sets up, with its token and the
+// namespace its pages live in.
+type demoTenant struct {
+	Identifier  string `json:"identifier"`
+	ID          string `json:"id"`
+	Token       string `json:"token"`
+	NamespaceID string `json:"namespace_id"`
+}
+
+// demoFile keeps the demo tokens across runs: the registry stores only
+// their hashes, and the printed curl commands must keep working.
+const demoFile = "demo.json"
+
+// devDemo makes sure two demo tenants exist, each with a token, a namespace
+// and a published page, and returns them.
+func devDemo(ctx context.Context, urls devURLs, dataDir string, m *schema.Model) ([]demoTenant, error) {
+	path := filepath.Join(dataDir, demoFile)
+	var demos []demoTenant
+	if b, err := os.ReadFile(path); err == nil {
+		_ = json.Unmarshal(b, &demos)
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	owner, err := pgx.Connect(ctx, urls.owner)
+	if err != nil {
+		return nil, fmt.Errorf("connect as the owner: %w", err)
+	}
+	defer owner.Close(context.WithoutCancel(ctx))
+	app, err := pgx.Connect(ctx, urls.app)
+	if err != nil {
+		return nil, fmt.Errorf("connect as the app login: %w", err)
+	}
+	defer app.Close(context.WithoutCancel(ctx))
+	store := registry.NewStore(app)
+
+	want := []struct{ identifier, name string }{{"acme", "Acme Corporation"}, {"globex", "Globex Inc."}}
+	out := make([]demoTenant, 0, len(want))
+	for i, w := range want {
+		t, err := registry.FindTenant(ctx, owner, w.identifier)
+		if errors.Is(err, registry.ErrUnknownTenant) {
+			t, err = registry.CreateTenant(ctx, owner, w.identifier, w.name, "pgtenant dev")
+		}
+		if err != nil {
+			return nil, err
+		}
+		d := demoTenant{Identifier: t.Identifier, ID: t.ID}
+		if i < len(demos) && demos[i].Identifier == d.Identifier {
+			d.Token = demos[i].Token
+		}
+		if d.Token != "" {
+			if c, err := store.Credential(ctx, tenant.HashToken(d.Token)); err != nil || c == nil || !c.Allows(t.ID) {
+				d.Token = ""
+			}
+		}
+		if d.Token == "" {
+			if d.Token, _, err = registry.CreateToken(ctx, owner, "demo-"+t.Identifier, m.Roles[0].Name, []string{t.ID}); err != nil {
+				return nil, err
+			}
+		}
+		if d.NamespaceID, err = seedTenant(ctx, app, m, d); err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	b, _ := json.MarshalIndent(out, "", "  ")
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// seedTenant gives a demo tenant a namespace and a published page, through
+// the app login bound to the tenant, exactly as the API writes.
+func seedTenant(ctx context.Context, app *pgx.Conn, m *schema.Model, d demoTenant) (string, error) {
+	if m.Table("content_namespace") == nil || m.Table("webpages_webpage") == nil {
+		return "", nil // another declaration: nothing to seed
+	}
+	var ns string
+	err := pgx.BeginFunc(ctx, app, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SELECT set_config($1, $2, true), set_config('role', $3, true)",
+			m.Tenancy.Setting, d.ID, m.Roles[0].Name); err != nil {
+			return err
+		}
+		err := tx.QueryRow(ctx, `INSERT INTO content_namespace (slug, name) VALUES ('www', $1)
+			ON CONFLICT (tenant_id, slug) DO UPDATE SET name = excluded.name RETURNING id::text`,
+			d.Identifier+" website").Scan(&ns)
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO webpages_webpage (namespace_id, slug, title, body, is_published, published_at)
+			VALUES ($1, 'welcome', $2, 'Hello from pgtenant.', true, now())
+			ON CONFLICT (tenant_id, namespace_id, slug) DO NOTHING`, ns, "Welcome to "+d.Identifier)
+		return err
+	})
+	return ns, err
+}
+
+// printCurls prints three commands that work as pasted.
+func printCurls(w interface{ Write([]byte) (int, error) }, base string, header string, demos []demoTenant) {
+	if len(demos) < 2 {
+		return
+	}
+	a, b := demos[0], demos[1]
+	fmt.Fprintf(w, `
+Demo tenants: %s (token %s) and %s (token %s).
+Try:
+  # %s's pages
+  curl -s '%s/webpages_webpage?select=slug,title,is_published&order=slug' -H 'Authorization: Token %s' -H '%s: %s'
+  # add a page for %s and get it back
+  curl -s '%s/webpages_webpage' -H 'Authorization: Token %s' -H '%s: %s' -H 'Content-Type: application/json' -H 'Prefer: return=representation' -d "{\"namespace_id\":\"%s\",\"slug\":\"page-$(date +%%s)\",\"title\":\"Made with curl\"}"
+  # %s's token cannot read %s: 403, the same body as for an unknown tenant
+  curl -s '%s/webpages_webpage' -H 'Authorization: Token %s' -H '%s: %s'
+`, a.Identifier, a.Token, b.Identifier, b.Token,
+		a.Identifier, base, a.Token, header, a.Identifier,
+		a.Identifier, base, a.Token, header, a.Identifier, a.NamespaceID,
+		a.Identifier, b.Identifier, base, a.Token, header, b.Identifier)
+}

@@ -1,0 +1,180 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"pgtenant/engine/pgtx"
+	"pgtenant/engine/query"
+	"pgtenant/engine/tenant"
+)
+
+// apiError is the error body every 4xx and 5xx carries: PostgREST's four
+// keys, always present, null allowed.
+type apiError struct {
+	status  int
+	Code    string  `json:"code"`
+	Message string  `json:"message"`
+	Details *string `json:"details"`
+	Hint    *string `json:"hint"`
+}
+
+func str(s string) *string { return &s }
+
+// Our own codes, for what PostgREST has no code for. Documented in README
+// "Errors"; stable once released.
+const (
+	codeNoCredential       = "PGT001"
+	codeBadCredential      = "PGT002"
+	codeDuplicateAuth      = "PGT003"
+	codeNoTenant           = "PGT010"
+	codeTenantRefused      = "PGT011"
+	codeDuplicateTenant    = "PGT012"
+	codeMalformedTenant    = "PGT013"
+	codeForeignTenant      = "PGT020"
+	codeNoFilter           = "PGT021"
+	codeReadOnly           = "PGT022"
+	codeBodyTooLarge       = "PGT030"
+	codeURLTooLong         = "PGT031"
+	codeInternal           = "PGT500"
+	codeUnavailable        = "PGT503"
+	codeTimeout            = "PGT504"
+	codeMethodNotAllowed   = "PGT405"
+	codeClientClosed       = "PGT499"
+	statusClientClosed     = 499
+	retryAfterUnavailable  = "5"
+	genericInternalMessage = "internal error; the server log has the details under this request's X-Request-ID"
+)
+
+// The tenancy refusals. Every request refused for its tenant gets exactly
+// one of these bodies, whatever the reason behind it, so that a client
+// cannot tell an unknown tenant from one it may not use.
+var (
+	errTenantRefused = apiError{status: http.StatusForbidden, Code: codeTenantRefused,
+		Message: "the tenant is not available to this credential",
+		Hint:    str("check the tenant header and that the credential was issued for this tenant")}
+	errNoTenant = apiError{status: http.StatusForbidden, Code: codeNoTenant,
+		Message: "a tenant is required", Hint: str("send the tenant header with the tenant's identifier or id")}
+)
+
+// errorFor is the one place an error becomes a status and a body.
+func (s *Server) errorFor(err error) apiError {
+	var ae apiError
+	if errors.As(err, &ae) {
+		return ae
+	}
+	var perr *query.ParseError
+	var cerr *query.ColumnError
+	var pgErr *pgconn.PgError
+	switch {
+	case errors.Is(err, tenant.ErrNoCredential):
+		return apiError{status: http.StatusUnauthorized, Code: codeNoCredential, Message: "credentials are required",
+			Hint: str("send Authorization: Token <token>")}
+	case errors.Is(err, tenant.ErrBadCredential):
+		return apiError{status: http.StatusUnauthorized, Code: codeBadCredential, Message: "the credentials are not valid"}
+	case errors.Is(err, tenant.ErrDuplicateCredential):
+		return apiError{status: http.StatusBadRequest, Code: codeDuplicateAuth, Message: "more than one Authorization header"}
+	case errors.Is(err, tenant.ErrNoTenant):
+		return withHeader(errNoTenant, s.tenancy.Header)
+	case errors.Is(err, tenant.ErrTenantRefused):
+		return errTenantRefused
+	case errors.Is(err, tenant.ErrDuplicateTenant):
+		return apiError{status: http.StatusBadRequest, Code: codeDuplicateTenant, Message: "more than one tenant header"}
+	case errors.Is(err, tenant.ErrMalformedTenant):
+		return apiError{status: http.StatusBadRequest, Code: codeMalformedTenant,
+			Message: "the tenant header is neither a UUID nor a tenant identifier"}
+	case errors.As(err, &perr):
+		return apiError{status: http.StatusBadRequest, Code: "PGRST100", Message: perr.Error(),
+			Details: str(perr.Msg), Hint: nil}
+	case errors.Is(err, query.ErrForeignTenant):
+		return apiError{status: http.StatusForbidden, Code: codeForeignTenant,
+			Message: "the body sets the tenant column to another tenant; nothing was written",
+			Hint:    str("leave the tenant column out: it is filled from the tenant header")}
+	case errors.Is(err, query.ErrNoFilter):
+		return apiError{status: http.StatusBadRequest, Code: codeNoFilter, Message: err.Error(),
+			Hint: str("add a filter such as id=eq.<id>; limit, order and select are not filters")}
+	case errors.Is(err, query.ErrReadOnly):
+		// Shared tables are SELECT-only for every role: PostgreSQL itself
+		// would refuse the write with 42501, which is 403.
+		return apiError{status: http.StatusForbidden, Code: codeReadOnly, Message: err.Error()}
+	case errors.As(err, &cerr) && !cerr.InBody():
+		// PostgREST answers a name in select, a filter, order or
+		// on_conflict with PostgreSQL's undefined_column.
+		return apiError{status: http.StatusBadRequest, Code: "42703", Message: err.Error()}
+	case errors.Is(err, query.ErrUnknownColumn):
+		return apiError{status: http.StatusBadRequest, Code: "PGRST204", Message: err.Error()}
+	case errors.Is(err, query.ErrRange):
+		return apiError{status: http.StatusRequestedRangeNotSatisfiable, Code: "PGRST103", Message: err.Error()}
+	case errors.Is(err, query.ErrEmbedding), errors.Is(err, query.ErrLimit):
+		return apiError{status: http.StatusBadRequest, Code: "PGRST100", Message: err.Error()}
+	case errors.Is(err, context.Canceled):
+		return apiError{status: statusClientClosed, Code: codeClientClosed, Message: "the client closed the request"}
+	case errors.Is(err, context.DeadlineExceeded):
+		return apiError{status: http.StatusGatewayTimeout, Code: codeTimeout, Message: "the request took too long"}
+	case errors.Is(err, pgtx.ErrNoScope):
+		return apiError{status: http.StatusInternalServerError, Code: codeInternal, Message: genericInternalMessage}
+	case errors.As(err, &pgErr):
+		return pgError(pgErr)
+	}
+	if isConnectionError(err) {
+		return apiError{status: http.StatusServiceUnavailable, Code: codeUnavailable,
+			Message: "the database is unavailable; retry later"}
+	}
+	return apiError{status: http.StatusInternalServerError, Code: codeInternal, Message: genericInternalMessage}
+}
+
+func withHeader(e apiError, header string) apiError {
+	e.Hint = str("send the " + header + " header with the tenant's identifier or id")
+	return e
+}
+
+// pgError maps a PostgreSQL error by SQLSTATE, as PostgREST does. Its
+// message may name a constraint or column; PostgreSQL's DETAIL (which quotes
+// key values) is never sent, and neither is anything for a 5xx.
+func pgError(e *pgconn.PgError) apiError {
+	out := apiError{Code: e.Code, Message: e.Message}
+	if e.Hint != "" {
+		out.Hint = str(e.Hint)
+	}
+	switch {
+	case e.Code == "23505", e.Code == "23503":
+		out.status = http.StatusConflict
+	case e.Code == "23502", e.Code == "23514", strings.HasPrefix(e.Code, "22"):
+		out.status = http.StatusBadRequest
+	case e.Code == "42501":
+		out.status = http.StatusForbidden
+	case e.Code == "25006":
+		out.status = http.StatusMethodNotAllowed
+	case e.Code == "57014":
+		return apiError{status: http.StatusGatewayTimeout, Code: e.Code, Message: "canceling statement due to statement timeout",
+			Hint: str("narrow the request (filters, limit); the server's STATEMENT_TIMEOUT applies")}
+	case strings.HasPrefix(e.Code, "08"), strings.HasPrefix(e.Code, "53"), e.Code == "57P01", e.Code == "57P03":
+		return apiError{status: http.StatusServiceUnavailable, Code: codeUnavailable,
+			Message: "the database is unavailable; retry later"}
+	case strings.HasPrefix(e.Code, "42"):
+		// An undefined column or function slipping past the grammar is still
+		// the caller's request, not a server fault.
+		out.status = http.StatusBadRequest
+	default:
+		return apiError{status: http.StatusInternalServerError, Code: codeInternal, Message: genericInternalMessage}
+	}
+	return out
+}
+
+// isConnectionError reports errors that mean the database cannot be reached
+// right now, as opposed to a fault in this request.
+func isConnectionError(err error) bool {
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) {
+		return true
+	}
+	return pgconn.SafeToRetry(err) || errors.Is(err, errPoolClosed)
+}
+
+var errPoolClosed = errors.New("closed pool")
+
+func (e apiError) Error() string { return e.Code + ": " + e.Message }

@@ -1,0 +1,136 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"regexp"
+	"runtime/debug"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"pgtenant/engine/tenant"
+)
+
+type requestIDKey struct{}
+
+var requestIDRE = regexp.MustCompile(`^[A-Za-z0-9._\-]{1,64}$`)
+
+// requestID gives every request an id, taken from a sane X-Request-ID or
+// made up, and returns it in the X-Request-ID response header (never in a
+// body, so that equal refusals stay byte-identical).
+func (s *Server) requestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get("X-Request-ID")
+		if !requestIDRE.MatchString(id) {
+			b := make([]byte, 12)
+			_, _ = rand.Read(b)
+			id = hex.EncodeToString(b)
+		}
+		w.Header().Set("X-Request-ID", id)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id)))
+	})
+}
+
+func requestIDFrom(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+// recoverer turns a panic into a logged 500 with the generic error body.
+func (s *Server) recoverer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.cfg.Logger.Error("panic", "request_id", requestIDFrom(r.Context()), "err", fmt.Sprint(v),
+					"stack", string(debug.Stack()))
+				s.writeError(w, r, apiError{status: http.StatusInternalServerError, Code: codeInternal,
+					Message: genericInternalMessage})
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// statusWriter records what a handler wrote, for the log line.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += int64(n)
+	return n, err
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// logState is filled in by the handler as it learns who the caller is.
+type logState struct {
+	binding *tenant.Binding
+	refusal string
+}
+
+type logStateKey struct{}
+
+// logRequests writes one line per request: no row data, no bind values.
+// Refused tenant access is logged at warn: it is the audit trail.
+func (s *Server) logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		st := &logState{}
+		sw := &statusWriter{ResponseWriter: w}
+		r = r.WithContext(context.WithValue(r.Context(), logStateKey{}, st))
+		next.ServeHTTP(sw, r)
+		route := "unmatched"
+		if cr := mux.CurrentRoute(r); cr != nil {
+			if tpl, err := cr.GetPathTemplate(); err == nil {
+				route = tpl
+			}
+		}
+		ip, _, err := net.SplitHostPort(r.RemoteAddr)
+		if err != nil {
+			ip = r.RemoteAddr
+		}
+		attrs := []any{"request_id", requestIDFrom(r.Context()), "method", r.Method, "route", route,
+			"status", sw.status, "duration_ms", float64(time.Since(start).Microseconds()) / 1000, "bytes", sw.bytes,
+			"client_ip", ip}
+		if b := st.binding; b != nil {
+			attrs = append(attrs, "tenant", b.Tenant.ID, "tenant_identifier", b.Tenant.Identifier,
+				"credential", b.Credential.Name, "role", b.Credential.Role)
+		}
+		level := slog.LevelInfo
+		if st.refusal != "" {
+			level = slog.LevelWarn
+			attrs = append(attrs, "refusal", st.refusal)
+		}
+		s.cfg.Logger.Log(r.Context(), level, "request", attrs...)
+	})
+}
+
+func stateFrom(ctx context.Context) *logState {
+	if st, ok := ctx.Value(logStateKey{}).(*logState); ok {
+		return st
+	}
+	return &logState{}
+}

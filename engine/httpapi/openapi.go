@@ -1,0 +1,237 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"net/http"
+	"regexp"
+	"strconv"
+
+	"pgtenant/schema"
+)
+
+// The OpenAPI 3.0 document of GET {base}/: the tables the caller's role can
+// reach and exactly the operations its privileges allow.
+
+type oaDoc struct {
+	OpenAPI    string                `json:"openapi"`
+	Info       oaInfo                `json:"info"`
+	Servers    []oaServer            `json:"servers"`
+	Paths      map[string]oaPathItem `json:"paths"`
+	Components oaComponents          `json:"components"`
+	Security   []map[string][]string `json:"security"`
+}
+
+type oaInfo struct {
+	Title       string `json:"title"`
+	Version     string `json:"version"`
+	Description string `json:"description"`
+}
+
+type oaServer struct {
+	URL string `json:"url"`
+}
+
+type oaPathItem map[string]*oaOperation
+
+type oaOperation struct {
+	Summary     string                `json:"summary"`
+	OperationID string                `json:"operationId"`
+	Tags        []string              `json:"tags"`
+	Parameters  []oaRef               `json:"parameters,omitempty"`
+	RequestBody *oaRequestBody        `json:"requestBody,omitempty"`
+	Responses   map[string]oaResponse `json:"responses"`
+}
+
+type oaRef struct {
+	Ref string `json:"$ref,omitempty"`
+}
+
+type oaRequestBody struct {
+	Required bool                   `json:"required"`
+	Content  map[string]oaMediaType `json:"content"`
+}
+
+type oaMediaType struct {
+	Schema *oaSchema `json:"schema"`
+}
+
+type oaResponse struct {
+	Description string                 `json:"description"`
+	Content     map[string]oaMediaType `json:"content,omitempty"`
+}
+
+type oaSchema struct {
+	Ref         string               `json:"$ref,omitempty"`
+	Type        string               `json:"type,omitempty"`
+	Format      string               `json:"format,omitempty"`
+	MaxLength   *int                 `json:"maxLength,omitempty"`
+	Nullable    bool                 `json:"nullable,omitempty"`
+	ReadOnly    bool                 `json:"readOnly,omitempty"`
+	Description string               `json:"description,omitempty"`
+	Items       *oaSchema            `json:"items,omitempty"`
+	Properties  map[string]*oaSchema `json:"properties,omitempty"`
+	Required    []string             `json:"required,omitempty"`
+	OneOf       []*oaSchema          `json:"oneOf,omitempty"`
+}
+
+type oaParameter struct {
+	Name        string    `json:"name"`
+	In          string    `json:"in"`
+	Description string    `json:"description"`
+	Required    bool      `json:"required"`
+	Schema      *oaSchema `json:"schema"`
+}
+
+type oaComponents struct {
+	Schemas         map[string]*oaSchema      `json:"schemas"`
+	Parameters      map[string]oaParameter    `json:"parameters"`
+	Responses       map[string]oaResponse     `json:"responses"`
+	SecuritySchemes map[string]map[string]any `json:"securitySchemes"`
+}
+
+var varcharRE = regexp.MustCompile(`^(?:varchar|character varying)\((\d+)\)$`)
+
+// columnSchema describes a column type as JSON Schema, as PostgreSQL's JSON
+// output renders it.
+func columnSchema(c *schema.Column) *oaSchema {
+	s := &oaSchema{Nullable: c.Null, Description: c.Comment}
+	switch t := c.Type; {
+	case t == "uuid":
+		s.Type, s.Format = "string", "uuid"
+	case t == "boolean":
+		s.Type = "boolean"
+	case t == "smallint" || t == "integer":
+		s.Type, s.Format = "integer", "int32"
+	case t == "bigint":
+		s.Type, s.Format = "integer", "int64"
+	case t == "real" || t == "double precision" || t == "numeric" || regexp.MustCompile(`^numeric\(`).MatchString(t):
+		s.Type = "number"
+	case t == "timestamptz" || t == "timestamp with time zone" || t == "timestamp" || t == "timestamp without time zone":
+		s.Type, s.Format = "string", "date-time"
+	case t == "date":
+		s.Type, s.Format = "string", "date"
+	case t == "json" || t == "jsonb":
+		// any JSON value: no type
+	case len(t) > 2 && t[len(t)-2:] == "[]":
+		s.Type, s.Items = "array", &oaSchema{}
+	default:
+		s.Type = "string"
+		if m := varcharRE.FindStringSubmatch(t); m != nil {
+			n, _ := strconv.Atoi(m[1])
+			s.MaxLength = &n
+		}
+	}
+	return s
+}
+
+// openAPI builds the document for role.
+func (s *Server) openAPI(m *schema.Model, role *schema.Role) oaDoc {
+	doc := oaDoc{
+		OpenAPI: "3.0.3",
+		Info: oaInfo{Title: "pgtenant API", Version: "1",
+			Description: "Tenant-scoped tables. Every request needs Authorization: Token <token> and the " +
+				s.tenancy.Header + " header; rows of other tenants are invisible."},
+		Servers:  []oaServer{{URL: s.cfg.BasePath}},
+		Paths:    map[string]oaPathItem{},
+		Security: []map[string][]string{{"token": {}}},
+		Components: oaComponents{
+			Schemas:    map[string]*oaSchema{},
+			Parameters: commonParameters(s.tenancy.Header),
+			Responses: map[string]oaResponse{"error": {Description: "An error", Content: map[string]oaMediaType{
+				"application/json": {Schema: &oaSchema{Type: "object", Properties: map[string]*oaSchema{
+					"code": {Type: "string"}, "message": {Type: "string"},
+					"details": {Type: "string", Nullable: true}, "hint": {Type: "string", Nullable: true}},
+					Required: []string{"code", "message", "details", "hint"}}}}}},
+			SecuritySchemes: map[string]map[string]any{"token": {"type": "apiKey", "in": "header", "name": "Authorization",
+				"description": "Token <token>, as printed by `pgtenant token create`"}},
+		},
+	}
+	for _, t := range m.Tables {
+		doc.Components.Schemas[t.Name] = tableSchema(m, t)
+		item := oaPathItem{}
+		rows := &oaSchema{Type: "array", Items: &oaSchema{Ref: "#/components/schemas/" + t.Name}}
+		errRef := oaResponse{Description: "See the error body"}
+		readParams := []oaRef{{"#/components/parameters/tenant"}, {"#/components/parameters/select"},
+			{"#/components/parameters/order"}, {"#/components/parameters/limit"}, {"#/components/parameters/offset"},
+			{"#/components/parameters/prefer"}}
+		if role.Has(schema.Select) {
+			item["get"] = &oaOperation{Summary: "Read " + t.Name, OperationID: "get_" + t.Name, Tags: []string{t.Name},
+				Parameters: readParams, Responses: map[string]oaResponse{
+					"200": {Description: "The rows", Content: map[string]oaMediaType{"application/json": {Schema: rows}}},
+					"206": {Description: "A partial page of the rows"}, "default": errRef}}
+		}
+		if !t.Shared {
+			body := &oaRequestBody{Required: true, Content: map[string]oaMediaType{"application/json": {Schema: &oaSchema{
+				OneOf: []*oaSchema{{Ref: "#/components/schemas/" + t.Name}, rows}}}}}
+			write := []oaRef{{"#/components/parameters/tenant"}, {"#/components/parameters/prefer"}}
+			if role.Has(schema.Insert) {
+				item["post"] = &oaOperation{Summary: "Insert into " + t.Name, OperationID: "post_" + t.Name,
+					Tags: []string{t.Name}, Parameters: append(write, oaRef{"#/components/parameters/columns"},
+						oaRef{"#/components/parameters/on_conflict"}), RequestBody: body,
+					Responses: map[string]oaResponse{"201": {Description: "Created"}, "200": {Description: "Upserted"},
+						"default": errRef}}
+			}
+			if role.Has(schema.Update) {
+				item["patch"] = &oaOperation{Summary: "Update rows of " + t.Name + " (a filter is required)",
+					OperationID: "patch_" + t.Name, Tags: []string{t.Name}, Parameters: write,
+					RequestBody: &oaRequestBody{Required: true, Content: map[string]oaMediaType{
+						"application/json": {Schema: &oaSchema{Ref: "#/components/schemas/" + t.Name}}}},
+					Responses: map[string]oaResponse{"204": {Description: "Updated"}, "200": {Description: "Updated rows"},
+						"default": errRef}}
+			}
+			if role.Has(schema.Delete) {
+				item["delete"] = &oaOperation{Summary: "Delete rows of " + t.Name + " (a filter is required)",
+					OperationID: "delete_" + t.Name, Tags: []string{t.Name}, Parameters: write,
+					Responses: map[string]oaResponse{"204": {Description: "Deleted"}, "200": {Description: "Deleted rows"},
+						"default": errRef}}
+			}
+		}
+		if len(item) > 0 {
+			doc.Paths["/"+t.Name] = item
+		}
+	}
+	return doc
+}
+
+func tableSchema(m *schema.Model, t *schema.Table) *oaSchema {
+	out := &oaSchema{Type: "object", Description: t.Comment, Properties: map[string]*oaSchema{}}
+	if !t.Shared {
+		out.Properties[m.Tenancy.Column] = &oaSchema{Type: "string", Format: "uuid", ReadOnly: true,
+			Description: "The tenant owning the row; set by the server from the tenant header."}
+	}
+	for _, c := range t.Columns {
+		out.Properties[c.Name] = columnSchema(c)
+		if !c.Null && c.Default == "" {
+			out.Required = append(out.Required, c.Name)
+		}
+	}
+	return out
+}
+
+func commonParameters(header string) map[string]oaParameter {
+	str := &oaSchema{Type: "string"}
+	return map[string]oaParameter{
+		"tenant": {Name: header, In: "header", Required: true, Schema: str,
+			Description: "The tenant: its identifier or UUID"},
+		"select": {Name: "select", In: "query", Schema: str, Description: "Columns to return: *, col, alias:col, col::type"},
+		"order":  {Name: "order", In: "query", Schema: str, Description: "col.asc|desc.nullsfirst|nullslast, comma-separated"},
+		"limit":  {Name: "limit", In: "query", Schema: &oaSchema{Type: "integer"}, Description: "At most this many rows"},
+		"offset": {Name: "offset", In: "query", Schema: &oaSchema{Type: "integer"}, Description: "Skip this many rows"},
+		"prefer": {Name: "Prefer", In: "header", Schema: str,
+			Description: "return=minimal|representation, count=exact, resolution=merge-duplicates|ignore-duplicates, missing=default, tx=rollback, max-affected=N"},
+		"columns":     {Name: "columns", In: "query", Schema: str, Description: "The body keys to insert"},
+		"on_conflict": {Name: "on_conflict", In: "query", Schema: str, Description: "The unique columns an upsert matches on"},
+	}
+}
+
+func (s *Server) writeOpenAPI(w http.ResponseWriter, r *http.Request, role *schema.Role) {
+	body, err := json.Marshal(s.openAPI(s.Model(), role))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/openapi+json; charset=utf-8")
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(body)
+	}
+}

@@ -1,0 +1,115 @@
+// Package pgtx runs statements in transactions bound to one tenant: the only
+// door to tenant data. Every setting it makes (tenant, role, timeout,
+// read-only) is transaction-local, so nothing outlives the request on a
+// pooled connection (DESIGN.md §9 invariants 2 and 3).
+//
+// It imports pgx; it must not import net/http or engine/httpapi.
+package pgtx
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Scope is what a transaction is bound to.
+type Scope struct {
+	Setting  string        // the session setting the policies read, e.g. app.current_tenant_id
+	Tenant   string        // the tenant's UUID; "" binds no tenant (policies then show no rows)
+	Role     string        // the database role to act as; "" keeps the login role
+	ReadOnly bool          // refuse writes (GET and HEAD)
+	Timeout  time.Duration // statement_timeout for this transaction; 0 keeps the server's
+}
+
+// ErrNoScope is returned when a Scope names no tenant setting.
+var ErrNoScope = errors.New("pgtx: scope without a tenant setting")
+
+// Runner runs tenant-scoped statements on a pool.
+type Runner struct {
+	pool *pgxpool.Pool
+}
+
+// New returns a Runner over pool.
+func New(pool *pgxpool.Pool) *Runner { return &Runner{pool: pool} }
+
+// bindSQL sets the scope with set_config(…, true): the function form of
+// SET LOCAL, which takes bind parameters (a role or tenant never becomes SQL
+// text) and lasts only until the transaction ends, including the implicit
+// transaction of a batch.
+const bindSQL = `SELECT set_config($1, $2, true), set_config('role', $3, true), set_config('statement_timeout', $4, true)`
+
+// bindReadOnlySQL also makes the transaction read-only. Turning
+// transaction_read_only on is allowed at any point of a transaction.
+const bindReadOnlySQL = bindSQL + `, set_config('transaction_read_only', 'on', true)`
+
+func (s Scope) queue(b *pgx.Batch) error {
+	if s.Setting == "" {
+		return ErrNoScope
+	}
+	role := s.Role
+	if role == "" {
+		role = "none" // SET ROLE NONE: the login role itself
+	}
+	timeout := "0"
+	if s.Timeout > 0 {
+		timeout = strconv.FormatInt(s.Timeout.Milliseconds(), 10)
+	}
+	sql := bindSQL
+	if s.ReadOnly {
+		sql = bindReadOnlySQL
+	}
+	b.Queue(sql, s.Setting, s.Tenant, role, timeout)
+	return nil
+}
+
+// QueryRow binds s and runs sql in one implicit transaction, sent as one
+// batch: a single round trip. It passes the statement's first row to scan;
+// scan sees pgx.ErrNoRows when there is none. An error anywhere rolls the
+// whole transaction back.
+func (r *Runner) QueryRow(ctx context.Context, s Scope, scan func(pgx.Row) error, sql string, args ...any) error {
+	b := &pgx.Batch{}
+	if err := s.queue(b); err != nil {
+		return err
+	}
+	b.Queue(sql, args...)
+	br := r.pool.SendBatch(ctx, b)
+	if _, err := br.Exec(); err != nil {
+		br.Close()
+		return fmt.Errorf("pgtx: bind: %w", err)
+	}
+	err := scan(br.QueryRow())
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// Tx runs fn in an explicit transaction bound to s, for requests that must
+// decide after the statement whether to keep it (Prefer: tx=rollback,
+// max-affected, a singular response with the wrong row count). The
+// transaction commits when fn returns commit = true and no error, and rolls
+// back otherwise. It costs more round trips than QueryRow.
+func (r *Runner) Tx(ctx context.Context, s Scope, fn func(ctx context.Context, tx pgx.Tx) (commit bool, err error)) error {
+	tx, err := r.pool.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // a no-op after Commit
+	b := &pgx.Batch{}
+	if err := s.queue(b); err != nil {
+		return err
+	}
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("pgtx: bind: %w", err)
+	}
+	commit, err := fn(ctx, tx)
+	if err != nil || !commit {
+		return err
+	}
+	return tx.Commit(ctx)
+}

@@ -1,0 +1,7 @@
+WITH pgrst_source AS (
+  SELECT * FROM public.content_category
+  WHERE tenant_id = $1 AND "position" = ANY ($2)
+)
+SELECT NULL::bigint AS total, pg_catalog.count(*) AS page_total, 0::bigint AS inserted,
+  coalesce(json_agg(_postgrest_t), '[]')::text AS body
+FROM (SELECT id FROM pgrst_source) _postgrest_t

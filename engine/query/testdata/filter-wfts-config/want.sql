@@ -1,0 +1,7 @@
+WITH pgrst_source AS (
+  SELECT * FROM public.webpages_webpage
+  WHERE tenant_id = $1 AND to_tsvector($2::regconfig, body) @@ websearch_to_tsquery($2::regconfig, $3)
+)
+SELECT NULL::bigint AS total, pg_catalog.count(*) AS page_total, 0::bigint AS inserted,
+  coalesce(json_agg(_postgrest_t), '[]')::text AS body
+FROM (SELECT id FROM pgrst_source) _postgrest_t

@@ -1,0 +1,8 @@
+WITH pgrst_source AS (
+  SELECT * FROM public.content_category
+  WHERE tenant_id = $1 AND "position" >= $2
+  ORDER BY "position" ASC
+)
+SELECT NULL::bigint AS total, pg_catalog.count(*) AS page_total, 0::bigint AS inserted,
+  coalesce(json_agg(_postgrest_t), '[]')::text AS body
+FROM (SELECT id, "position" FROM pgrst_source) _postgrest_t
