@@ -12,6 +12,7 @@ run: deps
 test: deps
 	$(GO) vet ./...
 	PGTEST_REQUIRED=1 $(GO) test -race -count=1 ./...
+	PGTEST_REQUIRED=1 $(GO) test -count=1 -run TestConcurrentIsolation ./engine/httpapi/
 	$(GO) run ./cmd/pgtenant generate --check
 	$(GO) run ./cmd/pgtenant fmt -check
 

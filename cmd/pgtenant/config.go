@@ -35,10 +35,19 @@ type Config struct {
 	StatementTimeout time.Duration // STATEMENT_TIMEOUT: per request
 	MaxBodyBytes     int64         // MAX_BODY_BYTES
 	CORSOrigins      []string      // CORS_ALLOWED_ORIGINS, comma-separated; empty: no CORS
-	CacheTTL         time.Duration // REGISTRY_CACHE_TTL: how long tenants and tokens are cached
+	CacheTTL         time.Duration // REGISTRY_CACHE_TTL: how long tenants and tokens are cached; NOTIFY drops them sooner
 	PoolSize         int           // DB_POOL_SIZE; 0: pgx's default (max(4, cores))
 	LogFormat        string        // LOG_FORMAT: json or text
 	LogLevel         string        // LOG_LEVEL: debug, info, warn, error
+
+	// JWT credentials (Authorization: Bearer): set exactly one of JWTSecret and JWTJWKSFile to accept them.
+	JWTSecret      string        // JWT_SECRET: the HS256 key, at least 32 bytes
+	JWTJWKSFile    string        // JWT_JWKS_FILE: RS256/ES256 public keys (a JSON Web Key Set), chosen by kid
+	JWTTenantClaim string        // JWT_TENANT_CLAIM: the claim naming the tenant(s)
+	JWTRoleClaim   string        // JWT_ROLE_CLAIM: the claim naming the role
+	JWTAudience    string        // JWT_AUDIENCE: when set, required in aud
+	JWTIssuer      string        // JWT_ISSUER: when set, required as iss
+	JWTLeeway      time.Duration // JWT_LEEWAY: clock skew allowed on exp, nbf and iat
 }
 
 // DefaultConfig is the configuration with nothing set.
@@ -53,9 +62,12 @@ func DefaultConfig() Config {
 		MaxRows:          1000,
 		StatementTimeout: 10 * time.Second,
 		MaxBodyBytes:     1 << 20,
-		CacheTTL:         30 * time.Second,
+		CacheTTL:         5 * time.Second,
 		LogFormat:        "json",
 		LogLevel:         "info",
+		JWTTenantClaim:   "tenant_id",
+		JWTRoleClaim:     "role",
+		JWTLeeway:        30 * time.Second,
 	}
 }
 
@@ -76,6 +88,12 @@ func LoadConfig() (Config, []string) {
 		"TENANT_HEADER":      &c.TenantHeader,
 		"LOG_FORMAT":         &c.LogFormat,
 		"LOG_LEVEL":          &c.LogLevel,
+		"JWT_SECRET":         &c.JWTSecret,
+		"JWT_JWKS_FILE":      &c.JWTJWKSFile,
+		"JWT_TENANT_CLAIM":   &c.JWTTenantClaim,
+		"JWT_ROLE_CLAIM":     &c.JWTRoleClaim,
+		"JWT_AUDIENCE":       &c.JWTAudience,
+		"JWT_ISSUER":         &c.JWTIssuer,
 	} {
 		if v, ok := os.LookupEnv(name); ok && v != "" {
 			*field = v
@@ -104,7 +122,8 @@ func LoadConfig() (Config, []string) {
 	body := int(c.MaxBodyBytes)
 	intVar("MAX_BODY_BYTES", &body, 1)
 	c.MaxBodyBytes = int64(body)
-	for name, dst := range map[string]*time.Duration{"STATEMENT_TIMEOUT": &c.StatementTimeout, "REGISTRY_CACHE_TTL": &c.CacheTTL} {
+	for name, dst := range map[string]*time.Duration{"STATEMENT_TIMEOUT": &c.StatementTimeout, "REGISTRY_CACHE_TTL": &c.CacheTTL,
+		"JWT_LEEWAY": &c.JWTLeeway} {
 		if v := os.Getenv(name); v != "" {
 			d, err := time.ParseDuration(v)
 			if err != nil || d < 0 {
@@ -162,6 +181,7 @@ func (c Config) Validate() []string {
 	if _, err := newLogger(nil, "text", c.LogLevel); err != nil {
 		problems = append(problems, err.Error())
 	}
+	problems = append(problems, c.jwtProblems()...)
 	return problems
 }
 

@@ -44,9 +44,13 @@ func commands() []command {
 		{"generate", "[--check] [--name NAME]", "Write the next migration pair from the declaration; --check exits 1 if one is due", cmdGenerate},
 		{"migrate", migrateArgs, "Apply, revert, show or force migrations (ADMIN_DATABASE_URL)", cmdMigrate},
 		{"dev", "", "Start a private PostgreSQL under .pgtenant/ and apply the migrations", cmdDev},
-		{"tenant", tenantArgs, "Register and list tenants (ADMIN_DATABASE_URL)", cmdTenant},
+		{"tenant", tenantArgs, "Register, list, deactivate and activate tenants (ADMIN_DATABASE_URL)", cmdTenant},
 		{"serve", "", "Serve the tenant-scoped HTTP API (DATABASE_URL)", cmdServe},
-		{"token", tokenArgs, "Make and list API tokens (ADMIN_DATABASE_URL)", cmdToken},
+		{"token", tokenArgs, "Make, list and revoke API tokens (ADMIN_DATABASE_URL)", cmdToken},
+		{"backup", backupArgs, "Write one tenant's rows to a file, read under its RLS context (DATABASE_URL, ADMIN_DATABASE_URL)", cmdBackup},
+		{"restore", restoreArgs, "Load a backup into one tenant, all or nothing (DATABASE_URL, ADMIN_DATABASE_URL)", cmdRestore},
+		{"verify", verifyArgs, "Run the production checklist against the database and config; exit 1 on any failure", cmdVerify},
+		{"rls", rlsArgs, "Show row-level security; disable (emergency) or enable it (ADMIN_DATABASE_URL)", cmdRLS},
 	}
 }
 

@@ -79,6 +79,10 @@ type running struct {
 // startServer connects, refuses an unsafe role, introspects and starts
 // listening; ready, when not nil, is called once the listener is open.
 func startServer(ctx context.Context, sc Config, declared *schema.Model, logger *slog.Logger, ln net.Listener) (*running, error) {
+	jwtCfg, err := sc.jwtConfig(declared.Roles)
+	if err != nil {
+		return nil, err
+	}
 	poolCfg, err := pgxpool.ParseConfig(sc.DatabaseURL)
 	if err != nil {
 		return nil, fmt.Errorf("DATABASE_URL: %w", err)
@@ -122,6 +126,7 @@ func startServer(ctx context.Context, sc Config, declared *schema.Model, logger 
 	}
 	resolver := tenant.NewResolver(registry.NewStore(pool), tenant.Config{
 		Header: tenancy.Header, Require: sc.RequireTenant, DefaultTenant: sc.DefaultTenant, TTL: sc.CacheTTL,
+		JWT: jwtCfg,
 	})
 	api := httpapi.New(httpapi.Config{
 		BasePath: sc.BasePath, Tenancy: tenancy, Roles: declared.Roles, Runner: pgtx.New(pool), Resolver: resolver,

@@ -16,8 +16,8 @@ import (
 )
 
 const (
-	tenantArgs = "create | list"
-	tokenArgs  = "create | list"
+	tenantArgs = "create | list | deactivate | activate"
+	tokenArgs  = "create | list | revoke"
 )
 
 // subcommand is one action of a verb with actions, like `tenant create`.
@@ -32,7 +32,7 @@ func dispatch(ctx context.Context, e *env, verb string, subs []subcommand, args 
 	fs.Usage = func() {
 		fmt.Fprintf(e.stderr, "Usage: pgtenant %s <action> [flags]\n\nActions:\n", verb)
 		for _, s := range subs {
-			fmt.Fprintf(e.stderr, "  %-8s %s\n           %s\n", s.name, s.args, s.summary)
+			fmt.Fprintf(e.stderr, "  %-10s %s\n             %s\n", s.name, s.args, s.summary)
 		}
 		fmt.Fprintf(e.stderr, "\nRun 'pgtenant %s <action> -h' for an action's flags.\n", verb)
 	}
@@ -58,7 +58,51 @@ func cmdTenant(ctx context.Context, e *env, args []string) int {
 	return dispatch(ctx, e, "tenant", []subcommand{
 		{"create", tenantCreateArgs, "register a tenant; print its UUID", cmdTenantCreate},
 		{"list", "[--json]", "list the tenants", cmdTenantList},
+		{"deactivate", "I", "stop serving the tenant (running servers refuse it within a second); its rows stay", cmdTenantDeactivate},
+		{"activate", "I", "serve a deactivated tenant again", cmdTenantActivate},
 	}, args)
+}
+
+func cmdTenantDeactivate(ctx context.Context, e *env, args []string) int {
+	return setTenantActive(ctx, e, "tenant deactivate", false, args)
+}
+
+func cmdTenantActivate(ctx context.Context, e *env, args []string) int {
+	return setTenantActive(ctx, e, "tenant activate", true, args)
+}
+
+// setTenantActive is `tenant deactivate I` and `tenant activate I`.
+func setTenantActive(ctx context.Context, e *env, verb string, active bool, args []string) int {
+	fs := newFlags(e, verb, "I")
+	fs.Usage = func() {
+		fmt.Fprintf(e.stderr, "Usage: pgtenant %s I\n\nI is the tenant's identifier or UUID.\n", verb)
+	}
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
+	}
+	switch fs.NArg() {
+	case 0:
+		return usageError(fs, e, "name the tenant: its identifier or UUID")
+	case 1:
+	default:
+		return usageError(fs, e, "unexpected argument %q", fs.Arg(1))
+	}
+	conn, err := connectAdmin(ctx, e)
+	if err != nil {
+		return fail(e, verb, err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	t, err := registry.SetTenantActive(ctx, conn, fs.Arg(0), active)
+	if err != nil {
+		return failRegistry(e, verb, err)
+	}
+	if active {
+		fmt.Fprintf(e.stdout, "Tenant %s (%s) is active: running servers serve it again within a second.\n", t.Identifier, t.ID)
+	} else {
+		fmt.Fprintf(e.stdout, "Tenant %s (%s) is inactive: running servers refuse its requests within a second (403 PGT011). "+
+			"Its rows are kept; `pgtenant tenant activate %s` undoes this.\n", t.Identifier, t.ID, t.Identifier)
+	}
+	return exitOK
 }
 
 const tenantCreateArgs = "--identifier I --name N --created-by U"

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -16,7 +17,41 @@ func cmdToken(ctx context.Context, e *env, args []string) int {
 	return dispatch(ctx, e, "token", []subcommand{
 		{"create", tokenCreateArgs, "make an API token; print it, once", cmdTokenCreate},
 		{"list", "[--json]", "list the tokens (never their secrets)", cmdTokenList},
+		{"revoke", "<id|name>", "revoke a token (running servers refuse it within a second)", cmdTokenRevoke},
 	}, args)
+}
+
+func cmdTokenRevoke(ctx context.Context, e *env, args []string) int {
+	fs := newFlags(e, "token revoke", "<id|name>")
+	fs.Usage = func() {
+		fmt.Fprintln(e.stderr, "Usage: pgtenant token revoke <id|name>\n\nA name must belong to one live token; "+
+			"`pgtenant token list` shows the ids.")
+	}
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
+	}
+	switch fs.NArg() {
+	case 0:
+		return usageError(fs, e, "name the token: its id or name")
+	case 1:
+	default:
+		return usageError(fs, e, "unexpected argument %q", fs.Arg(1))
+	}
+	conn, err := connectAdmin(ctx, e)
+	if err != nil {
+		return fail(e, "token revoke", err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	err = registry.RevokeToken(ctx, conn, fs.Arg(0))
+	if errors.Is(err, registry.ErrAlreadyRevoked) {
+		fmt.Fprintln(e.stdout, "Nothing to do: "+strings.TrimPrefix(err.Error(), "registry: ")+".")
+		return exitOK
+	}
+	if err != nil {
+		return failRegistry(e, "token revoke", err)
+	}
+	fmt.Fprintf(e.stdout, "Token %q is revoked: running servers refuse it within a second (401 PGT002).\n", fs.Arg(0))
+	return exitOK
 }
 
 const tokenCreateArgs = "--tenant I [--tenant J …] --name N [--role R]"

@@ -64,7 +64,7 @@ COMMENT ON SCHEMA pgtenant IS 'pgtenant internals: tenant registry and API crede
 );
 CREATE INDEX token_tenants_tenant_id_idx ON pgtenant.token_tenants (tenant_id);`,
 		Down: `DROP TABLE pgtenant.token_tenants;`,
-	}}, registryFunctions(m)...)
+	}}, append(registryFunctions(m), registryNotify()...)...)
 }
 
 // registryFunctions returns the two functions through which the API's login
@@ -128,6 +128,59 @@ $$;
 		})
 	}
 	return out
+}
+
+// notifyChannel is the channel running servers LISTEN on; notifyPayload
+// is what the registry's triggers send on it. Any payload but "reload"
+// drops a server's tenant and token caches.
+const (
+	notifyChannel = "pgtenant"
+	notifyPayload = "registry"
+)
+
+// registryNotify returns the triggers that announce a change to what
+// running servers cache (the rows pgtenant.tenant_directory() and
+// pgtenant.lookup_token read), so that they refuse a deactivated tenant or
+// a revoked token on the next request instead of after REGISTRY_CACHE_TTL.
+func registryNotify() []Change {
+	return []Change{{
+		Object:  "function pgtenant.notify_registry_change",
+		Comment: "Tells running servers that the registry changed: NOTIFY pgtenant, 'registry' drops their tenant and token caches.",
+		Up: `-- pg_notify is sent at COMMIT (never for a rolled-back change), and once per transaction however many
+-- statements call it. Servers that miss it (no LISTEN connection at that moment) catch up within
+-- REGISTRY_CACHE_TTL.
+CREATE FUNCTION pgtenant.notify_registry_change()
+    RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM pg_notify('` + notifyChannel + `', '` + notifyPayload + `');
+    RETURN NULL;
+END
+$$;
+REVOKE ALL ON FUNCTION pgtenant.notify_registry_change() FROM PUBLIC;`,
+		Down: `DROP FUNCTION pgtenant.notify_registry_change();`,
+	}, {
+		Object: "triggers on pgtenant.tenants, pgtenant.tokens, pgtenant.token_tenants",
+		Comment: "Deactivating, renaming or deleting a tenant, revoking, changing or deleting a token, or changing the tenants\n" +
+			"a token may act for, notifies running servers.",
+		Up: `-- Statement-level: one notification per statement, not per row. Only the columns the server reads fire it:
+-- pgtenant.lookup_token() updates tokens.last_used_at on every lookup, and that must not empty every
+-- server's caches.
+CREATE TRIGGER tenants_notify
+    AFTER UPDATE OF id, identifier, is_active OR DELETE OR TRUNCATE ON pgtenant.tenants
+    FOR EACH STATEMENT EXECUTE FUNCTION pgtenant.notify_registry_change();
+CREATE TRIGGER tokens_notify
+    AFTER UPDATE OF id, name, token_hash, role, revoked_at OR DELETE OR TRUNCATE ON pgtenant.tokens
+    FOR EACH STATEMENT EXECUTE FUNCTION pgtenant.notify_registry_change();
+CREATE TRIGGER token_tenants_notify
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON pgtenant.token_tenants
+    FOR EACH STATEMENT EXECUTE FUNCTION pgtenant.notify_registry_change();`,
+		Down: `DROP TRIGGER token_tenants_notify ON pgtenant.token_tenants;
+DROP TRIGGER tokens_notify ON pgtenant.tokens;
+DROP TRIGGER tenants_notify ON pgtenant.tenants;`,
+	}}
 }
 
 // registryKey is the foreign key target of every tenant column.

@@ -157,26 +157,18 @@ func indexes(b *strings.Builder, m *schema.Model, t *schema.Table) {
 // the policies too) and creates the generated policies.
 func rowSecurity(b *strings.Builder, m *schema.Model, t *schema.Table) {
 	name := TableName(t)
-	fmt.Fprintf(b, "ALTER TABLE %s ENABLE ROW LEVEL SECURITY;\n", name)
-	fmt.Fprintf(b, "ALTER TABLE %s FORCE ROW LEVEL SECURITY;\n", name)
+	b.WriteString(EnableRowSecurity(name) + "\n")
+	policies := generatedPolicies(m, t)
 	if t.Shared {
+		p := policies[0]
 		b.WriteString("-- Reference data: every role may read every row; no policy allows writes.\n")
-		fmt.Fprintf(b, "CREATE POLICY %s ON %s AS PERMISSIVE FOR SELECT TO PUBLIC USING (true);\n",
-			Ident(schema.SharedReadPolicy), name)
+		fmt.Fprintf(b, "CREATE POLICY %s ON %s AS %s FOR %s TO PUBLIC USING (%s);\n",
+			Ident(p.Name), name, p.As, p.For, p.Using)
 		return
 	}
-	pred := TenantPredicate(m)
 	b.WriteString("-- Tenant isolation. RESTRICTIVE: ANDed with every other policy, so nothing can widen it.\n")
-	fmt.Fprintf(b, "CREATE POLICY %s ON %s AS RESTRICTIVE FOR ALL TO PUBLIC\n    USING (%s)\n    WITH CHECK (%s);\n",
-		Ident(schema.IsolationPolicy), name, pred, pred)
-	for _, r := range m.Roles {
-		if r.Has(schema.Select) && len(r.Privileges) == 1 {
-			fmt.Fprintf(b, "CREATE POLICY %s ON %s AS PERMISSIVE FOR SELECT TO %s\n    USING (%s);\n",
-				Ident(schema.AccessPolicyName(r.Name)), name, Ident(r.Name), pred)
-			continue
-		}
-		fmt.Fprintf(b, "CREATE POLICY %s ON %s AS PERMISSIVE FOR ALL TO %s\n    USING (%s)\n    WITH CHECK (%s);\n",
-			Ident(schema.AccessPolicyName(r.Name)), name, Ident(r.Name), pred, pred)
+	for _, p := range policies {
+		b.WriteString(CreatePolicy(p, name) + "\n")
 	}
 }
 
@@ -220,19 +212,6 @@ func grants(b *strings.Builder, m *schema.Model, t *schema.Table) {
 // createPolicy creates a declared extra policy.
 func createPolicy(m *schema.Model, p *schema.Policy) Change {
 	t := m.Table(p.Table)
-	to := "PUBLIC"
-	if len(p.To) > 0 {
-		to = Idents(p.To)
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "CREATE POLICY %s ON %s AS %s FOR %s TO %s", Ident(p.Name), TableName(t), p.As, p.For, to)
-	if p.Using != "" {
-		fmt.Fprintf(&b, "\n    USING (%s)", p.Using)
-	}
-	if p.Check != "" {
-		fmt.Fprintf(&b, "\n    WITH CHECK (%s)", p.Check)
-	}
-	b.WriteString(";")
 	how := "narrows (ANDed with tenant isolation)"
 	if p.As == schema.Permissive {
 		how = "widens other permissive policies (tenant isolation still applies)"
@@ -240,8 +219,8 @@ func createPolicy(m *schema.Model, p *schema.Policy) Change {
 	return Change{
 		Object:  "policy " + p.Name,
 		Comment: fmt.Sprintf("Declared policy %s on %s: %s for %s.", p.Name, p.Table, how, strings.Join(roleNames(p), ", ")),
-		Up:      b.String(),
-		Down:    fmt.Sprintf("DROP POLICY %s ON %s;", Ident(p.Name), TableName(t)),
+		Up:      CreatePolicy(p, TableName(t)),
+		Down:    DropPolicy(p.Name, TableName(t)),
 	}
 }
 

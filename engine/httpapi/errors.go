@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/puddle/v2"
 
 	"pgtenant/engine/pgtx"
 	"pgtenant/engine/query"
@@ -88,8 +89,14 @@ func (s *Server) errorFor(err error) apiError {
 		return apiError{status: http.StatusBadRequest, Code: codeMalformedTenant,
 			Message: "the tenant header is neither a UUID nor a tenant identifier"}
 	case errors.As(err, &perr):
-		return apiError{status: http.StatusBadRequest, Code: "PGRST100", Message: perr.Error(),
-			Details: str(perr.Msg), Hint: nil}
+		code := "PGRST100"
+		switch perr.Param {
+		case query.BodyParam:
+			code = "PGRST102"
+		case query.PreferParam:
+			code = "PGRST122"
+		}
+		return apiError{status: http.StatusBadRequest, Code: code, Message: perr.Error(), Details: str(perr.Msg)}
 	case errors.Is(err, query.ErrForeignTenant):
 		return apiError{status: http.StatusForbidden, Code: codeForeignTenant,
 			Message: "the body sets the tenant column to another tenant; nothing was written",
@@ -172,9 +179,9 @@ func isConnectionError(err error) bool {
 	if errors.As(err, &ce) {
 		return true
 	}
-	return pgconn.SafeToRetry(err) || errors.Is(err, errPoolClosed)
+	// pgxpool returns puddle's ErrClosedPool as it is (a server shutting
+	// down): an error of our own with the same text would never match it.
+	return pgconn.SafeToRetry(err) || errors.Is(err, puddle.ErrClosedPool)
 }
-
-var errPoolClosed = errors.New("closed pool")
 
 func (e apiError) Error() string { return e.Code + ": " + e.Message }

@@ -89,6 +89,8 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 type logState struct {
 	binding *tenant.Binding
 	refusal string
+	reason  error  // why a credential was refused (a JWT's expiry, audience…): for the log, never the body
+	route   string // the matched route's template, set by recordRoute; "" when none matched
 }
 
 type logStateKey struct{}
@@ -103,10 +105,8 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		r = r.WithContext(context.WithValue(r.Context(), logStateKey{}, st))
 		next.ServeHTTP(sw, r)
 		route := "unmatched"
-		if cr := mux.CurrentRoute(r); cr != nil {
-			if tpl, err := cr.GetPathTemplate(); err == nil {
-				route = tpl
-			}
+		if st.route != "" {
+			route = st.route
 		}
 		ip, _, err := net.SplitHostPort(r.RemoteAddr)
 		if err != nil {
@@ -123,8 +123,25 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		if st.refusal != "" {
 			level = slog.LevelWarn
 			attrs = append(attrs, "refusal", st.refusal)
+			if st.reason != nil {
+				attrs = append(attrs, "err", st.reason.Error())
+			}
 		}
 		s.cfg.Logger.Log(r.Context(), level, "request", attrs...)
+	})
+}
+
+// recordRoute notes the matched route's template for the log line. It runs
+// as router middleware because logRequests wraps the router: mux hands the
+// matched route only to the request copy it passes on.
+func (s *Server) recordRoute(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if cr := mux.CurrentRoute(r); cr != nil {
+			if tpl, err := cr.GetPathTemplate(); err == nil {
+				stateFrom(r.Context()).route = tpl
+			}
+		}
+		next.ServeHTTP(w, r)
 	})
 }
 

@@ -17,7 +17,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	body, _ := json.Marshal(e)
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Del("Content-Range")
+	if e.status != http.StatusRequestedRangeNotSatisfiable {
+		w.Header().Del("Content-Range") // a 416 keeps */total, as PostgREST sends it
+	}
 	w.WriteHeader(e.status)
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(body)

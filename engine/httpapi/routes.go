@@ -18,6 +18,7 @@ func (s *Server) routes() http.Handler {
 	api := r.PathPrefix(base).Subrouter()
 	api.NotFoundHandler = r.NotFoundHandler
 	api.MethodNotAllowedHandler = r.MethodNotAllowedHandler
+	api.Use(s.recordRoute)
 	// No Methods matcher here: with one, gorilla/mux v1.8.1 answers
 	// POST {base}/ with the not-found handler instead of the
 	// method-not-allowed one, so handleOpenAPI refuses other methods itself.

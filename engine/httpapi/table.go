@@ -36,6 +36,9 @@ func (s *Server) authorize(r *http.Request) (tenant.Binding, *schema.Role, error
 	b, err := s.cfg.Resolver.Resolve(r)
 	if err != nil {
 		st.refusal = refusalReason(err)
+		if errors.Is(err, tenant.ErrBadCredential) {
+			st.reason = err
+		}
 		return b, nil, err
 	}
 	st.binding = &b
@@ -319,6 +322,7 @@ func (s *Server) respond(w http.ResponseWriter, r *http.Request, req *request, q
 		// table included) is unsatisfiable; an offset equal to it is an
 		// empty page (206, */total).
 		if res.Total != nil && first > *res.Total {
+			h.Set("Content-Range", fmt.Sprintf("*/%d", *res.Total)) // as PostgREST: the size of the whole
 			s.writeError(w, r, apiError{status: http.StatusRequestedRangeNotSatisfiable, Code: "PGRST103",
 				Message: "Requested range not satisfiable",
 				Details: str(fmt.Sprintf("An offset of %d was requested, but there are only %d rows.", first, *res.Total))})

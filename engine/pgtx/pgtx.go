@@ -24,6 +24,9 @@ type Scope struct {
 	Role     string        // the database role to act as; "" keeps the login role
 	ReadOnly bool          // refuse writes (GET and HEAD)
 	Timeout  time.Duration // statement_timeout for this transaction; 0 keeps the server's
+	// Isolation is the isolation level of a Tx (QueryRow's implicit transaction has the server's): "" keeps the
+	// server's; pgx.RepeatableRead reads every statement from one snapshot, as a backup must.
+	Isolation pgx.TxIsoLevel
 }
 
 // ErrNoScope is returned when a Scope names no tenant setting.
@@ -95,7 +98,7 @@ func (r *Runner) QueryRow(ctx context.Context, s Scope, scan func(pgx.Row) error
 // transaction commits when fn returns commit = true and no error, and rolls
 // back otherwise. It costs more round trips than QueryRow.
 func (r *Runner) Tx(ctx context.Context, s Scope, fn func(ctx context.Context, tx pgx.Tx) (commit bool, err error)) error {
-	tx, err := r.pool.Begin(ctx)
+	tx, err := r.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: s.Isolation})
 	if err != nil {
 		return err
 	}

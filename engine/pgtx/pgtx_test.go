@@ -159,3 +159,18 @@ func TestScope_Unknown(t *testing.T) {
 		func(row pgx.Row) error { var n int; return row.Scan(&n) }, "SELECT 1")
 	require.Error(t, err, "a role the login does not hold is refused by PostgreSQL")
 }
+
+func TestTx_Isolation(t *testing.T) {
+	r, _, _, a, _ := setup(t)
+	for level, want := range map[pgx.TxIsoLevel]string{"": "read committed", pgx.RepeatableRead: "repeatable read"} {
+		s := pgtx.Scope{Setting: setting, Tenant: a, Role: "reader", ReadOnly: true, Isolation: level}
+		require.NoError(t, r.Tx(t.Context(), s, func(ctx context.Context, tx pgx.Tx) (bool, error) {
+			var got, ro string
+			require.NoError(t, tx.QueryRow(ctx,
+				"SELECT current_setting('transaction_isolation'), current_setting('transaction_read_only')").Scan(&got, &ro))
+			assert.Equal(t, want, got)
+			assert.Equal(t, "on", ro)
+			return false, nil
+		}))
+	}
+}

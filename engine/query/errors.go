@@ -5,13 +5,21 @@ import (
 	"fmt"
 )
 
+// The Param of errors about the request body and the Prefer header. They
+// are spelled so that no query parameter (a filter on a column named body,
+// say) can be mistaken for them.
+const (
+	BodyParam   = "(body)"
+	PreferParam = "(Prefer header)"
+)
+
 // ParseError is a request the grammar cannot read: a malformed select, filter,
 // order, logic tree, limit, Prefer header or body. It corresponds to
-// PostgREST's PGRST100 (400); with Param "body" to PGRST102 (400, invalid or
-// mismatched JSON body) and with Param "Prefer" to PGRST122 (400, invalid
-// preference under handling=strict).
+// PostgREST's PGRST100 (400); with Param BodyParam to PGRST102 (400, invalid
+// or mismatched JSON body) and with Param PreferParam to PGRST122 (400,
+// invalid preference under handling=strict).
 type ParseError struct {
-	Param string // the query parameter, header ("Prefer", "Range") or "body" that failed
+	Param string // the query parameter, BodyParam, PreferParam or "Range" that failed
 	Pos   int    // byte offset in that value where the problem was found
 	Msg   string // what is wrong, lower-case, no full stop
 }
@@ -54,7 +62,7 @@ var (
 type ColumnError struct {
 	Table  string // the table the name was looked up in
 	Column string // the name as the request spelled it
-	Param  string // where: "select", "order", "on_conflict", "columns", "body" or a filter key
+	Param  string // where: "select", "order", "on_conflict", "columns", BodyParam or a filter key
 }
 
 func (e *ColumnError) Error() string {
@@ -66,7 +74,7 @@ func (e *ColumnError) Unwrap() error { return ErrUnknownColumn }
 
 // InBody reports whether the name came from the body or the columns
 // parameter, which PostgREST answers with PGRST204.
-func (e *ColumnError) InBody() bool { return e.Param == "body" || e.Param == "columns" }
+func (e *ColumnError) InBody() bool { return e.Param == BodyParam || e.Param == "columns" }
 
 // limitError wraps ErrLimit with what was exceeded.
 func limitError(format string, args ...any) error {

@@ -51,20 +51,20 @@ func TestParse_Errors(t *testing.T) {
 		{name: "logic syntax", query: "or=(slug.eq.a", wantErr: parseErr, param: "or"},
 		{name: "logic empty", query: "or=()", wantErr: parseErr, param: "or"},
 		{name: "logic bad op", query: "or=(slug.eq.a,xor(b.eq.1))", wantErr: parseErr, param: "or"},
-		{name: "invalid body", method: "POST", body: `{"title":`, wantErr: parseErr, param: "body"},
-		{name: "body not object", method: "POST", body: `"x"`, wantErr: parseErr, param: "body"},
-		{name: "array of non-objects", method: "POST", body: `[1]`, wantErr: parseErr, param: "body"},
-		{name: "array with null", method: "POST", body: `[{"title":"a"},null]`, wantErr: parseErr, param: "body"},
-		{name: "keys must match", method: "POST", body: `[{"title":"a"},{"slug":"b"}]`, wantErr: parseErr, param: "body"},
-		{name: "patch array", method: "PATCH", query: "slug=eq.a", body: `[{"title":"a"}]`, wantErr: parseErr, param: "body"},
-		{name: "empty body", method: "POST", body: ` `, wantErr: parseErr, param: "body"},
-		{name: "strict prefer", prefer: "handling=strict, frobnicate", wantErr: parseErr, param: "Prefer"},
+		{name: "invalid body", method: "POST", body: `{"title":`, wantErr: parseErr, param: query.BodyParam},
+		{name: "body not object", method: "POST", body: `"x"`, wantErr: parseErr, param: query.BodyParam},
+		{name: "array of non-objects", method: "POST", body: `[1]`, wantErr: parseErr, param: query.BodyParam},
+		{name: "array with null", method: "POST", body: `[{"title":"a"},null]`, wantErr: parseErr, param: query.BodyParam},
+		{name: "keys must match", method: "POST", body: `[{"title":"a"},{"slug":"b"}]`, wantErr: parseErr, param: query.BodyParam},
+		{name: "patch array", method: "PATCH", query: "slug=eq.a", body: `[{"title":"a"}]`, wantErr: parseErr, param: query.BodyParam},
+		{name: "empty body", method: "POST", body: ` `, wantErr: parseErr, param: query.BodyParam},
+		{name: "strict prefer", prefer: "handling=strict, frobnicate", wantErr: parseErr, param: query.PreferParam},
 
 		{name: "unknown filter column", query: "nope=eq.1", wantErr: query.ErrUnknownColumn, param: "nope"},
 		{name: "unknown select column", query: "select=id,nope", wantErr: query.ErrUnknownColumn, param: "select"},
 		{name: "unknown order column", query: "order=nope", wantErr: query.ErrUnknownColumn, param: "order"},
 		{name: "unknown logic column", query: "or=(nope.eq.1,slug.eq.a)", wantErr: query.ErrUnknownColumn, param: "or"},
-		{name: "unknown body key", method: "POST", body: `{"title":"a","nope":1}`, wantErr: query.ErrUnknownColumn, param: "body"},
+		{name: "unknown body key", method: "POST", body: `{"title":"a","nope":1}`, wantErr: query.ErrUnknownColumn, param: query.BodyParam},
 		{name: "unknown columns name", method: "POST", query: "columns=title,nope", body: `{"title":"a"}`,
 			wantErr: query.ErrUnknownColumn, param: "columns"},
 		{name: "unknown on_conflict name", method: "POST", query: "on_conflict=nope", body: `{"title":"a"}`,
@@ -141,7 +141,7 @@ func TestParse_Errors(t *testing.T) {
 				ce, ok := errors.AsType[*query.ColumnError](err)
 				require.True(t, ok, "want *ColumnError, got %v", err)
 				assert.Equal(t, tt.param, ce.Param)
-				assert.Equal(t, tt.param == "body" || tt.param == "columns", ce.InBody())
+				assert.Equal(t, tt.param == query.BodyParam || tt.param == "columns", ce.InBody())
 			case tt.wantErr != nil:
 				assert.ErrorIs(t, err, tt.wantErr)
 			default:

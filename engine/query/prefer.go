@@ -59,7 +59,7 @@ func ParsePrefer(values []string) (Prefer, error) {
 		}
 	}
 	if p.Handling == "strict" && len(p.Invalid) > 0 {
-		return p, &ParseError{Param: "Prefer", Msg: fmt.Sprintf("invalid preferences given with handling=strict: %s",
+		return p, &ParseError{Param: PreferParam, Msg: fmt.Sprintf("invalid preferences given with handling=strict: %s",
 			strings.Join(p.Invalid, ", "))}
 	}
 	return p, nil

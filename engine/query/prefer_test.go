@@ -45,7 +45,7 @@ func TestParsePrefer(t *testing.T) {
 			if tt.wantErr {
 				pe, ok := errors.AsType[*query.ParseError](err)
 				require.True(t, ok, "want *ParseError, got %v", err)
-				assert.Equal(t, "Prefer", pe.Param)
+				assert.Equal(t, query.PreferParam, pe.Param)
 				return
 			}
 			require.NoError(t, err)

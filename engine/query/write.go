@@ -96,38 +96,38 @@ func (q *Query) namesParam(param, value string) ([]string, error) {
 }
 
 // parseBody decodes the body: a JSON object, or (POST only) an array of
-// objects. Errors are *ParseError with Param "body" (PostgREST's PGRST102).
+// objects. Errors are *ParseError with Param BodyParam (PostgREST's PGRST102).
 func (q *Query) parseBody(r Request) ([]map[string]json.RawMessage, error) {
 	w := q.write
 	body := bytes.TrimSpace(r.Body)
 	if len(body) == 0 {
-		return nil, &ParseError{Param: "body", Msg: "empty body: send a JSON object"}
+		return nil, &ParseError{Param: BodyParam, Msg: "empty body: send a JSON object"}
 	}
 	w.body = string(body)
 	switch body[0] {
 	case '{':
 		var row map[string]json.RawMessage
 		if err := json.Unmarshal(body, &row); err != nil {
-			return nil, &ParseError{Param: "body", Msg: "invalid JSON: " + err.Error()}
+			return nil, &ParseError{Param: BodyParam, Msg: "invalid JSON: " + err.Error()}
 		}
 		return []map[string]json.RawMessage{row}, nil
 	case '[':
 		if r.Method != "POST" {
-			return nil, &ParseError{Param: "body", Msg: "a PATCH body must be one JSON object"}
+			return nil, &ParseError{Param: BodyParam, Msg: "a PATCH body must be one JSON object"}
 		}
 		var rows []map[string]json.RawMessage
 		if err := json.Unmarshal(body, &rows); err != nil {
-			return nil, &ParseError{Param: "body", Msg: "invalid JSON: " + err.Error()}
+			return nil, &ParseError{Param: BodyParam, Msg: "invalid JSON: " + err.Error()}
 		}
 		for i, row := range rows {
 			if row == nil {
-				return nil, &ParseError{Param: "body", Pos: i, Msg: "every element of the array must be a JSON object"}
+				return nil, &ParseError{Param: BodyParam, Pos: i, Msg: "every element of the array must be a JSON object"}
 			}
 		}
 		w.array = true
 		return rows, nil
 	}
-	return nil, &ParseError{Param: "body", Msg: "the body must be a JSON object or an array of objects"}
+	return nil, &ParseError{Param: BodyParam, Msg: "the body must be a JSON object or an array of objects"}
 }
 
 // checkTenant allows the tenant column in a body only with the request's own
@@ -161,16 +161,16 @@ func (q *Query) bodyKeys(rows []map[string]json.RawMessage) ([]string, error) {
 	slices.Sort(keys)
 	for i, row := range rows[1:] {
 		if len(row) != len(keys) {
-			return nil, &ParseError{Param: "body", Pos: i + 1, Msg: "all object keys must match"}
+			return nil, &ParseError{Param: BodyParam, Pos: i + 1, Msg: "all object keys must match"}
 		}
 		for _, k := range keys {
 			if _, ok := row[k]; !ok {
-				return nil, &ParseError{Param: "body", Pos: i + 1, Msg: "all object keys must match"}
+				return nil, &ParseError{Param: BodyParam, Pos: i + 1, Msg: "all object keys must match"}
 			}
 		}
 	}
 	for _, k := range keys {
-		if _, err := q.tb.lookup(k, "body"); err != nil {
+		if _, err := q.tb.lookup(k, BodyParam); err != nil {
 			return nil, err
 		}
 	}

@@ -91,3 +91,33 @@ func FindTenant(ctx context.Context, db DB, ref string) (tenant.Tenant, error) {
 	}
 	return t, nil
 }
+
+// SetTenantActive activates or deactivates the tenant ref names (its id or
+// identifier) and returns it. A running server refuses an inactive tenant's
+// requests: the change is announced to servers with NOTIFY by the registry's
+// triggers, when the transaction commits. updated_at records the time of the
+// last change of state; setting the state a tenant already has changes
+// nothing. db must be the table owner. Returns ErrUnknownTenant when ref
+// names no tenant.
+func SetTenantActive(ctx context.Context, db DB, ref string, active bool) (tenant.Tenant, error) {
+	const set = `UPDATE pgtenant.tenants
+		SET is_active = $2, updated_at = CASE WHEN is_active = $2 THEN updated_at ELSE now() END `
+	const returning = ` RETURNING id::text, identifier, name, is_active`
+	var row pgx.Row
+	if id, ok := isUUID(ref); ok {
+		row = db.QueryRow(ctx, set+`WHERE id = $1::uuid`+returning, id, active)
+	} else if ValidIdentifier(ref) {
+		row = db.QueryRow(ctx, set+`WHERE identifier = $1`+returning, ref, active)
+	} else {
+		return tenant.Tenant{}, fmt.Errorf("%w %q", ErrUnknownTenant, ref)
+	}
+	var t tenant.Tenant
+	err := row.Scan(&t.ID, &t.Identifier, &t.Name, &t.Active)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return tenant.Tenant{}, fmt.Errorf("%w %q", ErrUnknownTenant, ref)
+	}
+	if err != nil {
+		return tenant.Tenant{}, fmt.Errorf("registry: set tenant %q active=%t: %w", ref, active, err)
+	}
+	return t, nil
+}

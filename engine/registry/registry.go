@@ -33,6 +33,14 @@ var (
 	ErrUnknownTenant = errors.New("registry: unknown tenant")
 	// ErrNoTenants: a token was asked for without any tenant to act for.
 	ErrNoTenants = errors.New("registry: a token needs at least one tenant")
+	// ErrUnknownToken: no token has this id or name.
+	ErrUnknownToken = errors.New("registry: unknown token")
+	// ErrAmbiguousToken: more than one live token has this name; name one
+	// by its id.
+	ErrAmbiguousToken = errors.New("registry: more than one live token has this name")
+	// ErrAlreadyRevoked: RevokeToken found the token revoked already. Not a
+	// failure (the token is revoked either way): it says that nothing changed.
+	ErrAlreadyRevoked = errors.New("registry: token already revoked")
 )
 
 // MissingError reports a required value that was empty.

@@ -154,6 +154,7 @@ func TestStore_Privileges(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []fn{
 		{"lookup_token", true, `{"search_path=pg_catalog, pg_temp"}`},
+		{"notify_registry_change", false, `{"search_path=pg_catalog, pg_temp"}`},
 		{"tenant_directory", true, `{"search_path=pg_catalog, pg_temp"}`},
 	}, fns)
 }

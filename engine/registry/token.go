@@ -119,3 +119,56 @@ func ListTokens(ctx context.Context, db DB) ([]TokenInfo, error) {
 	}
 	return out, nil
 }
+
+// RevokeToken revokes the token ref names: its id, or its name when one
+// live token has that name (names need not be unique; a revoked token of the
+// same name is ignored then). It sets revoked_at, after which
+// pgtenant.lookup_token no longer returns the token, and the registry's
+// triggers tell running servers with NOTIFY when the transaction commits.
+// db must be the table owner.
+//
+// Returns ErrUnknownToken when ref names no token, ErrAmbiguousToken when
+// several live tokens have the name ref, and ErrAlreadyRevoked, with the
+// time of the revocation and nothing changed, when the token was revoked
+// before: not a failure, the token is revoked either way.
+func RevokeToken(ctx context.Context, db DB, ref string) error {
+	id, _ := isUUID(ref) // "" matches no id
+	return pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `
+			SELECT id::text, name, revoked_at FROM pgtenant.tokens
+			 WHERE id::text = $1 OR name = $2
+			 ORDER BY id::text = $1 DESC, revoked_at IS NULL DESC, created_at, id
+			   FOR UPDATE`, id, ref)
+		if err != nil {
+			return fmt.Errorf("registry: revoke token %q: %w", ref, err)
+		}
+		type match struct {
+			ID, Name  string
+			RevokedAt *time.Time
+		}
+		found, err := pgx.CollectRows(rows, pgx.RowToStructByPos[match])
+		if err != nil {
+			return fmt.Errorf("registry: revoke token %q: %w", ref, err)
+		}
+		switch {
+		case len(found) == 0:
+			return fmt.Errorf("%w %q", ErrUnknownToken, ref)
+		case found[0].ID != id && len(found) > 1 && found[1].RevokedAt == nil:
+			var ids []string
+			for _, m := range found {
+				if m.RevokedAt == nil {
+					ids = append(ids, m.ID)
+				}
+			}
+			return fmt.Errorf("%w: %q (ids %s); revoke one by its id", ErrAmbiguousToken, ref, strings.Join(ids, ", "))
+		}
+		k := found[0] // by id, else the live one, else the oldest revoked one
+		if k.RevokedAt != nil {
+			return fmt.Errorf("%w: %q (id %s) at %s", ErrAlreadyRevoked, k.Name, k.ID, k.RevokedAt.UTC().Format(time.RFC3339))
+		}
+		if _, err := tx.Exec(ctx, `UPDATE pgtenant.tokens SET revoked_at = now() WHERE id = $1::uuid`, k.ID); err != nil {
+			return fmt.Errorf("registry: revoke token %q: %w", ref, err)
+		}
+		return nil
+	})
+}

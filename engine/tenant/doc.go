@@ -1,6 +1,8 @@
 // Package tenant decides, for each HTTP request, who is calling and which
 // tenant the request acts for: the credential from the Authorization header
 // and the tenant from the tenant header, checked against the tenant registry.
+// A credential is a registry token (`Authorization: Token`) or, when
+// configured, a JSON Web Token (`Authorization: Bearer`, jwt.go).
 //
 // Input is an *http.Request; output is a Binding (tenant and credential) in
 // the request's context, or an error that says why the request is refused.

@@ -19,13 +19,16 @@ type Config struct {
 	Header        string        // the tenant header, e.g. X-Tenant-ID
 	Require       bool          // a request without the header is refused (REQUIRE_TENANT)
 	DefaultTenant string        // used when the header is missing and Require is off: a UUID or identifier
-	TTL           time.Duration // how long a credential or the tenant directory is trusted; default 30s
+	TTL           time.Duration // how long a credential or the tenant directory is trusted; default 5s
 	NegativeTTL   time.Duration // how long an unknown token is remembered as unknown; default 5s
 	// MinRefresh is the shortest interval between two directory reloads
 	// caused by unknown tenants: a flood of made-up tenants costs at most
 	// one query per interval. Default 1s.
 	MinRefresh time.Duration
 	Now        func() time.Time // the clock; time.Now by default
+	// JWT, when set, accepts `Authorization: Bearer <jwt>` (see JWTConfig);
+	// nil: a Bearer credential is ErrBadCredential.
+	JWT *JWTConfig
 }
 
 var (
@@ -40,10 +43,17 @@ type Resolver struct {
 	cfg   Config
 	group singleflight.Group
 
+	jwt    *jwtVerifier // nil: Bearer is refused (for jwtErr, when the JWT config is invalid)
+	jwtErr error
+
 	mu       sync.Mutex
 	creds    map[string]credEntry // hex(token hash) → entry
 	dir      directory
 	dirStamp time.Time // when dir was loaded; zero: never
+	// gen counts Invalidate calls. A lookup keeps its result only if gen
+	// did not change while it ran: one that began before a revocation was
+	// committed may have read the old row.
+	gen uint64
 }
 
 type credEntry struct {
@@ -59,7 +69,7 @@ type directory struct {
 // NewResolver returns a Resolver reading store.
 func NewResolver(store Store, cfg Config) *Resolver {
 	if cfg.TTL <= 0 {
-		cfg.TTL = 30 * time.Second
+		cfg.TTL = 5 * time.Second
 	}
 	if cfg.NegativeTTL <= 0 {
 		cfg.NegativeTTL = 5 * time.Second
@@ -70,17 +80,21 @@ func NewResolver(store Store, cfg Config) *Resolver {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Resolver{store: store, cfg: cfg, creds: map[string]credEntry{}}
+	r := &Resolver{store: store, cfg: cfg, creds: map[string]credEntry{}}
+	r.jwt, r.jwtErr = newJWTVerifier(cfg.JWT, cfg.Now)
+	return r
 }
 
 // Invalidate forgets every cached credential and the tenant directory, so
 // that the next request reads the registry again (after a revocation or a
-// deactivation).
+// deactivation). What lookups already under way read is not cached, and
+// later requests do not wait for them.
 func (r *Resolver) Invalidate() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.creds = map[string]credEntry{}
 	r.dirStamp = time.Time{}
+	r.gen++
 }
 
 // Resolve decides what req acts as, in three steps:
@@ -115,7 +129,8 @@ func (r *Resolver) Resolve(req *http.Request) (Binding, error) {
 	return Binding{Tenant: t, Credential: *cred}, nil
 }
 
-// credential reads `Authorization: Token <t>` and looks the token up.
+// credential reads `Authorization: Token <t>` and looks the token up, or
+// hands `Authorization: Bearer <jwt>` to bearer.
 func (r *Resolver) credential(req *http.Request) (*Credential, error) {
 	values := req.Header.Values("Authorization")
 	switch {
@@ -126,6 +141,9 @@ func (r *Resolver) credential(req *http.Request) (*Credential, error) {
 	}
 	scheme, token, ok := strings.Cut(strings.TrimSpace(values[0]), " ")
 	token = strings.TrimSpace(token)
+	if ok && strings.EqualFold(scheme, "Bearer") {
+		return r.bearer(req.Context(), token)
+	}
 	if !ok || !strings.EqualFold(scheme, "Token") || !tokenRE.MatchString(token) {
 		return nil, ErrBadCredential
 	}
@@ -134,9 +152,11 @@ func (r *Resolver) credential(req *http.Request) (*Credential, error) {
 	now := r.cfg.Now()
 	r.mu.Lock()
 	e, hit := r.creds[key]
+	gen := r.gen
 	r.mu.Unlock()
 	if !hit || now.After(e.expires) {
-		v, err, _ := r.group.Do("cred:"+key, func() (any, error) {
+		// gen in the key: a request after Invalidate never joins a lookup begun before it.
+		v, err, _ := r.group.Do(fmt.Sprintf("cred:%d:%s", gen, key), func() (any, error) {
 			c, err := r.store.Credential(req.Context(), hash)
 			if err != nil {
 				return nil, fmt.Errorf("tenant: look up credential: %w", err)
@@ -147,7 +167,9 @@ func (r *Resolver) credential(req *http.Request) (*Credential, error) {
 			}
 			entry := credEntry{cred: c, expires: r.cfg.Now().Add(ttl)}
 			r.mu.Lock()
-			r.creds[key] = entry
+			if r.gen == gen {
+				r.creds[key] = entry
+			}
 			r.mu.Unlock()
 			return entry, nil
 		})
@@ -193,9 +215,10 @@ func (r *Resolver) tenantRef(req *http.Request) (string, error) {
 func (r *Resolver) tenant(ctx context.Context, ref string) (Tenant, error) {
 	now := r.cfg.Now()
 	r.mu.Lock()
-	t, found := r.lookup(ref)
+	t, found := r.dir.lookup(ref)
 	age := now.Sub(r.dirStamp)
 	loaded := !r.dirStamp.IsZero()
+	gen := r.gen
 	r.mu.Unlock()
 	if loaded && age < r.cfg.TTL && (found || age < r.cfg.MinRefresh) {
 		if !found {
@@ -203,29 +226,30 @@ func (r *Resolver) tenant(ctx context.Context, ref string) (Tenant, error) {
 		}
 		return t, nil
 	}
-	if _, err, _ := r.group.Do("directory", func() (any, error) { return nil, r.reload(ctx) }); err != nil {
+	v, err, _ := r.group.Do(fmt.Sprintf("directory:%d", gen), func() (any, error) { return r.reload(ctx, gen) })
+	if err != nil {
 		return Tenant{}, err
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if t, found = r.lookup(ref); !found {
+	if t, found = v.(directory).lookup(ref); !found {
 		return Tenant{}, ErrTenantRefused
 	}
 	return t, nil
 }
 
-func (r *Resolver) lookup(ref string) (Tenant, bool) {
-	if t, ok := r.dir.byID[ref]; ok {
+func (d directory) lookup(ref string) (Tenant, bool) {
+	if t, ok := d.byID[ref]; ok {
 		return t, true
 	}
-	t, ok := r.dir.byIdentifier[ref]
+	t, ok := d.byIdentifier[ref]
 	return t, ok
 }
 
-func (r *Resolver) reload(ctx context.Context) error {
+// reload reads the directory and returns it; it becomes the cache only if
+// no Invalidate (generation gen) happened meanwhile.
+func (r *Resolver) reload(ctx context.Context, gen uint64) (directory, error) {
 	list, err := r.store.Tenants(ctx)
 	if err != nil {
-		return fmt.Errorf("tenant: load tenant directory: %w", err)
+		return directory{}, fmt.Errorf("tenant: load tenant directory: %w", err)
 	}
 	d := directory{byID: make(map[string]Tenant, len(list)), byIdentifier: make(map[string]Tenant, len(list))}
 	for _, t := range list {
@@ -234,7 +258,9 @@ func (r *Resolver) reload(ctx context.Context) error {
 		d.byIdentifier[t.Identifier] = t
 	}
 	r.mu.Lock()
-	r.dir, r.dirStamp = d, r.cfg.Now()
+	if r.gen == gen {
+		r.dir, r.dirStamp = d, r.cfg.Now()
+	}
 	r.mu.Unlock()
-	return nil
+	return d, nil
 }

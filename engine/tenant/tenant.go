@@ -75,7 +75,9 @@ var (
 	// ErrNoCredential: no Authorization header (401).
 	ErrNoCredential = errors.New("tenant: no credential")
 	// ErrBadCredential: an Authorization header that is malformed, names an
-	// unknown or revoked token, or is given twice (401).
+	// unknown or revoked token, or is given twice (401). A Bearer JWT that
+	// does not verify (signature, key, exp, nbf, iat, aud, iss, claims) is
+	// this error too, wrapping the reason for the log.
 	ErrBadCredential = errors.New("tenant: invalid credential")
 	// ErrDuplicateCredential: two Authorization headers (400).
 	ErrDuplicateCredential = errors.New("tenant: more than one Authorization header")

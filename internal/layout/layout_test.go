@@ -23,6 +23,9 @@ var rules = []struct {
 	{"pgtenant/engine/pgtx", []string{"net/http", "pgtenant/engine/httpapi"}},
 	{"pgtenant/engine/tenant", []string{"github.com/jackc/pgx/"}},
 	{"pgtenant/engine/registry", []string{"pgtenant/engine/httpapi"}},
+	{"pgtenant/engine/verify", []string{"net/http", "pgtenant/engine/httpapi", "pgtenant/engine/tenant", "pgtenant/engine/registry"}},
+	{"pgtenant/engine/rls", []string{"net/http", "pgtenant/engine/httpapi"}},
+	{"pgtenant/engine/backup", []string{"net/http", "pgtenant/engine/httpapi"}},
 }
 
 // deps lists every package of the module with its transitive dependencies.

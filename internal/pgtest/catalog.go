@@ -11,7 +11,7 @@ import (
 // catalogQueries describe what a migration can create in a database, one
 // line per object, so that two snapshots can be compared: schemas,
 // relations with their RLS flags, columns, constraints, indexes, policies,
-// privileges and comments. Roles are left out (they are cluster-wide), and
+// triggers, privileges and comments. Roles are left out (they are cluster-wide), and
 // so is golang-migrate's own schema_migrations table.
 var catalogQueries = []string{
 	`SELECT 'schema ' || nspname FROM pg_namespace
@@ -35,6 +35,7 @@ var catalogQueries = []string{
 	               permissive, cmd, roles, qual, with_check) FROM pg_policies`,
 	`SELECT format('comment %s %s %s', classoid::regclass, objoid, description) FROM pg_description
 	  WHERE objoid >= 16384`,
+	`SELECT format('trigger %s %s', tgrelid::regclass, pg_get_triggerdef(oid)) FROM pg_trigger WHERE NOT tgisinternal`,
 	`SELECT format('function %s', p.oid::regprocedure) FROM pg_proc p
 	  WHERE p.pronamespace::regnamespace::text NOT LIKE 'pg\_%'
 	    AND p.pronamespace::regnamespace::text <> 'information_schema'`,

@@ -107,6 +107,37 @@ GRANT EXECUTE ON FUNCTION pgtenant.lookup_token(bytea) TO app, reader;
 -- Its tables stay unreadable to them: USAGE grants no privilege on what the schema holds.
 GRANT USAGE ON SCHEMA pgtenant TO app, reader;
 
+-- Tells running servers that the registry changed: NOTIFY pgtenant, 'registry' drops their tenant and token caches.
+-- pg_notify is sent at COMMIT (never for a rolled-back change), and once per transaction however many
+-- statements call it. Servers that miss it (no LISTEN connection at that moment) catch up within
+-- REGISTRY_CACHE_TTL.
+CREATE FUNCTION pgtenant.notify_registry_change()
+    RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM pg_notify('pgtenant', 'registry');
+    RETURN NULL;
+END
+$$;
+REVOKE ALL ON FUNCTION pgtenant.notify_registry_change() FROM PUBLIC;
+
+-- Deactivating, renaming or deleting a tenant, revoking, changing or deleting a token, or changing the tenants
+-- a token may act for, notifies running servers.
+-- Statement-level: one notification per statement, not per row. Only the columns the server reads fire it:
+-- pgtenant.lookup_token() updates tokens.last_used_at on every lookup, and that must not empty every
+-- server's caches.
+CREATE TRIGGER tenants_notify
+    AFTER UPDATE OF id, identifier, is_active OR DELETE OR TRUNCATE ON pgtenant.tenants
+    FOR EACH STATEMENT EXECUTE FUNCTION pgtenant.notify_registry_change();
+CREATE TRIGGER tokens_notify
+    AFTER UPDATE OF id, name, token_hash, role, revoked_at OR DELETE OR TRUNCATE ON pgtenant.tokens
+    FOR EACH STATEMENT EXECUTE FUNCTION pgtenant.notify_registry_change();
+CREATE TRIGGER token_tenants_notify
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON pgtenant.token_tenants
+    FOR EACH STATEMENT EXECUTE FUNCTION pgtenant.notify_registry_change();
+
 -- Tenant table post.
 CREATE TABLE public.post (
     tenant_id uuid NOT NULL DEFAULT NULLIF(current_setting('app.current_tenant_id', true), '')::uuid,

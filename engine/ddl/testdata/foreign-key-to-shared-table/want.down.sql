@@ -7,6 +7,15 @@ DROP TABLE public.price;
 -- Undo: Shared table currency.
 DROP TABLE public.currency;
 
+-- Undo: Deactivating, renaming or deleting a tenant, revoking, changing or deleting a token, or changing the tenants
+-- a token may act for, notifies running servers.
+DROP TRIGGER token_tenants_notify ON pgtenant.token_tenants;
+DROP TRIGGER tokens_notify ON pgtenant.tokens;
+DROP TRIGGER tenants_notify ON pgtenant.tenants;
+
+-- Undo: Tells running servers that the registry changed: NOTIFY pgtenant, 'registry' drops their tenant and token caches.
+DROP FUNCTION pgtenant.notify_registry_change();
+
 -- Undo: The declared roles may look up names in the internal schema, to call the two functions above.
 -- Its tables stay unreadable to them: USAGE grants no privilege on what the schema holds.
 REVOKE USAGE ON SCHEMA pgtenant FROM app;

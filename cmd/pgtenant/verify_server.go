@@ -1,0 +1,189 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"pgtenant/engine/verify"
+	"pgtenant/schema"
+)
+
+// probeServer is verify.CheckServer: the HTTP half of the checklist, against a running API at base. It lives here
+// because engine/verify must not speak HTTP. Two things are checked, on the first declared tenant table:
+//
+//  1. a GET without the tenant header (and without credentials) is refused with 403: REQUIRE_TENANT is in force
+//     on that server, whatever the local configuration says;
+//  2. GETs for two unknown tenants (valid identifiers pgtenant_verify_<hex> that are not registered) and, when
+//     ADMIN_DATABASE_URL is set, for a temporary registered tenant, get the same status and byte-identical
+//     bodies: a caller cannot tell which tenants exist.
+//
+// With --token (a live token), the three must be 403: the tenant refusal itself is checked. Without it the probe
+// sends a well-formed but unknown token, and the server, which checks credentials before tenants, answers 401
+// alike for all three: that proves an unauthenticated caller learns nothing about tenants, but not what the server
+// does for an authenticated one. Whether the server had loaded the registered tenant when it answered (it reloads
+// its tenant directory at most once a second) cannot be seen from outside; the probe creates it before asking for
+// the unknown ones to give it the chance.
+func probeServer(ctx context.Context, cfg Config, m *schema.Model, base, token string) verify.Result {
+	const name = verify.CheckServer
+	u, err := url.Parse(strings.TrimSuffix(base, "/"))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return verify.Failed(name, fmt.Sprintf("--server %q is not an http(s) URL", base),
+			"pass the API's base URL, such as http://localhost:3000/api/v1")
+	}
+	var table string
+	for _, t := range m.Tables {
+		if !t.Shared {
+			table = t.Name
+			break
+		}
+	}
+	if table == "" {
+		return verify.Failed(name, "the declaration has no tenant table to ask for", "")
+	}
+	header := cfg.TenantHeader
+	if header == "" {
+		header = m.Tenancy.Header
+	}
+	p := &httpProbe{client: &http.Client{Timeout: 10 * time.Second}, url: u.String() + "/" + table, header: header}
+
+	var problems []string
+	noHeader, err := p.get(ctx, "", "")
+	if err != nil {
+		return verify.Failed(name, err.Error(), "start the API (pgtenant serve) or pass its URL")
+	}
+	if noHeader.status != http.StatusForbidden {
+		problems = append(problems, fmt.Sprintf("a request without the %s header got %s, not 403", header, noHeader))
+	}
+
+	auth := "Token " + token
+	if token == "" {
+		auth = "Token pgt_" + probeToken()
+	}
+	refs := []string{"pgtenant_verify_" + probeHex(6)}
+	var registered []verify.ProbeTenant
+	if cfg.AdminDatabaseURL != "" {
+		if conn, err := pgx.Connect(ctx, cfg.AdminDatabaseURL); err == nil {
+			registered, err = verify.CreateProbeTenants(ctx, conn, 1)
+			if err == nil {
+				refs = append(refs, registered[0].Identifier)
+			}
+			defer func() {
+				cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+				defer cancel()
+				_ = verify.DropProbeTenants(cctx, conn, registered)
+				_ = conn.Close(cctx)
+			}()
+		}
+	}
+	refs = append(refs, "pgtenant_verify_"+probeHex(6))
+	var answers []httpAnswer
+	for _, ref := range refs {
+		a, err := p.get(ctx, ref, auth)
+		if err != nil {
+			return verify.Failed(name, err.Error(), "")
+		}
+		answers = append(answers, a)
+	}
+	what := "two unknown tenants"
+	if len(registered) > 0 {
+		what = "two unknown tenants and a registered one the token may not use"
+	}
+	for _, a := range answers[1:] {
+		if a.status != answers[0].status || !bytes.Equal(a.body, answers[0].body) {
+			problems = append(problems, fmt.Sprintf("%s got different answers (%s and %s): a caller can tell "+
+				"tenants apart", what, answers[0], a))
+			break
+		}
+	}
+	switch got := answers[0].status; {
+	case token != "" && got == http.StatusUnauthorized:
+		problems = append(problems, fmt.Sprintf("the server refused --token: %s", answers[0]))
+	case token != "" && got != http.StatusForbidden:
+		problems = append(problems, fmt.Sprintf("%s got %s, not 403", what, answers[0]))
+	case token == "" && got != http.StatusUnauthorized && got != http.StatusForbidden:
+		problems = append(problems, fmt.Sprintf("%s with an unknown token got %s, not 401 or 403", what, answers[0]))
+	}
+	if len(problems) > 0 {
+		fix := "set REQUIRE_TENANT=true and unset DEFAULT_TENANT_ID on the server, and restart it"
+		if token != "" && answers[0].status == http.StatusUnauthorized {
+			fix = "pass a live token: pgtenant token create --tenant <any> --name verify"
+		}
+		return verify.Failed(name, strings.Join(problems, "; "), fix)
+	}
+	detail := fmt.Sprintf("no header: %s; %s: %s, identical", noHeader, what, answers[0])
+	if token == "" {
+		detail += " (without --token only the unauthenticated answer was checked)"
+	}
+	return verify.Passed(name, detail)
+}
+
+// httpProbe sends the probe's GETs.
+type httpProbe struct {
+	client *http.Client
+	url    string
+	header string
+}
+
+// httpAnswer is a response: its status, body and error code.
+type httpAnswer struct {
+	status int
+	body   []byte
+}
+
+func (a httpAnswer) String() string {
+	var b struct {
+		Code string `json:"code"`
+	}
+	_ = json.Unmarshal(a.body, &b)
+	if b.Code == "" {
+		return fmt.Sprintf("%d", a.status)
+	}
+	return fmt.Sprintf("%d %s", a.status, b.Code)
+}
+
+func (p *httpProbe) get(ctx context.Context, tenant, auth string) (httpAnswer, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.url, nil)
+	if err != nil {
+		return httpAnswer{}, err
+	}
+	if tenant != "" {
+		req.Header.Set(p.header, tenant)
+	}
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
+	resp, err := p.client.Do(req)
+	if err != nil {
+		return httpAnswer{}, fmt.Errorf("GET %s: %w", p.url, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
+	if err != nil {
+		return httpAnswer{}, fmt.Errorf("GET %s: %w", p.url, err)
+	}
+	return httpAnswer{status: resp.StatusCode, body: body}, nil
+}
+
+// probeToken is a token of the right shape (43 base64url characters after pgt_) that no server knows.
+func probeToken() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b) // crypto/rand.Read never returns an error
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func probeHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return fmt.Sprintf("%x", b)
+}

@@ -1,0 +1,178 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"pgtenant/engine/registry"
+	"pgtenant/engine/verify"
+	"pgtenant/internal/pgtest"
+	"pgtenant/schema"
+)
+
+// deployment points the CLI at a fresh migrated database: the owner, an app login holding app and reader (as
+// `make run` sets them up), the repository's declaration and migrations. It returns the database and the app URL.
+func deployment(t *testing.T) (*pgtest.DB, string) {
+	t.Helper()
+	db := pgtest.New(t)
+	app := db.LoginURL(t, "app", "reader")
+	t.Setenv("DATABASE_URL", app)
+	t.Setenv("ADMIN_DATABASE_URL", db.OwnerURL)
+	t.Setenv("POLICIES_FILE", "../../policies.hcl")
+	t.Setenv("MIGRATIONS_DIR", "../../migrations")
+	t.Setenv("REQUIRE_TENANT", "")
+	t.Setenv("DEFAULT_TENANT_ID", "")
+	return db, app
+}
+
+func TestVerify_Clean(t *testing.T) {
+	deployment(t)
+	code, stdout, stderr := pgtenant(t, "verify")
+	require.Equal(t, exitOK, code, stdout+stderr)
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	require.Len(t, lines, 14, stdout) // 12 checks, a blank line, the summary
+	for _, l := range lines[:12] {
+		assert.True(t, strings.HasPrefix(l, "✓ "), l)
+	}
+	assert.Contains(t, stdout, "12 of 12 checks passed. The HTTP checks did not run")
+
+	code, stdout, _ = pgtenant(t, "verify", "--json")
+	require.Equal(t, exitOK, code)
+	var results []verify.Result
+	require.NoError(t, json.Unmarshal([]byte(stdout), &results), stdout)
+	require.Len(t, results, 12)
+	for _, r := range results {
+		assert.True(t, r.OK, "%s: %s", r.Name, r.Detail)
+		assert.Empty(t, r.Fix)
+	}
+	assert.Contains(t, stdout, `"name": "isolation probe: two tenants, as the app role, rolled back"`)
+}
+
+// TestVerify_Acceptance: issue 4's two acceptance cases, as an operator sees them.
+func TestVerify_Acceptance(t *testing.T) {
+	t.Run("NO FORCE on webpages_webpage", func(t *testing.T) {
+		db, _ := deployment(t)
+		_, err := db.Owner.Exec(t.Context(), "ALTER TABLE webpages_webpage NO FORCE ROW LEVEL SECURITY")
+		require.NoError(t, err)
+		code, stdout, _ := pgtenant(t, "verify")
+		assert.Equal(t, exitFailure, code)
+		assert.Contains(t, stdout, "✗ RLS: enabled and forced on every declared table — table public.webpages_webpage "+
+			"has row-level security enabled but not forced: its owner is exempt from the policies\n"+
+			"    fix: ALTER TABLE public.webpages_webpage FORCE ROW LEVEL SECURITY;\n")
+		assert.Contains(t, stdout, "11 of 12 checks passed.")
+
+		code, stdout, _ = pgtenant(t, "verify", "--json")
+		assert.Equal(t, exitFailure, code)
+		var results []verify.Result
+		require.NoError(t, json.Unmarshal([]byte(stdout), &results))
+		for _, r := range results {
+			if r.Name == verify.CheckRLSDeclared {
+				assert.False(t, r.OK)
+				assert.Equal(t, "ALTER TABLE public.webpages_webpage FORCE ROW LEVEL SECURITY;", r.Fix)
+			}
+		}
+	})
+	t.Run("superuser DATABASE_URL", func(t *testing.T) {
+		db, _ := deployment(t)
+		t.Setenv("DATABASE_URL", db.AdminURL)
+		u, err := url.Parse(db.AdminURL)
+		require.NoError(t, err)
+		code, stdout, _ := pgtenant(t, "verify")
+		assert.Equal(t, exitFailure, code)
+		assert.Contains(t, stdout, "✗ app role: not superuser, no BYPASSRLS, owns no table — role "+u.User.Username()+
+			" is a superuser, which bypasses row-level security")
+		pw, _ := u.User.Password()
+		assert.NotContains(t, stdout, pw, "a password is never printed")
+	})
+}
+
+func TestVerify_Usage(t *testing.T) {
+	deployment(t)
+	code, _, stderr := pgtenant(t, "verify", "--token", "x")
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, stderr, "--token is only used with --server")
+	code, _, stderr = pgtenant(t, "verify", "extra")
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, stderr, "Usage: pgtenant verify")
+}
+
+// TestVerify_Server runs verify --server against an API started in-process on the same database.
+func TestVerify_Server(t *testing.T) {
+	db, app := deployment(t)
+	declared, _, diags := schema.Load("../../policies.hcl")
+	require.False(t, diags.HasErrors())
+	start := func(t *testing.T, mutate func(*Config)) string {
+		cfg := DefaultConfig()
+		cfg.DatabaseURL = app
+		mutate(&cfg)
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		ctx, cancel := context.WithCancel(t.Context())
+		srv, err := startServer(ctx, cfg, declared, slog.New(slog.DiscardHandler), ln)
+		require.NoError(t, err)
+		t.Cleanup(func() { cancel(); srv.close() })
+		return "http://" + srv.addr + "/api/v1"
+	}
+	serverLine := regexp.MustCompile(`(?m)^([✓✗]) ` + regexp.QuoteMeta(verify.CheckServer) + `(.*)$`)
+
+	t.Run("without a token", func(t *testing.T) {
+		base := start(t, func(*Config) {})
+		code, stdout, stderr := pgtenant(t, "verify", "--server", base)
+		require.Equal(t, exitOK, code, stdout+stderr)
+		assert.Equal(t, "✓", serverLine.FindStringSubmatch(stdout)[1])
+		assert.Contains(t, stdout, "13 of 13 checks passed.\n")
+
+		_, stdout, _ = pgtenant(t, "verify", "--server", base, "--json")
+		var results []verify.Result
+		require.NoError(t, json.Unmarshal([]byte(stdout), &results))
+		last := results[len(results)-1]
+		assert.Equal(t, verify.CheckServer, last.Name)
+		assert.Equal(t, "no header: 403 PGT010; two unknown tenants and a registered one the token may not use: "+
+			"401 PGT002, identical (without --token only the unauthenticated answer was checked)", last.Detail)
+	})
+	t.Run("with a token, from stdin", func(t *testing.T) {
+		base := start(t, func(*Config) {})
+		acme, err := registry.CreateTenant(t.Context(), db.Owner, "acme", "Acme", "test")
+		require.NoError(t, err)
+		token, _, err := registry.CreateToken(t.Context(), db.Owner, "verify", "app", []string{acme.ID})
+		require.NoError(t, err)
+		var out, errb strings.Builder
+		code := run(t.Context(), []string{"verify", "--server", base, "--token", "-", "--json"},
+			strings.NewReader(token+"\n"), &out, &errb)
+		require.Equal(t, exitOK, code, out.String()+errb.String())
+		assert.Contains(t, out.String(), "403 PGT011, identical")
+		assert.NotContains(t, out.String(), token)
+
+		code, stdout, _ := pgtenant(t, "verify", "--server", base, "--token", "pgt_"+strings.Repeat("A", 43))
+		assert.Equal(t, exitFailure, code)
+		m := serverLine.FindStringSubmatch(stdout)
+		require.NotNil(t, m, stdout)
+		assert.Equal(t, "✗", m[1])
+		assert.Contains(t, m[2], "the server refused --token: 401 PGT002")
+		assert.Contains(t, stdout, "fix: pass a live token")
+	})
+	t.Run("a server with a default tenant", func(t *testing.T) {
+		base := start(t, func(c *Config) { c.RequireTenant, c.DefaultTenant = false, "acme" })
+		code, stdout, _ := pgtenant(t, "verify", "--server", base)
+		assert.Equal(t, exitFailure, code)
+		m := serverLine.FindStringSubmatch(stdout)
+		require.NotNil(t, m, stdout)
+		assert.Equal(t, "✗", m[1])
+		assert.Contains(t, m[2], "a request without the X-Tenant-ID header got 401 PGT001, not 403")
+		assert.Contains(t, stdout, "fix: set REQUIRE_TENANT=true and unset DEFAULT_TENANT_ID on the server")
+	})
+	t.Run("nothing listening", func(t *testing.T) {
+		code, stdout, _ := pgtenant(t, "verify", "--server", "http://127.0.0.1:1/api/v1")
+		assert.Equal(t, exitFailure, code)
+		assert.Contains(t, stdout, "✗ "+verify.CheckServer+" — GET http://127.0.0.1:1/api/v1/content_namespace")
+	})
+}

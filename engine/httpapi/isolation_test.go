@@ -1,0 +1,335 @@
+package httpapi_test
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// tableSpec says how to make rows of one tenant table through the API.
+type tableSpec struct {
+	name string
+	pk   []string
+	// row returns a new row body; deps holds the rows made so far for the
+	// same tenant (by table), n makes it unique.
+	row func(t *testing.T, c client, deps rowSet, n int) map[string]any
+	// patch is a PATCH body that changes a row.
+	patch func(deps rowSet) map[string]any
+}
+
+// rowSet is one row per table, as the API returned it.
+type rowSet map[string]map[string]any
+
+func (rs rowSet) id(table string) any { return rs[table]["id"] }
+
+// tenantTables lists every tenant table of policies.hcl in an order that
+// satisfies the foreign keys. TestIsolation fails when the model has a
+// tenant table missing here.
+var tenantTables = []tableSpec{
+	{name: "content_namespace", pk: []string{"id"},
+		row: func(_ *testing.T, _ client, _ rowSet, n int) map[string]any {
+			return map[string]any{"slug": fmt.Sprintf("ns-%d", n), "name": "Namespace"}
+		},
+		patch: func(rowSet) map[string]any { return map[string]any{"name": "Renamed"} }},
+	{name: "content_category", pk: []string{"id"},
+		row: func(_ *testing.T, _ client, d rowSet, n int) map[string]any {
+			return map[string]any{"namespace_id": d.id("content_namespace"), "slug": fmt.Sprintf("cat-%d", n), "name": "Cat"}
+		},
+		patch: func(rowSet) map[string]any { return map[string]any{"position": 7} }},
+	{name: "content_tag", pk: []string{"id"},
+		row: func(_ *testing.T, _ client, d rowSet, n int) map[string]any {
+			return map[string]any{"namespace_id": d.id("content_namespace"), "slug": fmt.Sprintf("tag-%d", n), "name": "Tag"}
+		},
+		patch: func(rowSet) map[string]any { return map[string]any{"name": "Retagged"} }},
+	{name: "object_storage_objectinstance", pk: []string{"id"},
+		row: func(_ *testing.T, _ client, _ rowSet, n int) map[string]any {
+			return map[string]any{"bucket": "media", "object_key": fmt.Sprintf("k/%d", n), "size_bytes": 10 + n}
+		},
+		patch: func(rowSet) map[string]any { return map[string]any{"checksum_sha256": "abc"} }},
+	{name: "file_manager_mediafile", pk: []string{"id"},
+		row: func(_ *testing.T, _ client, d rowSet, n int) map[string]any {
+			return map[string]any{"object_id": d.id("object_storage_objectinstance"), "title": fmt.Sprintf("m%d", n),
+				"uploaded_by": "u"}
+		},
+		patch: func(rowSet) map[string]any { return map[string]any{"alt_text": "changed"} }},
+	{name: "webpages_pagetheme", pk: []string{"id"},
+		row: func(_ *testing.T, _ client, _ rowSet, n int) map[string]any {
+			return map[string]any{"name": fmt.Sprintf("theme-%d", n), "settings": map[string]any{"n": n}}
+		},
+		patch: func(rowSet) map[string]any { return map[string]any{"settings": map[string]any{"changed": true}} }},
+	{name: "webpages_webpage", pk: []string{"id"},
+		row: func(_ *testing.T, _ client, d rowSet, n int) map[string]any {
+			return map[string]any{"namespace_id": d.id("content_namespace"), "category_id": d.id("content_category"),
+				"theme_id": d.id("webpages_pagetheme"), "hero_media_id": d.id("file_manager_mediafile"),
+				"slug": fmt.Sprintf("page-%d", n), "title": "Page", "is_published": true, "published_at": "2026-03-01T00:00:00Z"}
+		},
+		patch: func(rowSet) map[string]any { return map[string]any{"title": "Changed"} }},
+	{name: "webpages_webpage_tags", pk: []string{"webpage_id", "tag_id"},
+		row: func(t *testing.T, c client, d rowSet, n int) map[string]any {
+			// A fresh tag each time: the key is (webpage_id, tag_id).
+			tag := c.insertOne(t, "content_tag", map[string]any{"namespace_id": d.id("content_namespace"),
+				"slug": fmt.Sprintf("link-%d", n), "name": "Link"})
+			return map[string]any{"webpage_id": d.id("webpages_webpage"), "tag_id": tag["id"]}
+		},
+		patch: func(d rowSet) map[string]any { return map[string]any{"tag_id": d.id("content_tag")} }},
+}
+
+// seedTables makes one row in every tenant table for c.
+func seedTables(t *testing.T, c client) rowSet {
+	t.Helper()
+	rs := rowSet{}
+	for i, spec := range tenantTables {
+		rs[spec.name] = c.insertOne(t, spec.name, spec.row(t, c, rs, i))
+	}
+	return rs
+}
+
+// pkQuery is the filter that picks row by its primary key.
+func pkQuery(spec tableSpec, row map[string]any, extra ...string) string {
+	var pairs []string
+	for _, k := range spec.pk {
+		pairs = append(pairs, k, fmt.Sprintf("eq.%v", row[k]))
+	}
+	return q(append(pairs, extra...)...)
+}
+
+// TestIsolation runs every endpoint against every tenant table as acme,
+// aiming at globex's rows: acme never sees them, never changes them, and
+// cannot write a row into globex. Globex's rows are compared, as the
+// superuser sees them, before and after.
+func TestIsolation(t *testing.T) {
+	s := newServer(t)
+	a, g := s.acmeApp(), s.globexApp()
+	var specs []string
+	for _, spec := range tenantTables {
+		specs = append(specs, spec.name)
+	}
+	for _, tb := range s.model.Tables {
+		if !tb.Shared {
+			require.Contains(t, specs, tb.Name, "a tenant table without a tableSpec: add one to tenantTables")
+		}
+	}
+	acmeRows, globexRows := seedTables(t, a), seedTables(t, g)
+	globexBefore := map[string]string{}
+	for _, spec := range tenantTables {
+		globexBefore[spec.name] = s.snapshotWhere(t, spec.name, "tenant_id = $1", s.globex.ID)
+	}
+
+	for i, spec := range tenantTables {
+		t.Run(spec.name, func(t *testing.T) {
+			theirs, mine := globexRows[spec.name], acmeRows[spec.name]
+			path := "/" + spec.name
+			unchanged := func(t *testing.T) {
+				t.Helper()
+				assert.Equal(t, globexBefore[spec.name], s.snapshotWhere(t, spec.name, "tenant_id = $1", s.globex.ID),
+					"globex's rows changed")
+			}
+			ownRows := func(t *testing.T, r response) {
+				t.Helper()
+				for _, row := range r.rows(t) {
+					assert.Equal(t, s.acme.ID, row["tenant_id"], "a row of another tenant: %v", row)
+				}
+			}
+
+			t.Run("get lists only own rows", func(t *testing.T) {
+				r := a.get(t, path).requireStatus(t, http.StatusOK)
+				ownRows(t, r)
+				assert.NotEmpty(t, r.rows(t))
+				assert.NotContains(t, string(r.Body), s.globex.ID)
+			})
+			t.Run("get by another tenant's key", func(t *testing.T) {
+				r := a.get(t, path+pkQuery(spec, theirs)).requireStatus(t, http.StatusOK)
+				assert.Equal(t, "[]", string(r.Body))
+				assert.Equal(t, "*/*", r.Header.Get("Content-Range"))
+			})
+			t.Run("get by another tenant's key with count", func(t *testing.T) {
+				r := a.get(t, path+pkQuery(spec, theirs), "Prefer: count=exact").requireStatus(t, http.StatusOK)
+				assert.Equal(t, "[]", string(r.Body))
+				assert.Equal(t, "*/0", r.Header.Get("Content-Range"))
+			})
+			t.Run("get singular by another tenant's key", func(t *testing.T) {
+				r := a.get(t, path+pkQuery(spec, theirs), acceptObject).requireStatus(t, http.StatusNotAcceptable)
+				assert.Equal(t, "PGRST116", r.error(t).Code)
+			})
+			t.Run("get own row by key", func(t *testing.T) {
+				r := a.get(t, path+pkQuery(spec, mine), acceptObject).requireStatus(t, http.StatusOK)
+				assert.Equal(t, s.acme.ID, r.object(t)["tenant_id"])
+			})
+			t.Run("get with or over both tenants' keys", func(t *testing.T) {
+				var terms []string
+				for _, row := range []map[string]any{mine, theirs} {
+					var and []string
+					for _, k := range spec.pk {
+						and = append(and, fmt.Sprintf("%s.eq.%v", k, row[k]))
+					}
+					terms = append(terms, "and("+strings.Join(and, ",")+")")
+				}
+				r := a.get(t, path+q("or", "("+strings.Join(terms, ",")+")")).requireStatus(t, http.StatusOK)
+				ownRows(t, r)
+				assert.Len(t, r.rows(t), 1)
+			})
+			t.Run("head by another tenant's key", func(t *testing.T) {
+				r := a.do(t, http.MethodHead, path+pkQuery(spec, theirs), "", "Prefer: count=exact")
+				r.requireStatus(t, http.StatusOK)
+				assert.Empty(t, r.Body)
+				assert.Equal(t, "*/0", r.Header.Get("Content-Range"))
+			})
+			t.Run("patch another tenant's row", func(t *testing.T) {
+				body := mustJSON(t, spec.patch(acmeRows))
+				r := a.do(t, http.MethodPatch, path+pkQuery(spec, theirs), body)
+				r.requireStatus(t, http.StatusNoContent)
+				r = a.do(t, http.MethodPatch, path+pkQuery(spec, theirs), body, preferRepr+", count=exact")
+				r.requireStatus(t, http.StatusOK)
+				assert.Equal(t, "[]", string(r.Body))
+				assert.Equal(t, "*/0", r.Header.Get("Content-Range"))
+				r = a.do(t, http.MethodPatch, path+pkQuery(spec, theirs), body, acceptObject)
+				r.requireStatus(t, http.StatusNotAcceptable)
+				unchanged(t)
+			})
+			t.Run("patch every visible row", func(t *testing.T) {
+				// A filter that matches every row of every tenant: RLS and the
+				// statement's own tenant predicate keep it to acme's.
+				k := spec.pk[0]
+				r := a.do(t, http.MethodPatch, "/"+spec.name+q(k, "not.is.null"), mustJSON(t, spec.patch(acmeRows)),
+					preferRepr+", tx=rollback")
+				r.requireStatus(t, http.StatusOK)
+				ownRows(t, r)
+				unchanged(t)
+			})
+			t.Run("delete another tenant's row", func(t *testing.T) {
+				r := a.do(t, http.MethodDelete, path+pkQuery(spec, theirs), "")
+				r.requireStatus(t, http.StatusNoContent)
+				r = a.do(t, http.MethodDelete, path+pkQuery(spec, theirs), "", preferRepr+", count=exact")
+				r.requireStatus(t, http.StatusOK)
+				assert.Equal(t, "[]", string(r.Body))
+				assert.Equal(t, "*/0", r.Header.Get("Content-Range"))
+				r = a.do(t, http.MethodDelete, path+pkQuery(spec, theirs), "", acceptObject)
+				r.requireStatus(t, http.StatusNotAcceptable)
+				unchanged(t)
+			})
+			t.Run("another tenant's key answers as a key that exists nowhere", func(t *testing.T) {
+				nowhere := map[string]any{}
+				for _, k := range spec.pk {
+					nowhere[k] = "00000000-0000-4000-8000-00000000dead"
+				}
+				body := mustJSON(t, spec.patch(acmeRows))
+				for _, tc := range []struct {
+					method, body string
+					headers      []string
+				}{
+					{http.MethodGet, "", nil},
+					{http.MethodGet, "", []string{acceptObject}},
+					{http.MethodHead, "", []string{"Prefer: count=exact"}},
+					{http.MethodPatch, body, []string{preferRepr + ", count=exact"}},
+					{http.MethodPatch, body, []string{acceptObject}},
+					{http.MethodDelete, "", []string{preferRepr + ", count=exact"}},
+					{http.MethodDelete, "", nil},
+				} {
+					got := a.do(t, tc.method, path+pkQuery(spec, theirs), tc.body, tc.headers...)
+					want := a.do(t, tc.method, path+pkQuery(spec, nowhere), tc.body, tc.headers...)
+					assert.Equal(t, want.Status, got.Status, "%s %v", tc.method, tc.headers)
+					assert.Equal(t, string(want.Body), string(got.Body), "%s %v", tc.method, tc.headers)
+					assert.Equal(t, headerNames(want.Header), headerNames(got.Header), "%s %v", tc.method, tc.headers)
+					assert.Equal(t, want.Header.Get("Content-Range"), got.Header.Get("Content-Range"))
+				}
+				unchanged(t)
+			})
+			t.Run("delete every visible row, rolled back", func(t *testing.T) {
+				r := a.do(t, http.MethodDelete, path+q(spec.pk[0], "not.is.null"), "", preferRepr+", tx=rollback")
+				if r.Status == http.StatusConflict {
+					// ON DELETE RESTRICT (object_storage_objectinstance): the
+					// referencing rows are acme's own.
+					assert.Equal(t, "23503", r.error(t).Code)
+				} else {
+					r.requireStatus(t, http.StatusOK)
+					ownRows(t, r)
+				}
+				unchanged(t)
+			})
+			t.Run("insert with another tenant's id", func(t *testing.T) {
+				before := s.snapshot(t, spec.name)
+				row := spec.row(t, a, acmeRows, 100+i)
+				row["tenant_id"] = s.globex.ID
+				r := a.do(t, http.MethodPost, path, mustJSON(t, row), preferRepr)
+				r.requireStatus(t, http.StatusForbidden)
+				assert.Equal(t, "PGT020", r.error(t).Code)
+				assert.Equal(t, before, s.snapshot(t, spec.name), "nothing written")
+			})
+			t.Run("bulk insert with another tenant's id in one row", func(t *testing.T) {
+				before := s.snapshot(t, spec.name)
+				own := spec.row(t, a, acmeRows, 200+i)
+				own["tenant_id"] = s.acme.ID
+				foreign := spec.row(t, a, acmeRows, 300+i)
+				foreign["tenant_id"] = s.globex.ID
+				r := a.do(t, http.MethodPost, path, mustJSON(t, []any{own, foreign}))
+				r.requireStatus(t, http.StatusForbidden)
+				assert.Equal(t, "PGT020", r.error(t).Code)
+				assert.Equal(t, before, s.snapshot(t, spec.name), "nothing written")
+			})
+			t.Run("insert with a tenant id that is not a string", func(t *testing.T) {
+				before := s.snapshot(t, spec.name)
+				row := spec.row(t, a, acmeRows, 400+i)
+				row["tenant_id"] = nil
+				r := a.do(t, http.MethodPost, path, mustJSON(t, row))
+				r.requireStatus(t, http.StatusForbidden)
+				assert.Equal(t, before, s.snapshot(t, spec.name), "nothing written")
+			})
+			t.Run("insert with own tenant id is accepted", func(t *testing.T) {
+				row := spec.row(t, a, acmeRows, 500+i)
+				row["tenant_id"] = strings.ToUpper(s.acme.ID)
+				got := a.insertOne(t, spec.name, row)
+				assert.Equal(t, s.acme.ID, got["tenant_id"])
+			})
+			t.Run("upsert on another tenant's key", func(t *testing.T) {
+				row := spec.row(t, a, acmeRows, 600+i)
+				for _, k := range spec.pk {
+					row[k] = theirs[k]
+				}
+				for _, res := range []string{"merge-duplicates", "ignore-duplicates"} {
+					r := a.do(t, http.MethodPost, path, mustJSON(t, row), "Prefer: return=representation, resolution="+res,
+						"Prefer: tx=rollback")
+					assert.Less(t, r.Status, 500, "body %s", r.Body)
+					assert.NotContains(t, string(r.Body), s.globex.ID)
+					if r.Status < 300 {
+						ownRows(t, r)
+					}
+					unchanged(t)
+				}
+			})
+			t.Run("patch sets the tenant column", func(t *testing.T) {
+				before := s.snapshot(t, spec.name)
+				body := spec.patch(acmeRows)
+				body["tenant_id"] = s.globex.ID
+				r := a.do(t, http.MethodPatch, path+pkQuery(spec, mine), mustJSON(t, body))
+				r.requireStatus(t, http.StatusForbidden)
+				assert.Equal(t, "PGT020", r.error(t).Code)
+				assert.Equal(t, before, s.snapshot(t, spec.name), "nothing written")
+				// Its own id is dropped: the row stays acme's.
+				body["tenant_id"] = s.acme.ID
+				r = a.do(t, http.MethodPatch, path+pkQuery(spec, mine), mustJSON(t, body), preferRepr+", tx=rollback")
+				r.requireStatus(t, http.StatusOK)
+				ownRows(t, r)
+			})
+			t.Run("globex still sees its row", func(t *testing.T) {
+				r := g.get(t, path+pkQuery(spec, theirs), acceptObject).requireStatus(t, http.StatusOK)
+				assert.Equal(t, s.globex.ID, r.object(t)["tenant_id"])
+			})
+		})
+	}
+
+	t.Run("openapi", func(t *testing.T) {
+		both := func(tn string) response { return s.as(s.tokBoth, tn).get(t, "/").requireStatus(t, http.StatusOK) }
+		acmeDoc, globexDoc := both("acme"), both("globex")
+		assert.Equal(t, acmeDoc.Body, globexDoc.Body, "the document holds nothing of a tenant")
+		for _, id := range []string{s.acme.ID, s.globex.ID, "acme", "globex"} {
+			assert.NotContains(t, string(acmeDoc.Body), id)
+		}
+		r := s.as(s.tokAcme, "globex").get(t, "/").requireStatus(t, http.StatusForbidden)
+		table := s.as(s.tokAcme, "globex").get(t, "/webpages_webpage").requireStatus(t, http.StatusForbidden)
+		assert.Equal(t, table.Body, r.Body)
+	})
+}

@@ -1,0 +1,85 @@
+package httpapi_test
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestOpenAPI validates GET {base}/ with kin-openapi and checks that it
+// describes exactly what the caller's role may do.
+func TestOpenAPI(t *testing.T) {
+	s := newServer(t)
+
+	load := func(t *testing.T, c client) *openapi3.T {
+		t.Helper()
+		r := c.get(t, "/").requireStatus(t, http.StatusOK)
+		assert.Equal(t, "application/openapi+json; charset=utf-8", r.Header.Get("Content-Type"))
+		doc, err := openapi3.NewLoader().LoadFromData(r.Body)
+		require.NoError(t, err)
+		require.NoError(t, doc.Validate(t.Context()), "the document is valid OpenAPI 3")
+		return doc
+	}
+
+	t.Run("app", func(t *testing.T) {
+		doc := load(t, s.acmeApp())
+		assert.Equal(t, "3.0.3", doc.OpenAPI)
+		require.NotEmpty(t, doc.Servers)
+		assert.Equal(t, basePath, doc.Servers[0].URL)
+		for _, tb := range s.model.Tables {
+			item := doc.Paths.Value("/" + tb.Name)
+			require.NotNil(t, item, tb.Name)
+			assert.NotNil(t, item.Get, tb.Name)
+			if tb.Shared {
+				assert.Nil(t, item.Post, "%s is read-only", tb.Name)
+				assert.Nil(t, item.Patch, tb.Name)
+				assert.Nil(t, item.Delete, tb.Name)
+			} else {
+				assert.NotNil(t, item.Post, tb.Name)
+				assert.NotNil(t, item.Patch, tb.Name)
+				assert.NotNil(t, item.Delete, tb.Name)
+			}
+			sch := doc.Components.Schemas[tb.Name]
+			require.NotNil(t, sch, tb.Name)
+			for _, c := range tb.Columns {
+				assert.Contains(t, sch.Value.Properties, c.Name, "%s.%s", tb.Name, c.Name)
+			}
+		}
+		assert.Equal(t, len(s.model.Tables), doc.Paths.Len(), "one path per exposed table, nothing else")
+		page := doc.Components.Schemas["webpages_webpage"].Value
+		assert.True(t, page.Properties["tenant_id"].Value.ReadOnly)
+		assert.ElementsMatch(t, []string{"namespace_id", "slug", "title"}, page.Required)
+		assert.True(t, page.Properties["body"].Value.Nullable)
+		assert.Equal(t, "uuid", page.Properties["id"].Value.Format)
+		assert.NotContains(t, doc.Paths.Map(), "/tenants")
+	})
+	t.Run("reader has no writes", func(t *testing.T) {
+		doc := load(t, s.reader())
+		assert.Equal(t, len(s.model.Tables), doc.Paths.Len())
+		for path, item := range doc.Paths.Map() {
+			assert.NotNil(t, item.Get, path)
+			assert.Nil(t, item.Post, path)
+			assert.Nil(t, item.Patch, path)
+			assert.Nil(t, item.Delete, path)
+			assert.Nil(t, item.Put, path)
+		}
+	})
+	t.Run("head", func(t *testing.T) {
+		r := s.acmeApp().do(t, http.MethodHead, "/", "")
+		r.requireStatus(t, http.StatusOK)
+		assert.Empty(t, r.Body)
+	})
+	t.Run("needs credentials and a tenant", func(t *testing.T) {
+		assert.Equal(t, http.StatusUnauthorized, s.as("", "acme").get(t, "/").Status)
+		assert.Equal(t, http.StatusForbidden, s.as(s.tokAcme, "").get(t, "/").Status)
+		assert.Equal(t, http.StatusForbidden, s.as(s.tokAcme, "globex").get(t, "/").Status)
+	})
+	t.Run("other methods", func(t *testing.T) {
+		r := s.acmeApp().do(t, http.MethodPost, "/", `{}`)
+		r.requireStatus(t, http.StatusMethodNotAllowed)
+		assert.Equal(t, "PGT405", r.error(t).Code)
+	})
+}

@@ -1,0 +1,25 @@
+// Package verify runs the production checklist against a live deployment: the checks `pgtenant verify` prints.
+//
+// Input is a Config: the app login's URL (DATABASE_URL), the owner's URL (ADMIN_DATABASE_URL, for the catalog,
+// the migrations and the temporary tenants of the isolation probe), the declaration, the migrations directory and
+// the two production settings. Output is one Result per check, in a fixed order, each either OK or saying what is
+// wrong and the one-line fix. Run never stops early: a check that cannot run (a connection that fails) is a
+// failed Result, and the others still run.
+//
+// What each check proves, and what it cannot, is written on its function. In short:
+//
+//   - the app login is no superuser, has no BYPASSRLS, owns no table (introspect.Check) and cannot take a role
+//     that is or has either; the server refuses it a wrong password;
+//   - REQUIRE_TENANT is on and DEFAULT_TENANT_ID empty;
+//   - every declared table has row-level security enabled and forced, and so does every other table the login
+//     can reach; the policies are exactly those engine/ddl generates and policies.hcl declares, compared as
+//     PostgreSQL prints them; no PERMISSIVE policy with USING (true) or WITH CHECK (true) is on a tenant table;
+//   - a live isolation probe, as the login in the role the API uses, in a transaction that is rolled back;
+//   - the tenant column leads every index and every foreign key between tenant tables;
+//   - the server's minor version has none of the row-level security flaws in Flaws;
+//   - every migration is applied, none dirty, and the tables match policies.hcl.
+//
+// The HTTP probe of a running server (CheckServer) lives in cmd/pgtenant, which alone may speak HTTP: verify must
+// not import net/http (nor engine/tenant or engine/registry, which do) or engine/httpapi. It imports pgx, schema,
+// engine/introspect, engine/migrate and engine/ddl.
+package verify
