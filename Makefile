@@ -11,17 +11,22 @@ run: deps
 ## test: vet, every test against a real PostgreSQL, and the generated-files checks.
 test: deps
 	$(GO) vet ./...
-	PGTEST_REQUIRED=1 $(GO) test -race -count=1 ./...
-	PGTEST_REQUIRED=1 $(GO) test -count=1 -run TestConcurrentIsolation ./engine/httpapi/
+	PGTEST_REQUIRED=1 $(GO) test -race -count=1 -timeout 30m ./...
+	PGTEST_REQUIRED=1 $(GO) test -count=1 -timeout 30m -run TestConcurrentIsolation ./engine/httpapi/
 	$(GO) run ./cmd/pgtenant generate --check
 	$(GO) run ./cmd/pgtenant fmt -check
 
-## deps: install the PostgreSQL server binaries (Debian, as root) and the e2e test's npm packages when missing.
+## deps: install the PostgreSQL server binaries and pgbouncer (Debian, as root) and the e2e test's npm packages when missing.
 deps:
 	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null 2>&1; then \
 		echo "PostgreSQL server binaries not found: installing postgresql-15 from Debian's packages"; \
 		if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql-15; \
 		else echo "run as root, or: sudo apt-get install postgresql-15" >&2; exit 1; fi; \
+	fi
+	@if ! command -v pgbouncer >/dev/null 2>&1 && [ ! -x /usr/sbin/pgbouncer ]; then \
+		echo "pgbouncer not found: installing it from Debian's packages (for the PgBouncer integration test)"; \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q pgbouncer; \
+		else echo "run as root, or: sudo apt-get install pgbouncer" >&2; exit 1; fi; \
 	fi
 	@if [ ! -d internal/e2e/node_modules/@supabase/postgrest-js ]; then \
 		command -v npm >/dev/null || { echo "npm is needed for the postgrest-js end-to-end test" >&2; exit 1; }; \

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
+	"math"
+	"net"
 	"net/url"
 	"os"
 	"regexp"
@@ -40,6 +43,22 @@ type Config struct {
 	LogFormat        string        // LOG_FORMAT: json or text
 	LogLevel         string        // LOG_LEVEL: debug, info, warn, error
 
+	// Operations (README "Metrics and health").
+	// AdminListenAddr is ADMIN_LISTEN_ADDR, the admin listener (/metrics, /healthz, /readyz): keep it on
+	// loopback or a private network.
+	AdminListenAddr string
+	RateLimitRPS    float64 // RATE_LIMIT_RPS: the default per-tenant requests per second; 0 = no limit
+	RateLimitBurst  int     // RATE_LIMIT_BURST: the default bucket size; 0 = RATE_LIMIT_RPS rounded up
+	// SlowRequestThreshold is SLOW_REQUEST_THRESHOLD: slower requests are logged at warn; 0 = never.
+	SlowRequestThreshold time.Duration
+
+	// ExecMode is DB_EXEC_MODE, how pgx sends statements (see execModes): cache_statement, the default, needs a
+	// direct connection or a session pooler; behind PgBouncer's transaction pooling use exec or simple_protocol.
+	ExecMode string
+	// DatabaseListenURL is DATABASE_LISTEN_URL, the connection that LISTENs for NOTIFY pgtenant; empty means
+	// DATABASE_URL. It must reach PostgreSQL directly: LISTEN does not work through transaction pooling.
+	DatabaseListenURL string
+
 	// JWT credentials (Authorization: Bearer): set exactly one of JWTSecret and JWTJWKSFile to accept them.
 	JWTSecret      string        // JWT_SECRET: the HS256 key, at least 32 bytes
 	JWTJWKSFile    string        // JWT_JWKS_FILE: RS256/ES256 public keys (a JSON Web Key Set), chosen by kid
@@ -68,6 +87,9 @@ func DefaultConfig() Config {
 		JWTTenantClaim:   "tenant_id",
 		JWTRoleClaim:     "role",
 		JWTLeeway:        30 * time.Second,
+
+		AdminListenAddr:      "127.0.0.1:3001",
+		SlowRequestThreshold: time.Second,
 	}
 }
 
@@ -99,6 +121,9 @@ func LoadConfig() (Config, []string) {
 			*field = v
 		}
 	}
+	c.ExecMode = cmp.Or(os.Getenv("DB_EXEC_MODE"), c.ExecMode)
+	c.DatabaseListenURL = os.Getenv("DATABASE_LISTEN_URL")
+	c.AdminListenAddr = cmp.Or(os.Getenv("ADMIN_LISTEN_ADDR"), c.AdminListenAddr)
 	var problems []string
 	if v := os.Getenv("REQUIRE_TENANT"); v != "" {
 		b, err := strconv.ParseBool(v)
@@ -119,11 +144,20 @@ func LoadConfig() (Config, []string) {
 	}
 	intVar("MAX_ROWS", &c.MaxRows, 0)
 	intVar("DB_POOL_SIZE", &c.PoolSize, 0)
+	intVar("RATE_LIMIT_BURST", &c.RateLimitBurst, 0)
+	if v := os.Getenv("RATE_LIMIT_RPS"); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f < 0 || math.IsInf(f, 0) || math.IsNaN(f) {
+			problems = append(problems, fmt.Sprintf("RATE_LIMIT_RPS: want a number ≥ 0 such as 50 or 0.5, got %q", v))
+		} else {
+			c.RateLimitRPS = f
+		}
+	}
 	body := int(c.MaxBodyBytes)
 	intVar("MAX_BODY_BYTES", &body, 1)
 	c.MaxBodyBytes = int64(body)
 	for name, dst := range map[string]*time.Duration{"STATEMENT_TIMEOUT": &c.StatementTimeout, "REGISTRY_CACHE_TTL": &c.CacheTTL,
-		"JWT_LEEWAY": &c.JWTLeeway} {
+		"JWT_LEEWAY": &c.JWTLeeway, "SLOW_REQUEST_THRESHOLD": &c.SlowRequestThreshold} {
 		if v := os.Getenv(name); v != "" {
 			d, err := time.ParseDuration(v)
 			if err != nil || d < 0 {
@@ -167,6 +201,19 @@ func (c Config) Validate() []string {
 			problems = append(problems, "DATABASE_URL logs in as the same user as ADMIN_DATABASE_URL: the API must use "+
 				"its own login role that owns nothing")
 		}
+	}
+	if _, err := parseExecMode(c.ExecMode); err != nil {
+		problems = append(problems, err.Error())
+	}
+	if c.DatabaseListenURL != "" {
+		if u, err := url.Parse(c.DatabaseListenURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+			problems = append(problems, fmt.Sprintf(
+				"DATABASE_LISTEN_URL: want a URL like postgres://api:secret@127.0.0.1:5432/app, got %q", redact(c.DatabaseListenURL)))
+		}
+	}
+	if _, _, err := net.SplitHostPort(c.AdminListenAddr); err != nil {
+		problems = append(problems, fmt.Sprintf("ADMIN_LISTEN_ADDR: want host:port such as 127.0.0.1:3001, got %q",
+			c.AdminListenAddr))
 	}
 	if !basePathRE.MatchString(c.BasePath) {
 		problems = append(problems, fmt.Sprintf("API_BASE_PATH: want a path such as /api/v1, got %q", c.BasePath))

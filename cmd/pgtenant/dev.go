@@ -100,9 +100,13 @@ Connect:
 		return fail(e, "dev", err)
 	}
 	defer run.close()
+	if err := run.serveAdmin(sc.AdminListenAddr, nil); err != nil {
+		return fail(e, "dev", err)
+	}
 	base := "http://" + displayAddr(run.addr) + sc.BasePath
 	printCurls(e.stdout, base, run.tenancy.Header, demos)
 	fmt.Fprintf(e.stdout, "\nServing on %s/ (Ctrl-C stops the API; PostgreSQL keeps running, `make stop` stops it).\n", base)
+	fmt.Fprintf(e.stdout, "Metrics and probes: http://%s/metrics, /healthz, /readyz\n", displayAddr(run.adminAddr))
 	return run.wait(ctx, e)
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"pgtenant/engine/httpapi"
 	"pgtenant/engine/introspect"
@@ -59,7 +61,11 @@ func cmdServe(ctx context.Context, e *env, args []string) int {
 		return fail(e, "serve", err)
 	}
 	defer srv.close()
-	fmt.Fprintf(e.stdout, "pgtenant serving %s on http://%s%s/\n", e.cfg.PoliciesFile, srv.addr, sc.BasePath)
+	if err := srv.serveAdmin(sc.AdminListenAddr, nil); err != nil {
+		return fail(e, "serve", err)
+	}
+	fmt.Fprintf(e.stdout, "pgtenant serving %s on http://%s%s/ (metrics and probes on http://%s/)\n",
+		e.cfg.PoliciesFile, srv.addr, sc.BasePath, srv.adminAddr)
 	return srv.wait(ctx, e)
 }
 
@@ -74,10 +80,14 @@ type running struct {
 	errc     chan error
 	stop     context.CancelFunc
 	tenancy  schema.Tenancy
+
+	reg       *prometheus.Registry // the metrics the admin listener serves
+	admin     *http.Server         // the admin listener, once serveAdmin started it
+	adminAddr string
 }
 
 // startServer connects, refuses an unsafe role, introspects and starts
-// listening; ready, when not nil, is called once the listener is open.
+// serving on ln, or on LISTEN_ADDR when ln is nil.
 func startServer(ctx context.Context, sc Config, declared *schema.Model, logger *slog.Logger, ln net.Listener) (*running, error) {
 	jwtCfg, err := sc.jwtConfig(declared.Roles)
 	if err != nil {
@@ -88,6 +98,9 @@ func startServer(ctx context.Context, sc Config, declared *schema.Model, logger 
 		return nil, fmt.Errorf("DATABASE_URL: %w", err)
 	}
 	poolCfg.ConnConfig.RuntimeParams["application_name"] = "pgtenant"
+	if poolCfg.ConnConfig.DefaultQueryExecMode, err = parseExecMode(sc.ExecMode); err != nil {
+		return nil, err
+	}
 	if sc.PoolSize > 0 {
 		poolCfg.MaxConns = int32(sc.PoolSize)
 	}
@@ -128,8 +141,11 @@ func startServer(ctx context.Context, sc Config, declared *schema.Model, logger 
 		Header: tenancy.Header, Require: sc.RequireTenant, DefaultTenant: sc.DefaultTenant, TTL: sc.CacheTTL,
 		JWT: jwtCfg,
 	})
+	reg := prometheus.NewRegistry()
 	api := httpapi.New(httpapi.Config{
-		BasePath: sc.BasePath, Tenancy: tenancy, Roles: declared.Roles, Runner: pgtx.New(pool), Resolver: resolver,
+		Metrics: reg, PoolStats: pool.Stat, Ping: pool.Ping, SlowRequest: sc.SlowRequestThreshold,
+		RateLimit: httpapi.RateLimit{RPS: sc.RateLimitRPS, Burst: sc.RateLimitBurst},
+		BasePath:  sc.BasePath, Tenancy: tenancy, Roles: declared.Roles, Runner: pgtx.New(pool), Resolver: resolver,
 		Logger: logger, MaxRows: sc.MaxRows, StatementTimeout: sc.StatementTimeout, MaxBodyBytes: sc.MaxBodyBytes,
 		CORSOrigins: sc.CORSOrigins, Limits: query.Limits{},
 	}, model)
@@ -147,15 +163,16 @@ func startServer(ctx context.Context, sc Config, declared *schema.Model, logger 
 	}
 	lctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	r := &running{addr: ln.Addr().String(), http: hs, api: api, pool: pool, resolver: resolver, logger: logger,
-		errc: make(chan error, 2), stop: stop, tenancy: tenancy}
+		errc: make(chan error, 2), stop: stop, tenancy: tenancy, reg: reg}
 	// LISTEN before serving, so that no reload announced after start-up is
 	// missed; a failure here is retried in the background.
-	first, err := r.subscribe(lctx, sc.DatabaseURL)
+	listenURL := cmp.Or(sc.DatabaseListenURL, sc.DatabaseURL)
+	first, err := r.subscribe(lctx, listenURL)
 	if err != nil {
 		logger.Warn("listening for notifications failed; retrying", "err", err)
 	}
 	go func() { r.errc <- hs.Serve(ln) }()
-	go r.listen(lctx, sc.DatabaseURL, first)
+	go r.listen(lctx, listenURL, first)
 	ok = true
 	logger.Info("serving", "addr", r.addr, "base_path", sc.BasePath, "tables", len(model.Tables))
 	return r, nil
@@ -164,6 +181,7 @@ func startServer(ctx context.Context, sc Config, declared *schema.Model, logger 
 // reload re-reads the schema from the database.
 func (r *running) reload(ctx context.Context) {
 	m, err := introspect.Load(ctx, r.pool, r.tenancy)
+	r.api.SchemaReloaded(err)
 	if err != nil {
 		r.logger.Error("schema reload failed; still serving the previous schema", "err", err)
 		return
@@ -241,10 +259,14 @@ func (r *running) wait(ctx context.Context, e *env) int {
 			return exitOK
 		case <-ctx.Done():
 			r.logger.Info("shutting down: draining in-flight requests")
+			r.api.SetDraining(true) // /readyz answers 503 from now on
 			sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 			defer cancel()
 			if err := r.http.Shutdown(sctx); err != nil {
 				return fail(e, "serve", err)
+			}
+			if r.admin != nil {
+				_ = r.admin.Shutdown(sctx)
 			}
 			return exitOK
 		}
@@ -254,7 +276,39 @@ func (r *running) wait(ctx context.Context, e *env) int {
 func (r *running) close() {
 	r.stop()
 	_ = r.http.Close()
+	if r.admin != nil {
+		_ = r.admin.Close()
+	}
 	r.pool.Close()
+}
+
+// serveAdmin starts the admin listener (/metrics, /healthz, /readyz) on ln,
+// or on addr (ADMIN_LISTEN_ADDR) when ln is nil. It is a server of its own,
+// so that probes and scrapes never queue behind API requests, and so that
+// it can stay off the public address.
+func (r *running) serveAdmin(addr string, ln net.Listener) error {
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", addr); err != nil {
+			return fmt.Errorf("ADMIN_LISTEN_ADDR: %w", err)
+		}
+	}
+	r.adminAddr = ln.Addr().String()
+	r.admin = &http.Server{
+		Handler:           r.api.AdminHandler(r.reg),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(r.logger.Handler(), slog.LevelWarn),
+	}
+	go func() {
+		if err := r.admin.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			r.errc <- err
+		}
+	}()
+	r.logger.Info("admin listener serving /metrics, /healthz and /readyz", "addr", r.adminAddr)
+	return nil
 }
 
 // newLogger builds the one logger: JSON for production, text for people.

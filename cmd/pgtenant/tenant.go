@@ -4,7 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
+	"math"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -16,7 +19,7 @@ import (
 )
 
 const (
-	tenantArgs = "create | list | deactivate | activate"
+	tenantArgs = "create | list | deactivate | activate | set-limit"
 	tokenArgs  = "create | list | revoke"
 )
 
@@ -60,6 +63,7 @@ func cmdTenant(ctx context.Context, e *env, args []string) int {
 		{"list", "[--json]", "list the tenants", cmdTenantList},
 		{"deactivate", "I", "stop serving the tenant (running servers refuse it within a second); its rows stay", cmdTenantDeactivate},
 		{"activate", "I", "serve a deactivated tenant again", cmdTenantActivate},
+		{"set-limit", tenantSetLimitArgs, "give the tenant its own rate limit, or --clear it (running servers apply it within a second)", cmdTenantSetLimit},
 	}, args)
 }
 
@@ -150,6 +154,9 @@ type tenantJSON struct {
 	CreatedBy  string    `json:"created_by"`
 	CreatedAt  time.Time `json:"created_at"`
 	UpdatedAt  time.Time `json:"updated_at"`
+	// RateLimitRPS and RateLimitBurst are the tenant's own rate limit; null: the server's default.
+	RateLimitRPS   *float64 `json:"rate_limit_rps"`
+	RateLimitBurst *int     `json:"rate_limit_burst"`
 }
 
 func cmdTenantList(ctx context.Context, e *env, args []string) int {
@@ -173,7 +180,11 @@ func cmdTenantList(ctx context.Context, e *env, args []string) int {
 	if *asJSON {
 		out := make([]tenantJSON, len(list))
 		for i, t := range list {
-			out[i] = tenantJSON{t.ID, t.Identifier, t.Name, t.Active, t.CreatedBy, t.CreatedAt.UTC(), t.UpdatedAt.UTC()}
+			out[i] = tenantJSON{ID: t.ID, Identifier: t.Identifier, Name: t.Name, Active: t.Active, CreatedBy: t.CreatedBy,
+				CreatedAt: t.CreatedAt.UTC(), UpdatedAt: t.UpdatedAt.UTC()}
+			if t.RateRPS > 0 {
+				out[i].RateLimitRPS, out[i].RateLimitBurst = &t.RateRPS, &t.RateBurst
+			}
 		}
 		return writeJSON(e, "tenant list", out)
 	}
@@ -182,13 +193,14 @@ func cmdTenantList(ctx context.Context, e *env, args []string) int {
 		return exitOK
 	}
 	w := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(w, "IDENTIFIER\tID\tNAME\tACTIVE\tCREATED BY\tCREATED AT")
+	fmt.Fprintln(w, "IDENTIFIER\tID\tNAME\tACTIVE\tRATE LIMIT\tCREATED BY\tCREATED AT")
 	for _, t := range list {
 		active := "yes"
 		if !t.Active {
 			active = "no"
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", t.Identifier, t.ID, t.Name, active, t.CreatedBy, when(t.CreatedAt))
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.Identifier, t.ID, t.Name, active, rateLimit(t.RateRPS, t.RateBurst),
+			t.CreatedBy, when(t.CreatedAt))
 	}
 	if err := w.Flush(); err != nil {
 		return fail(e, "tenant list", err)
@@ -235,3 +247,65 @@ func writeJSON(e *env, verb string, v any) int {
 
 // when prints a time for a table: UTC, to the second.
 func when(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+// rateLimit prints a tenant's rate limit for `tenant list` and `tenant set-limit`.
+func rateLimit(rps float64, burst int) string {
+	if rps <= 0 {
+		return "default"
+	}
+	return fmt.Sprintf("%s/s burst %d", strconv.FormatFloat(rps, 'g', -1, 64), burst)
+}
+
+const tenantSetLimitArgs = "I (--rps N --burst M | --clear)"
+
+// cmdTenantSetLimit is `tenant set-limit I --rps N --burst M` and `tenant set-limit I --clear`.
+func cmdTenantSetLimit(ctx context.Context, e *env, args []string) int {
+	fs := newFlags(e, "tenant set-limit", tenantSetLimitArgs)
+	rps := fs.Float64("rps", 0, "requests per second the tenant may make, on average (> 0)")
+	burst := fs.Int("burst", 0, "requests the tenant may make at once: the bucket size (> 0)")
+	clear := fs.Bool("clear", false, "remove the tenant's own limit: the server's default applies again")
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
+	}
+	if fs.NArg() == 0 {
+		return usageError(fs, e, "name the tenant: its identifier or UUID")
+	}
+	ref := fs.Arg(0)
+	// The usage puts I first, and the flag package stops at the first argument that is not a flag.
+	if code, ok := parseFlags(fs, fs.Args()[1:]); !ok {
+		return code
+	}
+	if fs.NArg() > 0 {
+		return usageError(fs, e, "unexpected argument %q", fs.Arg(0))
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	switch {
+	case *clear && (set["rps"] || set["burst"]):
+		return usageError(fs, e, "--clear takes neither --rps nor --burst")
+	case *clear:
+	case !set["rps"] || !set["burst"]:
+		return usageError(fs, e, "give both --rps and --burst, or --clear")
+	case !(*rps > 0) || math.IsInf(*rps, 0):
+		return usageError(fs, e, "--rps %v: want a positive number of requests per second", *rps)
+	case *burst <= 0:
+		return usageError(fs, e, "--burst %d: want a positive number of requests", *burst)
+	}
+	conn, err := connectAdmin(ctx, e)
+	if err != nil {
+		return fail(e, "tenant set-limit", err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	t, err := registry.SetTenantLimit(ctx, conn, ref, *rps, *burst)
+	if err != nil {
+		return failRegistry(e, "tenant set-limit", err)
+	}
+	if *clear {
+		fmt.Fprintf(e.stdout, "Tenant %s (%s) has no rate limit of its own: running servers apply their default within a second.\n",
+			t.Identifier, t.ID)
+	} else {
+		fmt.Fprintf(e.stdout, "Tenant %s (%s) is limited to %s: running servers apply it within a second.\n",
+			t.Identifier, t.ID, rateLimit(t.RateRPS, t.RateBurst))
+	}
+	return exitOK
+}

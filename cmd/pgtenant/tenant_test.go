@@ -47,9 +47,9 @@ func TestTenantToken(t *testing.T) {
 	assert.Equal(t, exitOK, code)
 	lines := strings.Split(strings.TrimSpace(stdout), "\n")
 	require.Len(t, lines, 3)
-	assert.Regexp(t, `^IDENTIFIER\s+ID\s+NAME\s+ACTIVE\s+CREATED BY\s+CREATED AT$`, lines[0])
-	assert.Regexp(t, `^acme\s+`+acme+`\s+Acme Corp\s+yes\s+alice\s+\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$`, lines[1])
-	assert.Regexp(t, `^globex\s+`+globex+`\s+Globex\s+yes\s+bob\s+`, lines[2])
+	assert.Regexp(t, `^IDENTIFIER\s+ID\s+NAME\s+ACTIVE\s+RATE LIMIT\s+CREATED BY\s+CREATED AT$`, lines[0])
+	assert.Regexp(t, `^acme\s+`+acme+`\s+Acme Corp\s+yes\s+default\s+alice\s+\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$`, lines[1])
+	assert.Regexp(t, `^globex\s+`+globex+`\s+Globex\s+yes\s+default\s+bob\s+`, lines[2])
 
 	code, stdout, _ = pgtenant(t, "tenant", "list", "--json")
 	assert.Equal(t, exitOK, code)
@@ -169,4 +169,51 @@ func TestTenant_NotMigrated(t *testing.T) {
 	assert.Equal(t, exitFailure, code)
 	assert.Contains(t, stderr, "pgtenant migrate up")
 	assert.Equal(t, 1, strings.Count(stderr, "\n"), "one line: %s", stderr)
+}
+
+// TestTenantSetLimit: `tenant set-limit` stores a tenant's own rate limit, `tenant list` shows it, the app
+// login's directory reads it, and --clear removes it.
+func TestTenantSetLimit(t *testing.T) {
+	db := pgtest.New(t)
+	t.Setenv("ADMIN_DATABASE_URL", db.OwnerURL)
+	t.Setenv("POLICIES_FILE", "../../policies.hcl")
+	code, _, stderr := pgtenant(t, "tenant", "create", "--identifier", "acme", "--name", "Acme Corp", "--created-by", "alice")
+	require.Equal(t, exitOK, code, stderr)
+
+	code, stdout, stderr := pgtenant(t, "tenant", "set-limit", "acme", "--rps", "2.5", "--burst", "10")
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stdout, "limited to 2.5/s burst 10")
+	code, stdout, _ = pgtenant(t, "tenant", "list")
+	require.Equal(t, exitOK, code)
+	assert.Regexp(t, `\nacme\s+\S+\s+Acme Corp\s+yes\s+2\.5/s burst 10\s+alice`, stdout)
+	code, stdout, _ = pgtenant(t, "tenant", "list", "--json")
+	require.Equal(t, exitOK, code)
+	var list []tenantJSON
+	require.NoError(t, json.Unmarshal([]byte(stdout), &list), stdout)
+	require.Len(t, list, 1)
+	require.NotNil(t, list[0].RateLimitRPS)
+	assert.Equal(t, 2.5, *list[0].RateLimitRPS)
+	assert.Equal(t, 10, *list[0].RateLimitBurst)
+	dir, err := registry.NewStore(db.Login(t, "app")).Tenants(t.Context())
+	require.NoError(t, err)
+	assert.Equal(t, []tenant.Tenant{{ID: list[0].ID, Identifier: "acme", Active: true, RateRPS: 2.5, RateBurst: 10}}, dir)
+
+	for _, args := range [][]string{
+		{"acme"}, {"acme", "--rps", "1"}, {"acme", "--burst", "1"}, {"acme", "--rps", "0", "--burst", "1"},
+		{"acme", "--rps", "1", "--burst", "0"}, {"acme", "--clear", "--rps", "1"}, {"--clear"},
+	} {
+		code, _, _ := pgtenant(t, append([]string{"tenant", "set-limit"}, args...)...)
+		assert.Equal(t, exitUsage, code, "%q", args)
+	}
+	code, _, stderr = pgtenant(t, "tenant", "set-limit", "initech", "--clear")
+	assert.Equal(t, exitFailure, code, stderr)
+
+	code, stdout, stderr = pgtenant(t, "tenant", "set-limit", "acme", "--clear")
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stdout, "no rate limit of its own")
+	code, stdout, _ = pgtenant(t, "tenant", "list", "--json")
+	require.Equal(t, exitOK, code)
+	require.NoError(t, json.Unmarshal([]byte(stdout), &list), stdout)
+	assert.Nil(t, list[0].RateLimitRPS)
+	assert.Contains(t, stdout, `"rate_limit_rps": null`)
 }

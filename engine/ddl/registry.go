@@ -20,7 +20,8 @@ COMMENT ON SCHEMA pgtenant IS 'pgtenant internals: tenant registry and API crede
 	}, {
 		Object: "table pgtenant.tenants",
 		Comment: "The tenant registry. Identifiers are lower-case slugs; ids are what tenant columns hold.\n" +
-			"Tenant tables reference it, so a tenant with rows cannot be deleted: deactivate it instead.",
+			"Tenant tables reference it, so a tenant with rows cannot be deleted: deactivate it instead.\n" +
+			"rate_limit_rps and rate_limit_burst override the server's rate limit for one tenant (tenant set-limit).",
 		Up: `CREATE TABLE pgtenant.tenants (
     id uuid NOT NULL DEFAULT gen_random_uuid(),
     identifier text NOT NULL,
@@ -29,11 +30,17 @@ COMMENT ON SCHEMA pgtenant IS 'pgtenant internals: tenant registry and API crede
     created_by text NOT NULL,
     created_at timestamptz NOT NULL DEFAULT now(),
     updated_at timestamptz NOT NULL DEFAULT now(),
+    rate_limit_rps double precision,
+    rate_limit_burst integer,
     CONSTRAINT tenants_pkey PRIMARY KEY (id),
     CONSTRAINT tenants_identifier_key UNIQUE (identifier),
     CONSTRAINT tenants_identifier_check CHECK (identifier ~ '^[a-z][a-z0-9_]{0,62}$'),
-    CONSTRAINT tenants_name_check CHECK (name <> '')
-);`,
+    CONSTRAINT tenants_name_check CHECK (name <> ''),
+    CONSTRAINT tenants_rate_limit_rps_check CHECK (rate_limit_rps > 0),
+    CONSTRAINT tenants_rate_limit_burst_check CHECK (rate_limit_burst > 0)
+);
+COMMENT ON COLUMN pgtenant.tenants.rate_limit_rps IS 'Requests per second the API allows this tenant; NULL: the server''s default.';
+COMMENT ON COLUMN pgtenant.tenants.rate_limit_burst IS 'Bucket size of the tenant''s rate limit; NULL: the server''s default.';`,
 		Down: `DROP TABLE pgtenant.tenants;`,
 	}, {
 		Object:  "table pgtenant.tokens",
@@ -64,7 +71,7 @@ COMMENT ON SCHEMA pgtenant IS 'pgtenant internals: tenant registry and API crede
 );
 CREATE INDEX token_tenants_tenant_id_idx ON pgtenant.token_tenants (tenant_id);`,
 		Down: `DROP TABLE pgtenant.token_tenants;`,
-	}}, append(registryFunctions(m), registryNotify()...)...)
+	}, auditLog(m)}, append(registryFunctions(m), registryNotify()...)...)
 }
 
 // registryFunctions returns the two functions through which the API's login
@@ -84,18 +91,20 @@ func registryFunctions(m *schema.Model) []Change {
 		return s
 	}
 	out := []Change{{
-		Object:  "function pgtenant.tenant_directory",
-		Comment: "Every tenant, as the API needs it to resolve the tenant header: id, identifier, active.",
+		Object: "function pgtenant.tenant_directory",
+		Comment: "Every tenant, as the API needs it to resolve the tenant header and limit its rate: id, identifier,\n" +
+			"active, and its own rate limit (NULL: the server's default).",
 		Up: `-- SECURITY DEFINER: it runs with the owner's rights, so the roles the API logs in with need (and get) no
 -- privilege on the registry tables: they can call these two functions and never read a token hash. The
 -- search_path is pinned and every name qualified, so a caller cannot slip in objects of its own. PUBLIC may
 -- not execute them; only the declared roles may.
 CREATE FUNCTION pgtenant.tenant_directory()
-    RETURNS TABLE (id uuid, identifier text, is_active boolean)
+    RETURNS TABLE (id uuid, identifier text, is_active boolean, rate_limit_rps double precision, rate_limit_burst integer)
     LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT t.id, t.identifier, t.is_active FROM pgtenant.tenants AS t ORDER BY t.identifier
+    SELECT t.id, t.identifier, t.is_active, t.rate_limit_rps, t.rate_limit_burst
+      FROM pgtenant.tenants AS t ORDER BY t.identifier
 $$;
 ` + grant("pgtenant.tenant_directory()"),
 		Down: `DROP FUNCTION pgtenant.tenant_directory();`,
@@ -163,13 +172,13 @@ REVOKE ALL ON FUNCTION pgtenant.notify_registry_change() FROM PUBLIC;`,
 		Down: `DROP FUNCTION pgtenant.notify_registry_change();`,
 	}, {
 		Object: "triggers on pgtenant.tenants, pgtenant.tokens, pgtenant.token_tenants",
-		Comment: "Deactivating, renaming or deleting a tenant, revoking, changing or deleting a token, or changing the tenants\n" +
-			"a token may act for, notifies running servers.",
+		Comment: "Deactivating, renaming or deleting a tenant, changing its rate limit, revoking, changing or deleting a\n" +
+			"token, or changing the tenants a token may act for, notifies running servers.",
 		Up: `-- Statement-level: one notification per statement, not per row. Only the columns the server reads fire it:
 -- pgtenant.lookup_token() updates tokens.last_used_at on every lookup, and that must not empty every
 -- server's caches.
 CREATE TRIGGER tenants_notify
-    AFTER UPDATE OF id, identifier, is_active OR DELETE OR TRUNCATE ON pgtenant.tenants
+    AFTER UPDATE OF id, identifier, is_active, rate_limit_rps, rate_limit_burst OR DELETE OR TRUNCATE ON pgtenant.tenants
     FOR EACH STATEMENT EXECUTE FUNCTION pgtenant.notify_registry_change();
 CREATE TRIGGER tokens_notify
     AFTER UPDATE OF id, name, token_hash, role, revoked_at OR DELETE OR TRUNCATE ON pgtenant.tokens

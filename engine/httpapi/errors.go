@@ -17,11 +17,12 @@ import (
 // apiError is the error body every 4xx and 5xx carries: PostgREST's four
 // keys, always present, null allowed.
 type apiError struct {
-	status  int
-	Code    string  `json:"code"`
-	Message string  `json:"message"`
-	Details *string `json:"details"`
-	Hint    *string `json:"hint"`
+	status     int
+	retryAfter string  // the Retry-After header, when set
+	Code       string  `json:"code"`
+	Message    string  `json:"message"`
+	Details    *string `json:"details"`
+	Hint       *string `json:"hint"`
 }
 
 func str(s string) *string { return &s }
@@ -45,6 +46,7 @@ const (
 	codeUnavailable        = "PGT503"
 	codeTimeout            = "PGT504"
 	codeMethodNotAllowed   = "PGT405"
+	codeRateLimited        = "PGT429"
 	codeClientClosed       = "PGT499"
 	statusClientClosed     = 499
 	retryAfterUnavailable  = "5"

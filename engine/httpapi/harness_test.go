@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -100,6 +102,13 @@ type serverOpts struct {
 	maxRows     int
 	logger      *slog.Logger
 	captureSQL  bool // keep the SQL text of every statement in server.statements
+	rateLimit   httpapi.RateLimit
+	slowRequest time.Duration
+
+	// poolURL, when set, is where the pool connects instead of env.url (PgBouncer's), and execMode, when not
+	// 0, replaces pgx's default exec mode.
+	poolURL  string
+	execMode pgx.QueryExecMode
 }
 
 // server is one httpapi.Server behind httptest, with its own pool, whose
@@ -108,7 +117,8 @@ type server struct {
 	*env
 	api   *httpapi.Server
 	ts    *httptest.Server
-	http  *http.Client // keeps enough idle connections for the concurrency test
+	reg   *prometheus.Registry // the server's metrics, with the pool's
+	http  *http.Client         // keeps enough idle connections for the concurrency test
 	pool  *pgxpool.Pool
 	model *schema.Model
 	// queries counts what the pool's tracer sees: TraceQueryStart and
@@ -128,8 +138,11 @@ func (e *env) start(t *testing.T, o serverOpts) *server {
 	t.Helper()
 	s := &server{env: e}
 	s.statements.on = o.captureSQL
-	cfg, err := pgxpool.ParseConfig(e.url)
+	cfg, err := pgxpool.ParseConfig(cmp.Or(o.poolURL, e.url))
 	require.NoError(t, err)
+	if o.execMode != 0 {
+		cfg.ConnConfig.DefaultQueryExecMode = o.execMode
+	}
 	cfg.ConnConfig.Tracer = &tracer{n: &s.queries, sql: &s.statements}
 	cfg.ConnConfig.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
 		var d net.Dialer
@@ -150,7 +163,9 @@ func (e *env) start(t *testing.T, o serverOpts) *server {
 	s.model, err = introspect.Load(t.Context(), s.pool, tenancy)
 	require.NoError(t, err)
 	resolver := tenant.NewResolver(registry.NewStore(s.pool), tenant.Config{Header: tenancy.Header, Require: true})
+	s.reg = prometheus.NewRegistry()
 	s.api = httpapi.New(httpapi.Config{
+		Metrics: s.reg, PoolStats: s.pool.Stat, Ping: s.pool.Ping, RateLimit: o.rateLimit, SlowRequest: o.slowRequest,
 		BasePath: basePath, Tenancy: tenancy, Roles: e.declared.Roles, Runner: pgtx.New(s.pool), Resolver: resolver,
 		MaxRows: o.maxRows, StatementTimeout: 10 * time.Second, MaxBodyBytes: maxBodyBytes, MaxURLBytes: maxURLBytes,
 		CORSOrigins: o.corsOrigins, Logger: o.logger,

@@ -104,6 +104,7 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		sw := &statusWriter{ResponseWriter: w}
 		r = r.WithContext(context.WithValue(r.Context(), logStateKey{}, st))
 		next.ServeHTTP(sw, r)
+		elapsed := time.Since(start)
 		route := "unmatched"
 		if st.route != "" {
 			route = st.route
@@ -113,7 +114,7 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 			ip = r.RemoteAddr
 		}
 		attrs := []any{"request_id", requestIDFrom(r.Context()), "method", r.Method, "route", route,
-			"status", sw.status, "duration_ms", float64(time.Since(start).Microseconds()) / 1000, "bytes", sw.bytes,
+			"status", sw.status, "duration_ms", float64(elapsed.Microseconds()) / 1000, "bytes", sw.bytes,
 			"client_ip", ip}
 		if b := st.binding; b != nil {
 			attrs = append(attrs, "tenant", b.Tenant.ID, "tenant_identifier", b.Tenant.Identifier,
@@ -127,6 +128,11 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 				attrs = append(attrs, "err", st.reason.Error())
 			}
 		}
+		if s.cfg.SlowRequest > 0 && elapsed > s.cfg.SlowRequest {
+			level = max(level, slog.LevelWarn)
+			attrs = append(attrs, "slow", true)
+		}
+		s.metrics.observe(route, r.Method, sw.status, elapsed, st.refusal)
 		s.cfg.Logger.Log(r.Context(), level, "request", attrs...)
 	})
 }

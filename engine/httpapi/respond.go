@@ -15,6 +15,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if e.status == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", retryAfterUnavailable)
 	}
+	if e.retryAfter != "" {
+		w.Header().Set("Retry-After", e.retryAfter)
+	}
 	body, _ := json.Marshal(e)
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	if e.status != http.StatusRequestedRangeNotSatisfiable {

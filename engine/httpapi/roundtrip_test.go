@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"pgtenant/engine/ddl"
 )
 
 // TestRoundTrips counts what each request costs the database once the
@@ -126,7 +128,8 @@ func TestRoundTrips(t *testing.T) {
 // TestStatements checks DESIGN.md §9 invariant 4 from the outside: what a
 // request sends is the tenant binding (set_config, transaction-local) and
 // one statement that carries the tenant predicate itself, with request
-// values only as $n arguments, never in the SQL text.
+// values only as $n arguments, never in the SQL text; a write adds its audit
+// record (ddl.AuditInsert), whose arguments name the request, not its data.
 func TestStatements(t *testing.T) {
 	s := newEnv(t).start(t, serverOpts{captureSQL: true})
 	a := s.acmeApp()
@@ -160,9 +163,11 @@ func TestStatements(t *testing.T) {
 			r := a.do(t, tt.method, tt.path, tt.body, tt.headers...)
 			require.Less(t, r.Status, 300, "%s", r.Body)
 			sent, _ := s.statements.since(n)
-			var binds, stmts []string
+			var binds, stmts, audits []string
 			for _, sql := range sent {
 				switch {
+				case sql == ddl.AuditInsert:
+					audits = append(audits, sql)
 				case strings.Contains(sql, "set_config("):
 					binds = append(binds, sql)
 				case sql == "begin" || sql == "commit" || sql == "rollback":
@@ -173,6 +178,11 @@ func TestStatements(t *testing.T) {
 			require.Len(t, binds, 1, "one tenant binding: %q", sent)
 			assert.Contains(t, binds[0], "set_config($1, $2, true)", "transaction-local, bound values")
 			require.Len(t, stmts, 1, "one statement: %q", sent)
+			if tt.method != http.MethodGet && tt.method != http.MethodHead {
+				assert.Len(t, audits, 1, "a write appends its audit record, in its own transaction: %q", sent)
+			} else {
+				assert.Empty(t, audits, "a read is not audited")
+			}
 			for _, sql := range sent {
 				assert.NotContains(t, sql, secret, "a request value in the SQL text")
 				assert.NotContains(t, sql, s.acme.ID, "the tenant id in the SQL text")

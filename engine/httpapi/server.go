@@ -9,10 +9,14 @@
 package httpapi
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"sync/atomic"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"pgtenant/engine/pgtx"
 	"pgtenant/engine/query"
@@ -34,14 +38,27 @@ type Config struct {
 	MaxURLBytes      int           // request targets longer than this get 414
 	CORSOrigins      []string      // allowed browser origins; "*" allows any
 	Limits           query.Limits
+	// Metrics is where the Prometheus series are registered; nil: a private
+	// registry nobody scrapes.
+	Metrics prometheus.Registerer
+	// PoolStats reads the pool's statistics for the pool series; nil: none.
+	// Only statistics: the server never queries through the pool.
+	PoolStats func() *pgxpool.Stat
+	// Ping tells /readyz whether the database answers; nil: always ready.
+	Ping        func(context.Context) error
+	RateLimit   RateLimit     // the default per-tenant rate limit
+	SlowRequest time.Duration // requests slower than this are logged at warn; 0: never
 }
 
 // Server is the API. Its schema can be replaced while it serves (reload).
 type Server struct {
-	cfg     Config
-	tenancy schema.Tenancy
-	model   atomic.Pointer[schema.Model]
-	handler http.Handler
+	cfg      Config
+	tenancy  schema.Tenancy
+	model    atomic.Pointer[schema.Model]
+	handler  http.Handler
+	metrics  *metrics
+	limits   *limiters
+	draining atomic.Bool
 }
 
 // New returns a Server serving model, the introspected schema.
@@ -55,7 +72,11 @@ func New(cfg Config, model *schema.Model) *Server {
 	if cfg.MaxURLBytes <= 0 {
 		cfg.MaxURLBytes = 8 << 10
 	}
-	s := &Server{cfg: cfg, tenancy: cfg.Tenancy}
+	if cfg.Metrics == nil {
+		cfg.Metrics = prometheus.NewRegistry()
+	}
+	s := &Server{cfg: cfg, tenancy: cfg.Tenancy, limits: newLimiters(cfg.RateLimit)}
+	s.metrics = newMetrics(cfg.Metrics, cfg.PoolStats)
 	s.model.Store(model)
 	s.handler = s.routes()
 	return s

@@ -44,6 +44,10 @@ func (s *Server) authorize(r *http.Request) (tenant.Binding, *schema.Role, error
 	st.binding = &b
 	for _, role := range s.cfg.Roles {
 		if role.Name == b.Credential.Role {
+			// Rate limits apply once the tenant is known, before any query.
+			if err := s.rateLimit(b.Tenant); err != nil {
+				return b, nil, err
+			}
 			return b, role, nil
 		}
 	}
@@ -269,11 +273,19 @@ func (s *Server) readBody(r *http.Request) ([]byte, error) {
 // request is one round trip (pgtx.QueryRow); one whose outcome must be
 // checked before it may commit (tx=rollback, strict max-affected, a singular
 // write) runs in an explicit transaction. committed reports whether a write
-// was kept.
+// was kept. A write also appends its record to pgtenant.audit_log
+// (ddl.AuditInsert) in the batch pgtx sends anyway: same transaction, no
+// extra round trip.
 func (s *Server) execute(ctx context.Context, req *request, q *query.Query, b tenant.Binding, role *schema.Role) (*query.Result, bool, error) {
 	read := req.Method == http.MethodGet || req.Method == http.MethodHead
 	scope := pgtx.Scope{Setting: s.tenancy.Setting, Tenant: b.Tenant.ID, Role: role.Name, ReadOnly: read,
 		Timeout: s.cfg.StatementTimeout}
+	// Without a tenant no write passes RLS, and a read-only role may not write: their write fails on its own
+	// statement, and there is nothing to record (nor a privilege to record it with).
+	if !read && b.Tenant.ID != "" && (role.Has(schema.Insert) || role.Has(schema.Update) || role.Has(schema.Delete)) {
+		scope.Audit = &pgtx.Statement{SQL: ddl.AuditInsert,
+			Args: []any{requestIDFrom(ctx), b.Credential.Name, role.Name, req.Method, req.Table.Name}}
+	}
 	sql, args := q.SQL()
 	res := &query.Result{}
 	scan := func(row pgx.Row) error { return row.Scan(res.Dest()...) }

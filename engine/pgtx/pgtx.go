@@ -27,6 +27,16 @@ type Scope struct {
 	// Isolation is the isolation level of a Tx (QueryRow's implicit transaction has the server's): "" keeps the
 	// server's; pgx.RepeatableRead reads every statement from one snapshot, as a backup must.
 	Isolation pgx.TxIsoLevel
+	// Audit, when set, is a statement that must commit exactly when the transaction's statement does (the
+	// audit record of a write). It goes in the batch pgtx sends anyway, so it costs no round trip: after the
+	// statement in QueryRow, with the binding in Tx (a rolled-back Tx takes it back too).
+	Audit *Statement
+}
+
+// Statement is one SQL statement and its $n arguments.
+type Statement struct {
+	SQL  string
+	Args []any
 }
 
 // ErrNoScope is returned when a Scope names no tenant setting.
@@ -80,12 +90,20 @@ func (r *Runner) QueryRow(ctx context.Context, s Scope, scan func(pgx.Row) error
 		return err
 	}
 	b.Queue(sql, args...)
+	if s.Audit != nil {
+		b.Queue(s.Audit.SQL, s.Audit.Args...)
+	}
 	br := r.pool.SendBatch(ctx, b)
 	if _, err := br.Exec(); err != nil {
 		br.Close()
 		return fmt.Errorf("pgtx: bind: %w", err)
 	}
 	err := scan(br.QueryRow())
+	if err == nil && s.Audit != nil {
+		if _, aerr := br.Exec(); aerr != nil {
+			err = fmt.Errorf("pgtx: audit: %w", aerr)
+		}
+	}
 	if cerr := br.Close(); err == nil {
 		err = cerr
 	}
@@ -106,6 +124,9 @@ func (r *Runner) Tx(ctx context.Context, s Scope, fn func(ctx context.Context, t
 	b := &pgx.Batch{}
 	if err := s.queue(b); err != nil {
 		return err
+	}
+	if s.Audit != nil {
+		b.Queue(s.Audit.SQL, s.Audit.Args...)
 	}
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("pgtx: bind: %w", err)

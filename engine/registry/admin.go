@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -48,18 +49,20 @@ func CreateTenant(ctx context.Context, db DB, identifier, name, createdBy string
 	return t, nil
 }
 
-// ListTenants returns every tenant, ordered by identifier. db must be the
-// table owner.
+// ListTenants returns every tenant, ordered by identifier, with its own rate
+// limit (0: the server's default). db must be the table owner.
 func ListTenants(ctx context.Context, db DB) ([]TenantInfo, error) {
 	rows, err := db.Query(ctx, `
-		SELECT id::text, identifier, name, is_active, created_by, created_at, updated_at
+		SELECT id::text, identifier, name, is_active, created_by, created_at, updated_at,
+		       coalesce(rate_limit_rps, 0), coalesce(rate_limit_burst, 0)
 		  FROM pgtenant.tenants ORDER BY identifier`)
 	if err != nil {
 		return nil, fmt.Errorf("registry: list tenants: %w", err)
 	}
 	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (TenantInfo, error) {
 		var t TenantInfo
-		err := row.Scan(&t.ID, &t.Identifier, &t.Name, &t.Active, &t.CreatedBy, &t.CreatedAt, &t.UpdatedAt)
+		err := row.Scan(&t.ID, &t.Identifier, &t.Name, &t.Active, &t.CreatedBy, &t.CreatedAt, &t.UpdatedAt,
+			&t.RateRPS, &t.RateBurst)
 		return t, err
 	})
 	if err != nil {
@@ -118,6 +121,48 @@ func SetTenantActive(ctx context.Context, db DB, ref string, active bool) (tenan
 	}
 	if err != nil {
 		return tenant.Tenant{}, fmt.Errorf("registry: set tenant %q active=%t: %w", ref, active, err)
+	}
+	return t, nil
+}
+
+// ErrInvalidLimit is returned by SetTenantLimit for a rate or burst that is
+// not positive.
+var ErrInvalidLimit = errors.New("registry: a rate limit needs a positive rate and burst")
+
+// SetTenantLimit gives the tenant ref names (its id or identifier) its own
+// rate limit, rps requests per second with a bucket of burst requests, and
+// returns it; rps and burst both 0 clear it, so that the server's default
+// applies again. Running servers learn of it through the registry's NOTIFY
+// trigger when the transaction commits. db must be the table owner. Returns
+// ErrInvalidLimit unless both are positive or both are 0, and
+// ErrUnknownTenant when ref names no tenant.
+func SetTenantLimit(ctx context.Context, db DB, ref string, rps float64, burst int) (tenant.Tenant, error) {
+	var rpsArg, burstArg any // NULL clears
+	switch {
+	case rps == 0 && burst == 0:
+	case rps > 0 && burst > 0 && !math.IsInf(rps, 0):
+		rpsArg, burstArg = rps, burst
+	default:
+		return tenant.Tenant{}, fmt.Errorf("%w: rps %v, burst %d", ErrInvalidLimit, rps, burst)
+	}
+	const set = `UPDATE pgtenant.tenants SET rate_limit_rps = $2, rate_limit_burst = $3, updated_at = now() `
+	const returning = ` RETURNING id::text, identifier, name, is_active,
+		coalesce(rate_limit_rps, 0), coalesce(rate_limit_burst, 0)`
+	var row pgx.Row
+	if id, ok := isUUID(ref); ok {
+		row = db.QueryRow(ctx, set+`WHERE id = $1::uuid`+returning, id, rpsArg, burstArg)
+	} else if ValidIdentifier(ref) {
+		row = db.QueryRow(ctx, set+`WHERE identifier = $1`+returning, ref, rpsArg, burstArg)
+	} else {
+		return tenant.Tenant{}, fmt.Errorf("%w %q", ErrUnknownTenant, ref)
+	}
+	var t tenant.Tenant
+	err := row.Scan(&t.ID, &t.Identifier, &t.Name, &t.Active, &t.RateRPS, &t.RateBurst)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return tenant.Tenant{}, fmt.Errorf("%w %q", ErrUnknownTenant, ref)
+	}
+	if err != nil {
+		return tenant.Tenant{}, fmt.Errorf("registry: set tenant %q rate limit: %w", ref, err)
 	}
 	return t, nil
 }

@@ -171,6 +171,8 @@ func TestNotify(t *testing.T) {
 		{"rename a tenant", exec("UPDATE pgtenant.tenants SET name = 'ACME' WHERE identifier = 'acme'"), false},
 		{"deactivate", func() error { _, err := registry.SetTenantActive(t.Context(), db.Owner, "acme", false); return err }, true},
 		{"activate", func() error { _, err := registry.SetTenantActive(t.Context(), db.Owner, "acme", true); return err }, true},
+		{"set a rate limit", func() error { _, err := registry.SetTenantLimit(t.Context(), db.Owner, "acme", 5, 10); return err }, true},
+		{"clear a rate limit", func() error { _, err := registry.SetTenantLimit(t.Context(), db.Owner, "acme", 0, 0); return err }, true},
 		{"change an identifier", exec("UPDATE pgtenant.tenants SET identifier = 'acme2' WHERE identifier = 'acme'"), true},
 		{"take a tenant from a token", func() error {
 			return exec("DELETE FROM pgtenant.token_tenants WHERE token_id = $1 AND tenant_id = $2", cred.ID, cred.Tenants[0])()
@@ -213,4 +215,49 @@ func twoTenantsErr(ctx context.Context, owner registry.DB) (acme, globex tenant.
 	}
 	globex, err = registry.CreateTenant(ctx, owner, "globex", "Globex", "test")
 	return
+}
+
+// TestSetTenantLimit: a tenant's own rate limit is stored with it, reaches the app login through
+// pgtenant.tenant_directory() (0 where the server's default applies), shows in ListTenants, and is cleared again.
+func TestSetTenantLimit(t *testing.T) {
+	db := pgtest.New(t)
+	acme, globex := twoTenants(t, db.Owner)
+	store := registry.NewStore(db.Login(t, "app"))
+
+	got, err := registry.SetTenantLimit(t.Context(), db.Owner, "acme", 2.5, 7)
+	require.NoError(t, err)
+	assert.Equal(t, tenant.Tenant{ID: acme.ID, Identifier: "acme", Name: "Acme Corp", Active: true, RateRPS: 2.5, RateBurst: 7}, got)
+	dir, err := store.Tenants(t.Context())
+	require.NoError(t, err)
+	assert.Equal(t, []tenant.Tenant{
+		{ID: acme.ID, Identifier: "acme", Active: true, RateRPS: 2.5, RateBurst: 7},
+		{ID: globex.ID, Identifier: "globex", Active: true},
+	}, dir, "the app login reads the limit; the other tenant keeps the default")
+	list, err := registry.ListTenants(t.Context(), db.Owner)
+	require.NoError(t, err)
+	require.Len(t, list, 2)
+	assert.Equal(t, 2.5, list[0].RateRPS)
+	assert.Equal(t, 7, list[0].RateBurst)
+
+	for _, bad := range []struct {
+		rps   float64
+		burst int
+	}{{0, 5}, {5, 0}, {-1, 5}, {5, -1}} {
+		_, err := registry.SetTenantLimit(t.Context(), db.Owner, "acme", bad.rps, bad.burst)
+		assert.ErrorIs(t, err, registry.ErrInvalidLimit, "%v", bad)
+	}
+	_, err = registry.SetTenantLimit(t.Context(), db.Owner, "initech", 1, 1)
+	assert.ErrorIs(t, err, registry.ErrUnknownTenant)
+
+	got, err = registry.SetTenantLimit(t.Context(), db.Owner, acme.ID, 0, 0)
+	require.NoError(t, err)
+	assert.Zero(t, got.RateRPS)
+	assert.Zero(t, got.RateBurst)
+	dir, err = store.Tenants(t.Context())
+	require.NoError(t, err)
+	assert.Zero(t, dir[0].RateRPS, "cleared")
+
+	// The columns refuse what the function refuses, whoever writes them.
+	_, err = db.Owner.Exec(t.Context(), "UPDATE pgtenant.tenants SET rate_limit_rps = 0 WHERE id = $1", acme.ID)
+	assert.Error(t, err, "rate_limit_rps > 0")
 }

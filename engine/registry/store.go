@@ -25,13 +25,15 @@ func NewStore(db DB) *Store { return &Store{db: db} }
 // Calls to the two functions the first migration creates. ::text gives ids
 // in the canonical lower-case form tenant.Tenant and tenant.Credential hold.
 const (
-	tenantDirectoryQuery = `SELECT id::text, identifier, is_active FROM pgtenant.tenant_directory()`
-	lookupTokenQuery     = `SELECT id::text, name, role, tenants::text[] FROM pgtenant.lookup_token($1)`
+	tenantDirectoryQuery = `SELECT id::text, identifier, is_active, coalesce(rate_limit_rps, 0), coalesce(rate_limit_burst, 0)
+  FROM pgtenant.tenant_directory()`
+	lookupTokenQuery = `SELECT id::text, name, role, tenants::text[] FROM pgtenant.lookup_token($1)`
 )
 
 // Tenants returns every registered tenant, ordered by identifier. Name is
 // left empty: pgtenant.tenant_directory() gives the server only what tenant
-// resolution needs.
+// resolution and rate limiting need. RateRPS and RateBurst are 0 where the
+// tenant has no limit of its own.
 func (s *Store) Tenants(ctx context.Context) ([]tenant.Tenant, error) {
 	rows, err := s.db.Query(ctx, tenantDirectoryQuery)
 	if err != nil {
@@ -39,7 +41,7 @@ func (s *Store) Tenants(ctx context.Context) ([]tenant.Tenant, error) {
 	}
 	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (tenant.Tenant, error) {
 		var t tenant.Tenant
-		err := row.Scan(&t.ID, &t.Identifier, &t.Active)
+		err := row.Scan(&t.ID, &t.Identifier, &t.Active, &t.RateRPS, &t.RateBurst)
 		return t, err
 	})
 	if err != nil {

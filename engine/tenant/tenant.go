@@ -12,6 +12,10 @@ type Tenant struct {
 	Identifier string // lower-case slug, e.g. "acme"
 	Name       string
 	Active     bool
+	// RateRPS and RateBurst are the tenant's own rate limit (requests per
+	// second and bucket size); 0 means the server's default.
+	RateRPS   float64
+	RateBurst int
 }
 
 // Credential is an API token as the server sees it: never the secret, only

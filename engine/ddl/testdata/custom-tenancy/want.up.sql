@@ -20,6 +20,7 @@ COMMENT ON SCHEMA pgtenant IS 'pgtenant internals: tenant registry and API crede
 
 -- The tenant registry. Identifiers are lower-case slugs; ids are what tenant columns hold.
 -- Tenant tables reference it, so a tenant with rows cannot be deleted: deactivate it instead.
+-- rate_limit_rps and rate_limit_burst override the server's rate limit for one tenant (tenant set-limit).
 CREATE TABLE pgtenant.tenants (
     id uuid NOT NULL DEFAULT gen_random_uuid(),
     identifier text NOT NULL,
@@ -28,11 +29,17 @@ CREATE TABLE pgtenant.tenants (
     created_by text NOT NULL,
     created_at timestamptz NOT NULL DEFAULT now(),
     updated_at timestamptz NOT NULL DEFAULT now(),
+    rate_limit_rps double precision,
+    rate_limit_burst integer,
     CONSTRAINT tenants_pkey PRIMARY KEY (id),
     CONSTRAINT tenants_identifier_key UNIQUE (identifier),
     CONSTRAINT tenants_identifier_check CHECK (identifier ~ '^[a-z][a-z0-9_]{0,62}$'),
-    CONSTRAINT tenants_name_check CHECK (name <> '')
+    CONSTRAINT tenants_name_check CHECK (name <> ''),
+    CONSTRAINT tenants_rate_limit_rps_check CHECK (rate_limit_rps > 0),
+    CONSTRAINT tenants_rate_limit_burst_check CHECK (rate_limit_burst > 0)
 );
+COMMENT ON COLUMN pgtenant.tenants.rate_limit_rps IS 'Requests per second the API allows this tenant; NULL: the server''s default.';
+COMMENT ON COLUMN pgtenant.tenants.rate_limit_burst IS 'Bucket size of the tenant''s rate limit; NULL: the server''s default.';
 
 -- API tokens. Only a SHA-256 hash is stored; the token itself is shown once, at creation.
 CREATE TABLE pgtenant.tokens (
@@ -59,17 +66,52 @@ CREATE TABLE pgtenant.token_tenants (
 );
 CREATE INDEX token_tenants_tenant_id_idx ON pgtenant.token_tenants (tenant_id);
 
--- Every tenant, as the API needs it to resolve the tenant header: id, identifier, active.
+-- The audit log: one row per committed write request, in the write's own transaction. Tenant-scoped under
+-- forced RLS; the declared roles may only insert their own tenant's rows; the owner reads it.
+CREATE TABLE pgtenant.audit_log (
+    id bigint GENERATED ALWAYS AS IDENTITY,
+    tenant_id uuid NOT NULL DEFAULT NULLIF(current_setting('acme.org', true), '')::uuid,
+    at timestamptz NOT NULL DEFAULT now(),
+    request_id text,
+    credential text,
+    role text,
+    method text,
+    table_name text,
+    rows integer,
+    CONSTRAINT audit_log_pkey PRIMARY KEY (id),
+    CONSTRAINT audit_log_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES pgtenant.tenants (id)
+);
+COMMENT ON TABLE pgtenant.audit_log IS 'One row per committed write request (POST, PATCH, DELETE) of the API: who, what table, when. Never row data or bind values.';
+CREATE INDEX audit_log_tenant_id_at_idx ON pgtenant.audit_log (tenant_id, at);
+ALTER TABLE pgtenant.audit_log ENABLE ROW LEVEL SECURITY;
+ALTER TABLE pgtenant.audit_log FORCE ROW LEVEL SECURITY;
+-- FORCE applies the policies to the owner too: it reads every tenant's rows through audit_owner_read, and
+-- the tenant policy names only the declared roles, so it does not narrow that.
+CREATE POLICY audit_owner_read ON pgtenant.audit_log AS PERMISSIVE FOR SELECT TO CURRENT_USER
+    USING (true);
+-- Tenant isolation. RESTRICTIVE: ANDed with every other policy, so nothing can widen it.
+CREATE POLICY tenant_isolation ON pgtenant.audit_log AS RESTRICTIVE FOR ALL TO app
+    USING (tenant_id = (SELECT NULLIF(current_setting('acme.org', true), '')::uuid))
+    WITH CHECK (tenant_id = (SELECT NULLIF(current_setting('acme.org', true), '')::uuid));
+-- The roles that may write append records of their own tenant, and nothing else: no policy lets them read,
+-- change or delete one, and they hold no privilege to try.
+CREATE POLICY audit_insert ON pgtenant.audit_log AS PERMISSIVE FOR INSERT TO app
+    WITH CHECK (tenant_id = (SELECT NULLIF(current_setting('acme.org', true), '')::uuid));
+GRANT INSERT (request_id, credential, role, method, table_name, rows) ON TABLE pgtenant.audit_log TO app;
+
+-- Every tenant, as the API needs it to resolve the tenant header and limit its rate: id, identifier,
+-- active, and its own rate limit (NULL: the server's default).
 -- SECURITY DEFINER: it runs with the owner's rights, so the roles the API logs in with need (and get) no
 -- privilege on the registry tables: they can call these two functions and never read a token hash. The
 -- search_path is pinned and every name qualified, so a caller cannot slip in objects of its own. PUBLIC may
 -- not execute them; only the declared roles may.
 CREATE FUNCTION pgtenant.tenant_directory()
-    RETURNS TABLE (id uuid, identifier text, is_active boolean)
+    RETURNS TABLE (id uuid, identifier text, is_active boolean, rate_limit_rps double precision, rate_limit_burst integer)
     LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT t.id, t.identifier, t.is_active FROM pgtenant.tenants AS t ORDER BY t.identifier
+    SELECT t.id, t.identifier, t.is_active, t.rate_limit_rps, t.rate_limit_burst
+      FROM pgtenant.tenants AS t ORDER BY t.identifier
 $$;
 REVOKE ALL ON FUNCTION pgtenant.tenant_directory() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgtenant.tenant_directory() TO app;
@@ -111,13 +153,13 @@ END
 $$;
 REVOKE ALL ON FUNCTION pgtenant.notify_registry_change() FROM PUBLIC;
 
--- Deactivating, renaming or deleting a tenant, revoking, changing or deleting a token, or changing the tenants
--- a token may act for, notifies running servers.
+-- Deactivating, renaming or deleting a tenant, changing its rate limit, revoking, changing or deleting a
+-- token, or changing the tenants a token may act for, notifies running servers.
 -- Statement-level: one notification per statement, not per row. Only the columns the server reads fire it:
 -- pgtenant.lookup_token() updates tokens.last_used_at on every lookup, and that must not empty every
 -- server's caches.
 CREATE TRIGGER tenants_notify
-    AFTER UPDATE OF id, identifier, is_active OR DELETE OR TRUNCATE ON pgtenant.tenants
+    AFTER UPDATE OF id, identifier, is_active, rate_limit_rps, rate_limit_burst OR DELETE OR TRUNCATE ON pgtenant.tenants
     FOR EACH STATEMENT EXECUTE FUNCTION pgtenant.notify_registry_change();
 CREATE TRIGGER tokens_notify
     AFTER UPDATE OF id, name, token_hash, role, revoked_at OR DELETE OR TRUNCATE ON pgtenant.tokens

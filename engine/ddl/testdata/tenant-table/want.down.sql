@@ -4,8 +4,8 @@
 -- Undo: Tenant table note.
 DROP TABLE public.note;
 
--- Undo: Deactivating, renaming or deleting a tenant, revoking, changing or deleting a token, or changing the tenants
--- a token may act for, notifies running servers.
+-- Undo: Deactivating, renaming or deleting a tenant, changing its rate limit, revoking, changing or deleting a
+-- token, or changing the tenants a token may act for, notifies running servers.
 DROP TRIGGER token_tenants_notify ON pgtenant.token_tenants;
 DROP TRIGGER tokens_notify ON pgtenant.tokens;
 DROP TRIGGER tenants_notify ON pgtenant.tenants;
@@ -20,8 +20,13 @@ REVOKE USAGE ON SCHEMA pgtenant FROM app;
 -- Undo: The live (not revoked) token with this SHA-256 hash and the ids of its tenants; records its last use.
 DROP FUNCTION pgtenant.lookup_token(bytea);
 
--- Undo: Every tenant, as the API needs it to resolve the tenant header: id, identifier, active.
+-- Undo: Every tenant, as the API needs it to resolve the tenant header and limit its rate: id, identifier,
+-- active, and its own rate limit (NULL: the server's default).
 DROP FUNCTION pgtenant.tenant_directory();
+
+-- Undo: The audit log: one row per committed write request, in the write's own transaction. Tenant-scoped under
+-- forced RLS; the declared roles may only insert their own tenant's rows; the owner reads it.
+DROP TABLE pgtenant.audit_log;
 
 -- Undo: The tenants each token may act for.
 DROP TABLE pgtenant.token_tenants;
@@ -31,6 +36,7 @@ DROP TABLE pgtenant.tokens;
 
 -- Undo: The tenant registry. Identifiers are lower-case slugs; ids are what tenant columns hold.
 -- Tenant tables reference it, so a tenant with rows cannot be deleted: deactivate it instead.
+-- rate_limit_rps and rate_limit_burst override the server's rate limit for one tenant (tenant set-limit).
 DROP TABLE pgtenant.tenants;
 
 -- Undo: Internal schema: the tenant registry and API credentials. Never exposed by the API.

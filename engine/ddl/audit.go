@@ -1,0 +1,72 @@
+package ddl
+
+import (
+	"fmt"
+	"strings"
+
+	"pgtenant/schema"
+)
+
+// AuditInsert is the statement the API adds to the transaction of every write request, in the batch it already
+// sends (engine/pgtx Scope.Audit), so that the record commits exactly when the write does and costs no round
+// trip. Its arguments are the request id, the credential's name, the role, the HTTP method and the table, in
+// that order: never row data or bind values. tenant_id comes from the column's default, the tenant the
+// transaction is bound to. rows stays NULL: a statement after the write in the batch cannot see its row count,
+// and the write's own statement is the query builder's, which knows nothing of the registry.
+const AuditInsert = `INSERT INTO pgtenant.audit_log (request_id, credential, role, method, table_name) VALUES ($1, $2, $3, $4, $5)`
+
+// auditLog returns the change that creates pgtenant.audit_log, the append-only record of write requests. It
+// is tenant-scoped like a tenant table (RLS enabled and forced, a RESTRICTIVE tenant policy), but the declared
+// roles that may write may only INSERT into it, and only rows of their own tenant; read-only roles get nothing.
+// The owner, who created it, reads every tenant's rows.
+func auditLog(m *schema.Model) Change {
+	var roles []string // the roles that can write, so have something to record
+	for _, r := range m.Roles {
+		if r.Has(schema.Insert) || r.Has(schema.Update) || r.Has(schema.Delete) {
+			roles = append(roles, r.Name)
+		}
+	}
+	pred := fmt.Sprintf("tenant_id = (SELECT %s)", CurrentTenant(m))
+	var b strings.Builder
+	fmt.Fprintf(&b, `CREATE TABLE pgtenant.audit_log (
+    id bigint GENERATED ALWAYS AS IDENTITY,
+    tenant_id uuid NOT NULL DEFAULT %s,
+    at timestamptz NOT NULL DEFAULT now(),
+    request_id text,
+    credential text,
+    role text,
+    method text,
+    table_name text,
+    rows integer,
+    CONSTRAINT audit_log_pkey PRIMARY KEY (id),
+    CONSTRAINT audit_log_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES %s
+);
+COMMENT ON TABLE pgtenant.audit_log IS 'One row per committed write request (POST, PATCH, DELETE) of the API: who, what table, when. Never row data or bind values.';
+CREATE INDEX audit_log_tenant_id_at_idx ON pgtenant.audit_log (tenant_id, at);
+%s
+`, CurrentTenant(m), registryKey, EnableRowSecurity("pgtenant.audit_log"))
+	b.WriteString(`-- FORCE applies the policies to the owner too: it reads every tenant's rows through audit_owner_read, and
+-- the tenant policy names only the declared roles, so it does not narrow that.
+CREATE POLICY audit_owner_read ON pgtenant.audit_log AS PERMISSIVE FOR SELECT TO CURRENT_USER
+    USING (true);`)
+	if len(roles) > 0 {
+		fmt.Fprintf(&b, `
+-- Tenant isolation. RESTRICTIVE: ANDed with every other policy, so nothing can widen it.
+CREATE POLICY %[1]s ON pgtenant.audit_log AS RESTRICTIVE FOR ALL TO %[2]s
+    USING (%[3]s)
+    WITH CHECK (%[3]s);
+-- The roles that may write append records of their own tenant, and nothing else: no policy lets them read,
+-- change or delete one, and they hold no privilege to try.
+CREATE POLICY audit_insert ON pgtenant.audit_log AS PERMISSIVE FOR INSERT TO %[2]s
+    WITH CHECK (%[3]s);
+GRANT INSERT (request_id, credential, role, method, table_name, rows) ON TABLE pgtenant.audit_log TO %[2]s;`,
+			Ident(schema.IsolationPolicy), Idents(roles), pred)
+	}
+	return Change{
+		Object: "table pgtenant.audit_log",
+		Comment: "The audit log: one row per committed write request, in the write's own transaction. Tenant-scoped under\n" +
+			"forced RLS; the declared roles may only insert their own tenant's rows; the owner reads it.",
+		Up:   b.String(),
+		Down: `DROP TABLE pgtenant.audit_log;`,
+	}
+}
