@@ -143,6 +143,7 @@ func (e *env) start(t *testing.T, o serverOpts) *server {
 	if o.execMode != 0 {
 		cfg.ConnConfig.DefaultQueryExecMode = o.execMode
 	}
+	pgtx.CancelOnContext(&cfg.ConnConfig.Config) // as cmd/pgtenant's startServer
 	cfg.ConnConfig.Tracer = &tracer{n: &s.queries, sql: &s.statements}
 	cfg.ConnConfig.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
 		var d net.Dialer

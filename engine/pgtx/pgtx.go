@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -37,6 +39,19 @@ type Scope struct {
 type Statement struct {
 	SQL  string
 	Args []any
+}
+
+// CancelOnContext makes connections built from cfg send PostgreSQL a cancel
+// request as soon as a statement's context ends (the client went away, or
+// the request's deadline passed) and then keep the connection for the pool.
+// pgx's default handler instead sets a socket deadline and, when it fires,
+// closes the connection (cancelling from its close path), so every abandoned
+// request would cost a new connection. The socket deadline stays as a
+// fallback, a few seconds later.
+func CancelOnContext(cfg *pgconn.Config) {
+	cfg.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
+		return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: 3 * time.Second}
+	}
 }
 
 // ErrNoScope is returned when a Scope names no tenant setting.

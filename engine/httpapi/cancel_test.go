@@ -1,0 +1,51 @@
+package httpapi_test
+
+import (
+	"context"
+	"net/http"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestClientDisconnectCancelsQuery: when the client goes away, the server
+// cancels its statement in PostgreSQL instead of letting it run on (it would
+// if the request's context did not reach the query). A check constraint
+// that sleeps makes an insert slow without waiting on any lock.
+func TestClientDisconnectCancelsQuery(t *testing.T) {
+	s := newServer(t)
+	_, err := s.db.Owner.Exec(t.Context(), `
+		CREATE FUNCTION public.slow_check() RETURNS boolean LANGUAGE sql AS $$ SELECT pg_sleep(5) IS NOT NULL $$;
+		ALTER TABLE public.webpages_pagetheme ADD CONSTRAINT slow CHECK (public.slow_check()) NOT VALID`)
+	require.NoError(t, err)
+
+	running := func() int {
+		var n int
+		require.NoError(t, s.admin.QueryRow(context.Background(), `
+			SELECT count(*) FROM pg_stat_activity
+			 WHERE datname = current_database() AND state = 'active' AND pid <> pg_backend_pid()
+			   AND query LIKE '%INSERT INTO public.webpages_pagetheme%'`).Scan(&n))
+		return n
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 500*time.Millisecond)
+	defer cancel()
+	var seen atomic.Bool
+	go func() { // the statement is running while the client waits
+		for ctx.Err() == nil && !seen.Load() {
+			seen.Store(running() > 0)
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
+	start := time.Now()
+	_, err = s.acmeApp().try(ctx, http.MethodPost, "/webpages_pagetheme", `{"name":"slow"}`)
+	require.Error(t, err, "the client gave up after 500ms")
+	require.True(t, seen.Load(), "the statement was seen running before the client gave up")
+
+	assert.Eventually(t, func() bool { return running() == 0 }, 2*time.Second, 25*time.Millisecond,
+		"PostgreSQL is still running the abandoned statement")
+	assert.Less(t, time.Since(start), 3*time.Second, "cancelled, not left to finish its 5s")
+	assert.Zero(t, s.count(t, "webpages_pagetheme", "name = 'slow'"), "nothing written")
+}
