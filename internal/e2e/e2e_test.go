@@ -87,7 +87,7 @@ func startServer(t *testing.T, databaseURL string) string {
 	require.NoError(t, err, "%s", out)
 
 	cmd := exec.Command(bin, "serve")
-	cmd.Env = append(os.Environ(), "DATABASE_URL="+databaseURL, "LISTEN_ADDR=127.0.0.1:0",
+	cmd.Env = append(os.Environ(), "DATABASE_URL="+databaseURL, "LISTEN_ADDR=127.0.0.1:0", "ADMIN_LISTEN_ADDR=127.0.0.1:0",
 		"POLICIES_FILE=../../policies.hcl", "LOG_FORMAT=text", "LOG_LEVEL=warn", "ADMIN_DATABASE_URL=")
 	stdout, err := cmd.StdoutPipe()
 	require.NoError(t, err)
