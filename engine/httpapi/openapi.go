@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"regexp"
 	"strconv"
+	"strings"
 
 	"pgtenant/schema"
 )
@@ -104,7 +105,7 @@ func columnSchema(c *schema.Column) *oaSchema {
 		s.Type, s.Format = "integer", "int32"
 	case t == "bigint":
 		s.Type, s.Format = "integer", "int64"
-	case t == "real" || t == "double precision" || t == "numeric" || regexp.MustCompile(`^numeric\(`).MatchString(t):
+	case t == "real" || t == "double precision" || t == "numeric" || strings.HasPrefix(t, "numeric("):
 		s.Type = "number"
 	case t == "timestamptz" || t == "timestamp with time zone" || t == "timestamp" || t == "timestamp without time zone":
 		s.Type, s.Format = "string", "date-time"

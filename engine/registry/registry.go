@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"pgtenant/engine/tenant"
 	"regexp"
 	"strings"
 
@@ -50,15 +51,13 @@ type MissingError struct {
 
 func (e *MissingError) Error() string { return fmt.Sprintf("registry: %s must not be empty", e.Field) }
 
-// identifierRE is the CHECK constraint tenants_identifier_check, checked
-// here first so that the mistake is reported without a database round trip.
-var identifierRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
-
 // uuidRE is a UUID in its canonical hyphenated form, in any letter case.
 var uuidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 
-// ValidIdentifier reports whether s may name a tenant.
-func ValidIdentifier(s string) bool { return identifierRE.MatchString(s) }
+// ValidIdentifier reports whether s may name a tenant: the CHECK constraint
+// tenants_identifier_check, checked here first so that the mistake is
+// reported without a database round trip.
+func ValidIdentifier(s string) bool { return tenant.ValidIdentifier(s) }
 
 // isUUID reports whether ref is a UUID rather than an identifier, and
 // returns it in the canonical lower-case form PostgreSQL prints.

@@ -33,7 +33,7 @@ type Config struct {
 
 var (
 	uuidRE       = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
-	identifierRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
+	identifierRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`) // as the registry's CHECK constraint
 	tokenRE      = regexp.MustCompile(`^[A-Za-z0-9_\-.~+/=]{16,512}$`)
 )
 
@@ -203,7 +203,7 @@ func (r *Resolver) tenantRef(req *http.Request) (string, error) {
 	switch {
 	case uuidRE.MatchString(ref):
 		return strings.ToLower(ref), nil
-	case identifierRE.MatchString(ref):
+	case ValidIdentifier(ref):
 		return ref, nil
 	}
 	return "", ErrMalformedTenant
@@ -264,3 +264,7 @@ func (r *Resolver) reload(ctx context.Context, gen uint64) (directory, error) {
 	r.mu.Unlock()
 	return d, nil
 }
+
+// ValidIdentifier reports whether s is a well-formed tenant identifier: a
+// lower-case slug of at most 63 bytes, as pgtenant.tenants' CHECK requires.
+func ValidIdentifier(s string) bool { return identifierRE.MatchString(s) }
