@@ -25,7 +25,7 @@ var roleSchema = &hcl.BodySchema{
 }
 
 var tableSchema = &hcl.BodySchema{
-	Attributes: []hcl.AttributeSchema{{Name: "comment"}},
+	Attributes: []hcl.AttributeSchema{{Name: "comment"}, {Name: "renamed_from"}},
 	Blocks: []hcl.BlockHeaderSchema{
 		{Type: "column", LabelNames: []string{"name"}},
 		{Type: "primary_key"},
@@ -38,7 +38,7 @@ var tableSchema = &hcl.BodySchema{
 var columnSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
 		{Name: "type"}, {Name: "null"}, {Name: "default"}, {Name: "references"},
-		{Name: "on_delete"}, {Name: "comment"},
+		{Name: "on_delete"}, {Name: "comment"}, {Name: "renamed_from"},
 	},
 }
 
@@ -151,6 +151,11 @@ func (d *decoder) table(b *hcl.Block) hcl.Diagnostics {
 		diags = append(diags, ds...)
 		t.Comment = v
 	}
+	if a, ok := content.Attributes["renamed_from"]; ok {
+		v, ds := stringValue(a.Expr, "renamed_from")
+		diags = append(diags, ds...)
+		t.RenamedFrom, t.RenamedFromRange = v, a.Expr.Range().Ptr()
+	}
 	// Columns first: the other blocks refer to them.
 	for _, cb := range content.Blocks.OfType("column") {
 		diags = append(diags, d.column(t, cb)...)
@@ -196,6 +201,11 @@ func (d *decoder) column(t *Table, b *hcl.Block) hcl.Diagnostics {
 		v, ds := stringValue(a.Expr, "comment")
 		diags = append(diags, ds...)
 		c.Comment = v
+	}
+	if a, ok := attrs["renamed_from"]; ok {
+		v, ds := stringValue(a.Expr, "renamed_from")
+		diags = append(diags, ds...)
+		c.RenamedFrom, c.RenamedFromRange = v, a.Expr.Range().Ptr()
 	}
 	var onDelete Action
 	if a, ok := attrs["on_delete"]; ok {

@@ -117,6 +117,13 @@ type Table struct {
 	ForeignKeys []*ForeignKey `json:"foreign_keys,omitempty"`
 	Checks      []*Check      `json:"checks,omitempty"`
 	Range       hcl.Range     `json:"-"`
+
+	// RenamedFrom is the table's name in the last migration when the
+	// declaration renames it (renamed_from = "old"): generate then writes
+	// ALTER TABLE … RENAME instead of a drop and an add. It is an instruction
+	// for one migration, not part of the schema, so schema.json leaves it out.
+	RenamedFrom      string     `json:"-"`
+	RenamedFromRange *hcl.Range `json:"-"`
 }
 
 // Column finds a declared column by name.
@@ -136,6 +143,10 @@ type Column struct {
 	Null    bool   `json:"null,omitempty"`
 	Default string `json:"default,omitempty"` // SQL expression text
 	Comment string `json:"comment,omitempty"`
+
+	// RenamedFrom is the column's name in the last migration, as Table.RenamedFrom.
+	RenamedFrom      string     `json:"-"`
+	RenamedFromRange *hcl.Range `json:"-"`
 
 	Range        hcl.Range  `json:"-"`
 	TypeRange    *hcl.Range `json:"-"` // the type expression; nil when the type is copied from a referenced key

@@ -163,11 +163,18 @@ func (v *validator) tables() {
 			continue
 		}
 		seen[t.Name] = t
+		v.renamedFrom(t.RenamedFromRange, "table", t.Name, t.RenamedFrom)
 		v.columns(t)
 		v.primaryKey(t)
 		v.indexes(t)
 		v.foreignKeys(t)
 		v.constraintNames(t)
+	}
+	for _, t := range v.m.Tables {
+		if t.RenamedFrom != "" && t.RenamedFrom != t.Name && seen[t.RenamedFrom] != nil {
+			v.errorf(*t.RenamedFromRange, "Ambiguous rename",
+				"Table %q is renamed from %q, but %q is still declared.", t.Name, t.RenamedFrom, t.RenamedFrom)
+		}
 	}
 }
 
@@ -192,7 +199,28 @@ func (v *validator) columns(t *Table) {
 			continue
 		}
 		seen[c.Name] = c
+		v.renamedFrom(c.RenamedFromRange, "column", c.Name, c.RenamedFrom)
 	}
+	for _, c := range t.Columns {
+		if c.RenamedFrom != "" && c.RenamedFrom != c.Name && t.Column(c.RenamedFrom) != nil {
+			v.errorf(*c.RenamedFromRange, "Ambiguous rename",
+				"Column %q is renamed from %q, but table %q still declares a column %q.",
+				c.Name, c.RenamedFrom, t.Name, c.RenamedFrom)
+		}
+	}
+}
+
+// renamedFrom checks a renamed_from attribute: a valid name that differs from the new one. Whether the old
+// name exists is for `pgtenant generate` to check against the last migration.
+func (v *validator) renamedFrom(rng *hcl.Range, what, name, old string) {
+	if rng == nil {
+		return
+	}
+	if old == name {
+		v.errorf(*rng, "Invalid rename", "The %s %q is renamed from itself; remove renamed_from.", what, name)
+		return
+	}
+	v.name(*rng, what, old)
 }
 
 func (v *validator) primaryKey(t *Table) {

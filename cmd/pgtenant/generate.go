@@ -2,30 +2,32 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"path/filepath"
 	"regexp"
 	"slices"
 
-	"pgtenant/engine/ddl"
 	"pgtenant/engine/migrate"
 	"pgtenant/schema"
 )
 
+const generateArgs = "[--check] [--name NAME] [--allow-destructive] [--concurrent-indexes]"
+
 var migrationNameRE = regexp.MustCompile(`^[a-z0-9_]+$`)
 
 func cmdGenerate(_ context.Context, e *env, args []string) int {
-	fs := newFlags(e, "generate", "[--check] [--name NAME]")
+	fs := newFlags(e, "generate", generateArgs)
 	check := fs.Bool("check", false, "write nothing; exit 1 if migrations/ is out of date with the declaration")
-	name := fs.String("name", "change", "the name of the new migration (lower-case, digits, underscores)")
+	name := fs.String("name", "", "the name of the new migration (lower-case, digits, underscores); default: taken from the change")
+	destructive := fs.Bool("allow-destructive", false, "allow dropping tables and columns and type changes that can lose data")
+	concurrent := fs.Bool("concurrent-indexes", false, "build indexes on existing tables with CREATE INDEX CONCURRENTLY, each in a non-transactional migration of its own")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
 	if fs.NArg() > 0 {
 		return usageError(fs, e, "unexpected argument %q", fs.Arg(0))
 	}
-	if !migrationNameRE.MatchString(*name) {
+	if *name != "" && !migrationNameRE.MatchString(*name) {
 		return usageError(fs, e, "--name %q: use lower-case letters, digits and underscores", *name)
 	}
 	model, files, diags := schema.Load(e.cfg.PoliciesFile)
@@ -34,16 +36,8 @@ func cmdGenerate(_ context.Context, e *env, args []string) int {
 		return exitFailure
 	}
 	dir := e.cfg.MigrationsDir
-	out, err := migrate.Generate(dir, model, *name)
-	if errors.Is(err, ddl.ErrIncremental) {
-		if *check {
-			fmt.Fprintf(e.stderr, "pgtenant generate: %s is out of date: %s differs from %s; run `pgtenant generate`.\n",
-				dir, e.cfg.PoliciesFile, filepath.Join(dir, migrate.SnapshotFile))
-			return exitFailure
-		}
-		return fail(e, "generate", fmt.Errorf("%w. Before anything is deployed you can start over: "+
-			"delete %s and run `pgtenant generate` again", err, dir))
-	}
+	out, err := migrate.Generate(dir, model, migrate.GenerateOptions{
+		Name: *name, AllowDestructive: *destructive || *check, ConcurrentIndexes: *concurrent})
 	if err != nil {
 		return fail(e, "generate", err)
 	}

@@ -41,8 +41,9 @@ func commands() []command {
 	return []command{
 		{"validate", "[-json]", "Check the declaration; print every problem with file:line:col", cmdValidate},
 		{"fmt", "[-check]", "Rewrite the declaration in canonical format; -check exits 3 if a file would change", cmdFmt},
-		{"generate", "[--check] [--name NAME]", "Write the next migration pair from the declaration; --check exits 1 if one is due", cmdGenerate},
+		{"generate", generateArgs, "Write the next migration pair from the declaration; --check exits 1 if one is due", cmdGenerate},
 		{"migrate", migrateArgs, "Apply, revert, show or force migrations (ADMIN_DATABASE_URL)", cmdMigrate},
+		{"plan", planArgs, "Show how the database differs from the declaration, as the SQL that reconciles it (ADMIN_DATABASE_URL)", cmdPlan},
 		{"dev", "", "Start a private PostgreSQL under .pgtenant/ and apply the migrations", cmdDev},
 		{"tenant", tenantArgs, "Register, list, deactivate and activate tenants (ADMIN_DATABASE_URL)", cmdTenant},
 		{"serve", "", "Serve the tenant-scoped HTTP API (DATABASE_URL)", cmdServe},

@@ -70,19 +70,31 @@ func checkSQL(ctx context.Context, cfg Config, m *schema.Model) hcl.Diagnostics 
 	return diags
 }
 
-// checkOnThrowawayServer starts a private PostgreSQL server in a temporary directory, checks m on it, and stops
-// and removes it. Returns an error wrapping pglocal.ErrNoBinaries when PostgreSQL is not installed.
+// checkOnThrowawayServer checks m on a private PostgreSQL server made for it (withThrowawayServer). Returns an
+// error wrapping pglocal.ErrNoBinaries when PostgreSQL is not installed.
 func checkOnThrowawayServer(ctx context.Context, m *schema.Model) (diags hcl.Diagnostics, err error) {
+	err = withThrowawayServer(ctx, "pgtenant-validate-", func(serverURL string) error {
+		var cerr error
+		diags, cerr = migrate.CheckSQL(ctx, serverURL, m)
+		return cerr
+	})
+	return diags, err
+}
+
+// withThrowawayServer starts a private PostgreSQL server in a temporary directory named after prefix, calls fn
+// with its superuser's URL, and stops and removes the server, also when ctx is cancelled. Returns an error
+// wrapping pglocal.ErrNoBinaries when PostgreSQL is not installed.
+func withThrowawayServer(ctx context.Context, prefix string, fn func(serverURL string) error) (err error) {
 	bin, err := pglocal.BinDir()
 	if err != nil {
-		return nil, err
+		return err
 	}
-	dir, err := os.MkdirTemp(throwawayParent(), "pgtenant-validate-")
+	dir, err := os.MkdirTemp(throwawayParent(), prefix)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer func() {
-		// Stop on a fresh context, so that an interrupted validate does not leave a server running. Stop needs
+		// Stop on a fresh context, so that an interrupted command does not leave a server running. Stop needs
 		// only Dir and BinDir, and stops a server that Start left half-started too.
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 		defer cancel()
@@ -97,9 +109,9 @@ func checkOnThrowawayServer(ctx context.Context, m *schema.Model) (diags hcl.Dia
 	}()
 	srv, _, err := pglocal.Start(ctx, pglocal.Options{Dir: dir, Durable: false})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return migrate.CheckSQL(ctx, srv.URL("postgres"), m)
+	return fn(srv.URL("postgres"))
 }
 
 // throwawayParent is where the throwaway server goes: Linux's in-memory /dev/shm when it has room, which more

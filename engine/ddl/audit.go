@@ -20,13 +20,6 @@ const AuditInsert = `INSERT INTO pgtenant.audit_log (request_id, credential, rol
 // roles that may write may only INSERT into it, and only rows of their own tenant; read-only roles get nothing.
 // The owner, who created it, reads every tenant's rows.
 func auditLog(m *schema.Model) Change {
-	var roles []string // the roles that can write, so have something to record
-	for _, r := range m.Roles {
-		if r.Has(schema.Insert) || r.Has(schema.Update) || r.Has(schema.Delete) {
-			roles = append(roles, r.Name)
-		}
-	}
-	pred := fmt.Sprintf("tenant_id = (SELECT %s)", CurrentTenant(m))
 	var b strings.Builder
 	fmt.Fprintf(&b, `CREATE TABLE pgtenant.audit_log (
     id bigint GENERATED ALWAYS AS IDENTITY,
@@ -49,18 +42,8 @@ CREATE INDEX audit_log_tenant_id_at_idx ON pgtenant.audit_log (tenant_id, at);
 -- the tenant policy names only the declared roles, so it does not narrow that.
 CREATE POLICY audit_owner_read ON pgtenant.audit_log AS PERMISSIVE FOR SELECT TO CURRENT_USER
     USING (true);`)
-	if len(roles) > 0 {
-		fmt.Fprintf(&b, `
--- Tenant isolation. RESTRICTIVE: ANDed with every other policy, so nothing can widen it.
-CREATE POLICY %[1]s ON pgtenant.audit_log AS RESTRICTIVE FOR ALL TO %[2]s
-    USING (%[3]s)
-    WITH CHECK (%[3]s);
--- The roles that may write append records of their own tenant, and nothing else: no policy lets them read,
--- change or delete one, and they hold no privilege to try.
-CREATE POLICY audit_insert ON pgtenant.audit_log AS PERMISSIVE FOR INSERT TO %[2]s
-    WITH CHECK (%[3]s);
-GRANT INSERT (request_id, credential, role, method, table_name, rows) ON TABLE pgtenant.audit_log TO %[2]s;`,
-			Ident(schema.IsolationPolicy), Idents(roles), pred)
+	if s := auditAccess(m); s != "" {
+		b.WriteString("\n" + s)
 	}
 	return Change{
 		Object: "table pgtenant.audit_log",
@@ -69,4 +52,46 @@ GRANT INSERT (request_id, credential, role, method, table_name, rows) ON TABLE p
 		Up:   b.String(),
 		Down: `DROP TABLE pgtenant.audit_log;`,
 	}
+}
+
+// auditWriters are the declared roles that can write, so have something to record.
+func auditWriters(m *schema.Model) []string {
+	var roles []string
+	for _, r := range m.Roles {
+		if r.Has(schema.Insert) || r.Has(schema.Update) || r.Has(schema.Delete) {
+			roles = append(roles, r.Name)
+		}
+	}
+	return roles
+}
+
+// auditAccess is what lets the writing roles append to the audit log: the tenant policy, the insert policy and
+// the column grant; "" when no role writes.
+func auditAccess(m *schema.Model) string {
+	roles := auditWriters(m)
+	if len(roles) == 0 {
+		return ""
+	}
+	pred := fmt.Sprintf("tenant_id = (SELECT %s)", CurrentTenant(m))
+	return fmt.Sprintf(`-- Tenant isolation. RESTRICTIVE: ANDed with every other policy, so nothing can widen it.
+CREATE POLICY %[1]s ON pgtenant.audit_log AS RESTRICTIVE FOR ALL TO %[2]s
+    USING (%[3]s)
+    WITH CHECK (%[3]s);
+-- The roles that may write append records of their own tenant, and nothing else: no policy lets them read,
+-- change or delete one, and they hold no privilege to try.
+CREATE POLICY audit_insert ON pgtenant.audit_log AS PERMISSIVE FOR INSERT TO %[2]s
+    WITH CHECK (%[3]s);
+GRANT INSERT (request_id, credential, role, method, table_name, rows) ON TABLE pgtenant.audit_log TO %[2]s;`,
+		Ident(schema.IsolationPolicy), Idents(roles), pred)
+}
+
+// revokeAuditAccess undoes auditAccess.
+func revokeAuditAccess(m *schema.Model) string {
+	roles := auditWriters(m)
+	if len(roles) == 0 {
+		return ""
+	}
+	return fmt.Sprintf(`DROP POLICY %s ON pgtenant.audit_log;
+DROP POLICY audit_insert ON pgtenant.audit_log;
+REVOKE ALL ON TABLE pgtenant.audit_log FROM %s;`, Ident(schema.IsolationPolicy), Idents(roles))
 }

@@ -2,7 +2,7 @@ package ddl
 
 import (
 	"encoding/json"
-	"errors"
+	"maps"
 	"slices"
 
 	"pgtenant/schema"
@@ -18,31 +18,29 @@ type Change struct {
 	Comment string
 	Up      string
 	Down    string
+	// Destructive says why the change can lose data (a dropped table or column, a narrowing type change); ""
+	// when it cannot. `pgtenant generate` refuses such changes without --allow-destructive.
+	Destructive string
 }
-
-// ErrIncremental is returned by Plan when a previous model exists and
-// differs from the next one: turning a declaration change into ALTER
-// statements is not implemented yet.
-var ErrIncremental = errors.New("ddl: the declaration differs from migrations/schema.json, " +
-	"and incremental migrations are not implemented yet")
 
 // Plan returns the changes that take a database from prev to next, in the
 // order they must run. A nil prev is an empty database, which gets the roles,
 // the tenant registry, every table and every policy. Equal models give no
-// changes. Returns ErrIncremental otherwise.
+// changes. Otherwise it is Incremental with default options.
 func Plan(prev, next *schema.Model) ([]Change, error) {
 	if prev != nil {
-		if Equal(prev, next) {
-			return nil, nil
+		mig, err := Incremental(prev, next, Options{})
+		if err != nil {
+			return nil, err
 		}
-		return nil, ErrIncremental
+		return mig.Changes, nil
 	}
 	var out []Change
 	for _, r := range next.Roles {
 		out = append(out, createRole(r))
 	}
 	out = append(out, registry(next)...)
-	order, deferred := createOrder(next)
+	order, deferred := createOrder(next.Tables, nil)
 	for _, t := range order {
 		out = append(out, createTable(next, t, deferred))
 	}
@@ -67,13 +65,17 @@ func Equal(a, b *schema.Model) bool {
 }
 
 // createOrder orders tables so that each is created after the tables its
-// foreign keys reference, keeping declaration order where it is free. When
-// tables reference each other in a cycle, the foreign keys that point forward
-// are returned as deferred: they are added once both tables exist.
-func createOrder(m *schema.Model) ([]*schema.Table, map[*schema.ForeignKey]bool) {
-	done := map[string]bool{}
+// foreign keys reference, keeping declaration order where it is free. Tables
+// in exist are already there. When tables reference each other in a cycle,
+// the foreign keys that point forward are returned as deferred: they are
+// added once both tables exist.
+func createOrder(tables []*schema.Table, exist map[string]bool) ([]*schema.Table, map[*schema.ForeignKey]bool) {
+	done := maps.Clone(exist)
+	if done == nil {
+		done = map[string]bool{}
+	}
 	deferred := map[*schema.ForeignKey]bool{}
-	remaining := slices.Clone(m.Tables)
+	remaining := slices.Clone(tables)
 	var order []*schema.Table
 	ready := func(t *schema.Table) bool {
 		for _, fk := range t.ForeignKeys {

@@ -137,20 +137,32 @@ func comments(b *strings.Builder, m *schema.Model, t *schema.Table) {
 
 func indexes(b *strings.Builder, m *schema.Model, t *schema.Table) {
 	for _, ix := range t.Indexes {
-		unique := ""
-		if ix.Unique {
-			unique = "UNIQUE "
-		}
-		fmt.Fprintf(b, "CREATE %sINDEX %s ON %s (%s)", unique, Ident(ix.Name), TableName(t), Idents(m.KeyColumns(t, ix.Columns)))
-		if ix.Where != "" {
-			fmt.Fprintf(b, " WHERE (%s)", ix.Where)
-		}
-		b.WriteString(";\n")
+		b.WriteString(createIndex(m, t, ix, false) + "\n")
 	}
 	for _, ix := range m.CoveringIndexes(t) {
 		fmt.Fprintf(b, "-- Covers foreign key (%s) for deletes and updates of the referenced row.\n", strings.Join(ix.Columns, ", "))
-		fmt.Fprintf(b, "CREATE INDEX %s ON %s (%s);\n", Ident(ix.Name), TableName(t), Idents(m.KeyColumns(t, ix.Columns)))
+		b.WriteString(createIndex(m, t, ix, false) + "\n")
 	}
+}
+
+// createIndex is the statement that creates ix on t; concurrently builds it without blocking writes, which
+// cannot run in a transaction.
+func createIndex(m *schema.Model, t *schema.Table, ix *schema.Index, concurrently bool) string {
+	var b strings.Builder
+	b.WriteString("CREATE ")
+	if ix.Unique {
+		b.WriteString("UNIQUE ")
+	}
+	b.WriteString("INDEX ")
+	if concurrently {
+		b.WriteString("CONCURRENTLY ")
+	}
+	fmt.Fprintf(&b, "%s ON %s (%s)", Ident(ix.Name), TableName(t), Idents(m.KeyColumns(t, ix.Columns)))
+	if ix.Where != "" {
+		fmt.Fprintf(&b, " WHERE (%s)", ix.Where)
+	}
+	b.WriteString(";")
+	return b.String()
 }
 
 // rowSecurity enables and forces RLS (FORCE makes the table owner subject to
@@ -187,26 +199,39 @@ func grants(b *strings.Builder, m *schema.Model, t *schema.Table) {
 		}
 		return
 	}
+	for _, r := range m.Roles {
+		for _, g := range roleGrants(m, t, r) {
+			b.WriteString(g + "\n")
+		}
+	}
+}
+
+// roleGrants are the GRANT statements that give role r its privileges on t.
+func roleGrants(m *schema.Model, t *schema.Table, r *schema.Role) []string {
+	name := TableName(t)
+	if t.Shared {
+		return []string{fmt.Sprintf("GRANT SELECT ON TABLE %s TO %s;", name, Ident(r.Name))}
+	}
+	var out []string
+	var whole []string
+	for _, p := range []schema.Privilege{schema.Select, schema.Delete} {
+		if r.Has(p) {
+			whole = append(whole, string(p))
+		}
+	}
+	if len(whole) > 0 {
+		out = append(out, fmt.Sprintf("GRANT %s ON TABLE %s TO %s;", strings.Join(whole, ", "), name, Ident(r.Name)))
+	}
 	var cols []string
 	for _, c := range t.Columns {
 		cols = append(cols, c.Name)
 	}
-	for _, r := range m.Roles {
-		var whole []string
-		for _, p := range []schema.Privilege{schema.Select, schema.Delete} {
-			if r.Has(p) {
-				whole = append(whole, string(p))
-			}
-		}
-		if len(whole) > 0 {
-			fmt.Fprintf(b, "GRANT %s ON TABLE %s TO %s;\n", strings.Join(whole, ", "), name, Ident(r.Name))
-		}
-		for _, p := range []schema.Privilege{schema.Insert, schema.Update} {
-			if r.Has(p) {
-				fmt.Fprintf(b, "GRANT %s (%s) ON TABLE %s TO %s;\n", p, Idents(cols), name, Ident(r.Name))
-			}
+	for _, p := range []schema.Privilege{schema.Insert, schema.Update} {
+		if r.Has(p) {
+			out = append(out, fmt.Sprintf("GRANT %s (%s) ON TABLE %s TO %s;", p, Idents(cols), name, Ident(r.Name)))
 		}
 	}
+	return out
 }
 
 // createPolicy creates a declared extra policy.

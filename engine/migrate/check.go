@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/hashicorp/hcl/v2"
@@ -43,56 +42,38 @@ func CheckSQL(ctx context.Context, serverURL string, m *schema.Model) (diags hcl
 	if err != nil {
 		return nil, fmt.Errorf("migrate: check: %w", err)
 	}
-	server, err := pgconn.ConnectConfig(ctx, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("migrate: check: connect: %w", err)
-	}
-	// Cleanup runs on a fresh context: a cancelled ctx must not leave the scratch database or the roles behind.
-	cleanup := func() (context.Context, context.CancelFunc) {
-		return context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-	}
-	defer func() {
-		cctx, cancel := cleanup()
-		defer cancel()
-		_ = server.Close(cctx)
-	}()
-	if v := server.ParameterStatus("server_version"); majorVersion(v) < 15 {
-		return nil, fmt.Errorf("migrate: check: the server runs PostgreSQL %s; the generated SQL needs 15 or later", v)
-	}
-
-	name := "pgtenant_check_" + randomHex(8)
-	// template0, not template1: nobody may connect to it, so the copy cannot fail on a busy template1, and the
-	// scratch database starts as empty as a production one made from a pristine template.
-	if _, err := server.Exec(ctx, "CREATE DATABASE "+name+" TEMPLATE template0").ReadAll(); err != nil {
-		return nil, fmt.Errorf("migrate: check: create a scratch database: %w", err)
-	}
-	defer func() {
-		cctx, cancel := cleanup()
-		defer cancel()
-		if derr := dropDatabase(cctx, server, cfg, name); derr != nil {
-			diags, err = nil, errors.Join(err, derr)
+	err = WithScratch(ctx, serverURL, "pgtenant_check_", func(name string) error {
+		scratch := cfg.Copy()
+		scratch.Database = name
+		conn, err := pgconn.ConnectConfig(ctx, scratch)
+		if err != nil {
+			return fmt.Errorf("migrate: check: connect to %s: %w", name, err)
 		}
-	}()
-
-	scratch := cfg.Copy()
-	scratch.Database = name
-	conn, err := pgconn.ConnectConfig(ctx, scratch)
-	if err != nil {
-		return nil, fmt.Errorf("migrate: check: connect to %s: %w", name, err)
-	}
-	defer func() {
-		// An explicit ROLLBACK, so that the roles are gone when CheckSQL returns; if the connection broke, the
-		// server rolls back when DROP DATABASE … WITH (FORCE) ends the session.
-		cctx, cancel := cleanup()
-		defer cancel()
-		if !conn.IsClosed() {
-			_, _ = conn.Exec(cctx, "ROLLBACK").ReadAll()
+		defer func() {
+			// An explicit ROLLBACK, so that the roles are gone when CheckSQL returns; if the connection broke, the
+			// server rolls back when DROP DATABASE … WITH (FORCE) ends the session.
+			cctx, cancel := cleanupContext(ctx)
+			defer cancel()
+			if !conn.IsClosed() {
+				_, _ = conn.Exec(cctx, "ROLLBACK").ReadAll()
+			}
+			_ = conn.Close(cctx)
+		}()
+		if _, err := conn.Exec(ctx, "BEGIN").ReadAll(); err != nil {
+			return fmt.Errorf("migrate: check: %w", err)
 		}
-		_ = conn.Close(cctx)
-	}()
-	if _, err := conn.Exec(ctx, "BEGIN").ReadAll(); err != nil {
-		return nil, fmt.Errorf("migrate: check: %w", err)
+		diags, err = checkChanges(ctx, conn, m, changes)
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
+	return diags, nil
+}
+
+// checkChanges applies changes, the plan of m, change by change in conn's open transaction, and returns the
+// diagnostics of the fragments PostgreSQL rejects.
+func checkChanges(ctx context.Context, conn *pgconn.PgConn, m *schema.Model, changes []ddl.Change) (hcl.Diagnostics, error) {
 	c := &checker{
 		conn:    conn,
 		work:    cloneModel(m),
@@ -620,22 +601,6 @@ func dollarTag(s string) string {
 		}
 	}
 	return ""
-}
-
-// dropDatabase drops the scratch database, over a new connection if the first one was closed (a cancelled
-// context closes it). FORCE ends the sessions still connected to it.
-func dropDatabase(ctx context.Context, server *pgconn.PgConn, cfg *pgconn.Config, name string) error {
-	if server.IsClosed() {
-		var err error
-		if server, err = pgconn.ConnectConfig(ctx, cfg); err != nil {
-			return fmt.Errorf("migrate: check: drop the scratch database %s: %w", name, err)
-		}
-		defer server.Close(ctx)
-	}
-	if _, err := server.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)").ReadAll(); err != nil {
-		return fmt.Errorf("migrate: check: drop the scratch database %s: %w", name, err)
-	}
-	return nil
 }
 
 // majorVersion reads the major version from a server_version such as "15.6 (Debian 15.6-1)"; 0 if it cannot.

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 
 	"pgtenant/engine/ddl"
 	"pgtenant/schema"
@@ -92,12 +93,33 @@ func Snapshot(m *schema.Model) ([]byte, error) {
 	return append(b, '\n'), nil
 }
 
-// Generate returns the files (name → contents) of the next migration that
-// takes the database described by dir to next, plus the new snapshot; nil
-// when nothing changed. name names the migration; the first one is "init".
-// Returns ddl.ErrIncremental when the declaration changed after the first
-// migration.
-func Generate(dir string, next *schema.Model, name string) (map[string][]byte, error) {
+// GenerateOptions tune Generate.
+type GenerateOptions struct {
+	// Name names the migration; "" takes a name from the change ("add_table_content_tag"). The first migration
+	// is always "init".
+	Name string
+	// AllowDestructive lets the migration drop tables and columns and change types in ways that can lose data.
+	AllowDestructive bool
+	// ConcurrentIndexes puts each index added to an existing table in a non-transactional migration of its
+	// own, built with CREATE INDEX CONCURRENTLY.
+	ConcurrentIndexes bool
+}
+
+// DestructiveError is Generate's refusal of changes that can lose data without AllowDestructive.
+type DestructiveError struct {
+	Reasons []string // one per destructive change: "drops column webpages_webpage.subtitle and its data"
+}
+
+func (e *DestructiveError) Error() string {
+	return "the declaration change is destructive:\n  - " + strings.Join(e.Reasons, "\n  - ") +
+		"\nReview it, back up what you need (pgtenant backup), and run again with --allow-destructive. " +
+		"To rename a table or column instead, declare renamed_from = \"old_name\"."
+}
+
+// Generate returns the files (name → contents) of the next migrations that take the database described by dir
+// to next, plus the new snapshot; nil when nothing changed. That is one pair of files, and with
+// ConcurrentIndexes one more pair per index built concurrently.
+func Generate(dir string, next *schema.Model, opts GenerateOptions) (map[string][]byte, error) {
 	existing, err := List(dir)
 	if err != nil {
 		return nil, err
@@ -110,24 +132,55 @@ func Generate(dir string, next *schema.Model, name string) (map[string][]byte, e
 		return nil, fmt.Errorf("migrate: %s holds migrations but no %s, so the next one cannot be planned; "+
 			"restore %s from version control", dir, SnapshotFile, SnapshotFile)
 	}
-	changes, err := ddl.Plan(prev, next)
-	if err != nil || len(changes) == 0 {
-		return nil, err
-	}
-	m := Migration{Version: 1, Name: "init"}
-	if len(existing) > 0 {
-		m = Migration{Version: existing[len(existing)-1].Version + 1, Name: name}
-	}
-	up, down := ddl.Render(changes)
 	snap, err := Snapshot(next)
 	if err != nil {
 		return nil, err
 	}
-	return map[string][]byte{
-		m.UpFile():   []byte(up),
-		m.DownFile(): []byte(down),
-		SnapshotFile: snap,
-	}, nil
+	if prev == nil {
+		changes, err := ddl.Plan(nil, next)
+		if err != nil {
+			return nil, err
+		}
+		m := Migration{Version: 1, Name: "init"}
+		up, down := ddl.Render(changes)
+		return map[string][]byte{m.UpFile(): []byte(up), m.DownFile(): []byte(down), SnapshotFile: snap}, nil
+	}
+	mig, err := ddl.Incremental(prev, next, ddl.Options{ConcurrentIndexes: opts.ConcurrentIndexes})
+	if err != nil {
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	if len(mig.Changes) == 0 && len(mig.Concurrent) == 0 {
+		return nil, nil
+	}
+	if bad := mig.Destructive(); len(bad) > 0 && !opts.AllowDestructive {
+		e := &DestructiveError{}
+		for _, c := range bad {
+			e.Reasons = append(e.Reasons, c.Destructive)
+		}
+		return nil, e
+	}
+	name := opts.Name
+	if name == "" {
+		name = mig.Name
+	}
+	v := uint(1)
+	if len(existing) > 0 {
+		v = existing[len(existing)-1].Version + 1
+	}
+	files := map[string][]byte{SnapshotFile: snap}
+	if len(mig.Changes) > 0 {
+		m := Migration{Version: v, Name: name}
+		up, down := ddl.Render(mig.Changes)
+		files[m.UpFile()], files[m.DownFile()] = []byte(up), []byte(down)
+		v++
+	}
+	for _, c := range mig.Concurrent {
+		m := Migration{Version: v, Name: "index_" + strings.TrimPrefix(c.Object, "index ") + "_concurrently"}
+		up, down := ddl.RenderNonTransactional(c)
+		files[m.UpFile()], files[m.DownFile()] = []byte(up), []byte(down)
+		v++
+	}
+	return files, nil
 }
 
 // Stale returns the files of dir that differ from what this version of

@@ -26,6 +26,7 @@ var rules = []struct {
 	{"pgtenant/engine/verify", []string{"net/http", "pgtenant/engine/httpapi", "pgtenant/engine/tenant", "pgtenant/engine/registry"}},
 	{"pgtenant/engine/rls", []string{"net/http", "pgtenant/engine/httpapi"}},
 	{"pgtenant/engine/backup", []string{"net/http", "pgtenant/engine/httpapi"}},
+	{"pgtenant/engine/drift", []string{"net/http", "pgtenant/engine/httpapi"}},
 }
 
 // deps lists every package of the module with its transitive dependencies.

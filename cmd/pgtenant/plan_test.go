@@ -1,0 +1,137 @@
+package main
+
+import (
+	"context"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"pgtenant/internal/pglocal"
+	"pgtenant/internal/pgtest"
+)
+
+// devServer returns a DEV_DATABASE_URL on the test cluster: a fresh login that may create databases and roles,
+// and is not a superuser.
+func devServer(t *testing.T) string {
+	t.Helper()
+	db := pgtest.NewEmpty(t)
+	devURL := db.LoginURL(t)
+	u, err := url.Parse(devURL)
+	require.NoError(t, err)
+	admin, err := pgx.Connect(t.Context(), db.AdminURL)
+	require.NoError(t, err)
+	defer func() { _ = admin.Close(context.Background()) }()
+	_, err = admin.Exec(t.Context(), "ALTER ROLE "+pgx.Identifier{u.User.Username()}.Sanitize()+" CREATEDB CREATEROLE")
+	require.NoError(t, err)
+	return devURL
+}
+
+// planSQL is the SQL of plan's output: everything but the summary line.
+func planSQL(stdout string) string {
+	i := strings.LastIndex(stdout, "\nPlan: ")
+	if i < 0 {
+		return ""
+	}
+	return stdout[:i+1]
+}
+
+// TestPlan_DetailedExitCode is acceptance 3 of issue 6: after RLS is disabled by hand on content_tag, plan exits
+// 2 with -detailed-exitcode and prints the statement that restores it; once that SQL ran, it exits 0.
+func TestPlan_DetailedExitCode(t *testing.T) {
+	db := pgtest.New(t)
+	t.Setenv("ADMIN_DATABASE_URL", db.OwnerURL)
+	t.Setenv("DEV_DATABASE_URL", devServer(t))
+	t.Setenv("POLICIES_FILE", "../../policies.hcl")
+
+	code, stdout, stderr := pgtenant(t, "plan", "-detailed-exitcode")
+	require.Equal(t, exitOK, code, stderr)
+	assert.Equal(t, "No changes. The database matches ../../policies.hcl.\n", stdout)
+
+	pgtest.ExecScript(t, db.Owner, "ALTER TABLE content_tag DISABLE ROW LEVEL SECURITY")
+	code, stdout, stderr = pgtenant(t, "plan", "-detailed-exitcode")
+	assert.Equal(t, exitChanges, code, stderr)
+	assert.Contains(t, stdout, "-- table public.content_tag: row-level security is disabled\n"+
+		"ALTER TABLE public.content_tag ENABLE ROW LEVEL SECURITY;\n")
+	assert.True(t, strings.HasSuffix(stdout, "\nPlan: 1 change.\n"), stdout)
+	t.Logf("pgtenant plan -detailed-exitcode (exit %d):\n%s", code, stdout)
+
+	code, _, stderr = pgtenant(t, "plan")
+	assert.Equal(t, exitOK, code, "without -detailed-exitcode changes exit 0: %s", stderr)
+
+	pgtest.ExecScript(t, db.Owner, planSQL(stdout))
+	code, stdout, stderr = pgtenant(t, "plan", "-detailed-exitcode")
+	assert.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stdout, "No changes.")
+}
+
+// TestPlan_ThrowawayServer: without DEV_DATABASE_URL the declaration is applied on a private server, another
+// cluster than the live database's, and a table made by hand on the live database is reported.
+func TestPlan_ThrowawayServer(t *testing.T) {
+	if _, err := pglocal.BinDir(); err != nil {
+		require.NotEqual(t, "1", os.Getenv("PGTEST_REQUIRED"), "no PostgreSQL binaries: %v", err)
+		t.Skip("no PostgreSQL binaries")
+	}
+	db := pgtest.New(t)
+	t.Setenv("ADMIN_DATABASE_URL", db.OwnerURL)
+	t.Setenv("DEV_DATABASE_URL", "")
+	t.Setenv("POLICIES_FILE", "../../policies.hcl")
+	pgtest.ExecScript(t, db.Owner, "CREATE TABLE public.scratchpad (id int PRIMARY KEY, note text)")
+
+	code, stdout, stderr := pgtenant(t, "plan", "-detailed-exitcode")
+	assert.Equal(t, exitChanges, code, stderr)
+	assert.Contains(t, stdout, "-- table public.scratchpad: is not declared in policies.hcl (made by hand?); "+
+		"it has no row-level security")
+	assert.Contains(t, stdout, "DROP TABLE public.scratchpad;")
+	assert.Contains(t, stdout, "Plan: 1 change.")
+
+	parent := throwawayParent()
+	if parent == "" {
+		parent = os.TempDir()
+	}
+	leftover, err := filepath.Glob(filepath.Join(parent, "pgtenant-plan-*"))
+	require.NoError(t, err)
+	assert.Empty(t, leftover, "the throwaway server's directory is removed")
+}
+
+func TestPlan_Errors(t *testing.T) {
+	t.Setenv("POLICIES_FILE", "../../policies.hcl")
+	t.Setenv("DEV_DATABASE_URL", unreachable)
+
+	t.Setenv("ADMIN_DATABASE_URL", "")
+	code, _, stderr := pgtenant(t, "plan", "-detailed-exitcode")
+	assert.Equal(t, exitFailure, code)
+	assert.Contains(t, stderr, "pgtenant plan: ADMIN_DATABASE_URL is not set")
+
+	t.Setenv("ADMIN_DATABASE_URL", unreachable)
+	code, _, stderr = pgtenant(t, "plan", "-detailed-exitcode")
+	assert.Equal(t, exitFailure, code)
+	assert.Contains(t, stderr, "pgtenant plan: connect to ADMIN_DATABASE_URL")
+	assert.NotContains(t, stderr, "secret", "a password is never printed")
+
+	code, _, stderr = pgtenant(t, "plan", "-detailed-exitcode", "extra")
+	assert.Equal(t, exitFailure, code, "usage errors exit 1, never -detailed-exitcode's 2")
+	assert.Contains(t, stderr, `unexpected argument "extra"`)
+	code, _, _ = pgtenant(t, "plan", "-nope")
+	assert.Equal(t, exitFailure, code)
+
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "policies.hcl")
+	require.NoError(t, os.WriteFile(bad, []byte(`table "t" { column "id" { type = uuid } }`), 0o644))
+	t.Setenv("POLICIES_FILE", bad)
+	code, _, stderr = pgtenant(t, "plan", "-detailed-exitcode")
+	assert.Equal(t, exitFailure, code)
+	assert.Contains(t, stderr, "pgtenant plan: "+bad+" is not valid")
+
+	db := pgtest.New(t)
+	t.Setenv("ADMIN_DATABASE_URL", db.OwnerURL)
+	t.Setenv("POLICIES_FILE", "../../policies.hcl")
+	code, _, stderr = pgtenant(t, "plan", "-detailed-exitcode")
+	assert.Equal(t, exitFailure, code)
+	assert.Contains(t, stderr, "pgtenant plan: apply the declaration on DEV_DATABASE_URL")
+}

@@ -1,0 +1,1073 @@
+package ddl
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"pgtenant/schema"
+)
+
+// Options tune an incremental migration.
+type Options struct {
+	// ConcurrentIndexes builds indexes added to existing tables with CREATE INDEX CONCURRENTLY, which does not
+	// block writes but cannot run in a transaction: they go in Migration.Concurrent, not in Changes.
+	ConcurrentIndexes bool
+}
+
+// Migration is what Incremental plans: the changes of one transactional migration, and the indexes to build
+// concurrently, each in a migration file of its own that runs outside a transaction.
+type Migration struct {
+	Changes    []Change
+	Concurrent []Change
+	// Name describes the change in a few words, for the migration's file name ("add_table_content_tag").
+	Name string
+}
+
+// Destructive returns the changes that can lose data.
+func (m *Migration) Destructive() []Change {
+	var out []Change
+	for _, c := range m.Changes {
+		if c.Destructive != "" {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Incremental plans the migration that takes a database built from prev (the model the last migration produced)
+// to next. Equal models give an empty migration. A rename is never guessed: a table or column that is gone from
+// next and another that is new are a drop and an add, unless next marks the new one with renamed_from. Every new
+// tenant table gets everything the first migration gives one (createTable is shared), and the down changes undo
+// the up changes step by step.
+func Incremental(prev, next *schema.Model, opts Options) (*Migration, error) {
+	if Equal(prev, next) {
+		return &Migration{}, nil
+	}
+	d := &differ{next: next, opts: opts}
+	old, err := d.renames(prev)
+	if err != nil {
+		return nil, err
+	}
+	d.old = old
+	d.classify()
+	d.createRoles()
+	d.dropPolicies()
+	d.revokeGrants()
+	d.dropConstraintsAndIndexes()
+	d.dropTables()
+	d.dropColumns()
+	d.alterColumns()
+	d.addColumns()
+	d.createTables()
+	d.addConstraintsAndIndexes()
+	d.comments()
+	d.tenantDefaults()
+	d.grantGrants()
+	d.createPolicies()
+	d.registryAccess()
+	d.dropRoles()
+	if len(d.out) == 0 && len(d.concurrent) == 0 {
+		d.add("tenancy", "", Change{
+			Object: "tenancy",
+			Comment: fmt.Sprintf("The tenancy header is now %s (was %s). The API reads it from the declaration; "+
+				"nothing changes in the database.", next.Tenancy.Header, prev.Tenancy.Header),
+			Up:   "SELECT 1; -- nothing to do",
+			Down: "SELECT 1; -- nothing to do",
+		})
+	}
+	return &Migration{Changes: d.out, Concurrent: d.concurrent, Name: d.name()}, nil
+}
+
+// differ holds the state of one Incremental plan. old is prev with next's renames applied: what the database
+// looks like after the rename statements, which come first.
+type differ struct {
+	old, next  *schema.Model
+	opts       Options
+	out        []Change
+	concurrent []Change
+	names      []string
+
+	kept    map[string]bool // tables in both old and next, of the same kind (tenant or shared)
+	retyped map[string]bool // "table.column" whose type changes
+}
+
+func (d *differ) add(name string, destructive string, c Change) {
+	c.Destructive = destructive
+	d.out = append(d.out, c)
+	if name != "" && !slices.Contains(d.names, name) {
+		d.names = append(d.names, name)
+	}
+}
+
+func (d *differ) name() string {
+	if len(d.names) == 0 {
+		return "change"
+	}
+	n := d.names[0]
+	if len(d.names) > 1 {
+		n += "_and_more"
+	}
+	if len(n) > 60 {
+		n = strings.TrimRight(n[:60], "_")
+	}
+	return n
+}
+
+// clone copies a model deeply; source ranges are not kept.
+func clone(m *schema.Model) *schema.Model {
+	b, err := json.Marshal(m)
+	if err != nil {
+		panic(err) // a model is plain data
+	}
+	var out schema.Model
+	if err := json.Unmarshal(b, &out); err != nil {
+		panic(err)
+	}
+	return &out
+}
+
+// renames applies next's renames to a copy of prev and emits the statements that do the same to the database:
+// tables and columns marked with renamed_from, a renamed tenant column, and the generated names (keys,
+// covering indexes) that follow from them.
+func (d *differ) renames(prev *schema.Model) (*schema.Model, error) {
+	before := clone(prev)
+	old := clone(prev)
+	var problems []string
+	var stmts, undo []string
+	var renamed [][3]string // {old table name, old column name or "", table name in old}
+	for _, t := range d.next.Tables {
+		if t.RenamedFrom == "" || old.Table(t.Name) != nil {
+			continue
+		}
+		ot := old.Table(t.RenamedFrom)
+		if ot == nil {
+			problems = append(problems, fmt.Sprintf("table %q has renamed_from = %q, but the last migration has no table %q",
+				t.Name, t.RenamedFrom, t.RenamedFrom))
+			continue
+		}
+		from := ot.Name
+		renameTable(old, from, t.Name)
+		stmts = append(stmts, fmt.Sprintf("ALTER TABLE %s RENAME TO %s;", Qualified(Schema, from), Ident(t.Name)))
+		undo = append(undo, fmt.Sprintf("ALTER TABLE %s RENAME TO %s;", Qualified(Schema, t.Name), Ident(from)))
+		d.names = append(d.names, "rename_table_"+from)
+		renamed = append(renamed, [3]string{from, "", ""})
+	}
+	for _, t := range d.next.Tables {
+		ot := old.Table(t.Name)
+		if ot == nil {
+			continue
+		}
+		for _, c := range t.Columns {
+			if c.RenamedFrom == "" || ot.Column(c.Name) != nil {
+				continue
+			}
+			if ot.Column(c.RenamedFrom) == nil {
+				problems = append(problems, fmt.Sprintf("column %s.%s has renamed_from = %q, but the last migration has no column %s.%s",
+					t.Name, c.Name, c.RenamedFrom, t.Name, c.RenamedFrom))
+				continue
+			}
+			renameColumn(old, t.Name, c.RenamedFrom, c.Name)
+			stmts = append(stmts, fmt.Sprintf("ALTER TABLE %s RENAME COLUMN %s TO %s;", TableName(ot), Ident(c.RenamedFrom), Ident(c.Name)))
+			undo = append(undo, fmt.Sprintf("ALTER TABLE %s RENAME COLUMN %s TO %s;", TableName(ot), Ident(c.Name), Ident(c.RenamedFrom)))
+			d.names = append(d.names, "rename_column_"+t.Name+"_"+c.RenamedFrom)
+			renamed = append(renamed, [3]string{before.Tables[slices.Index(old.Tables, ot)].Name, c.RenamedFrom, t.Name})
+		}
+	}
+	if len(problems) > 0 {
+		return nil, fmt.Errorf("ddl: %s", strings.Join(problems, "; "))
+	}
+	if col := d.next.Tenancy.Column; old.Tenancy.Column != col {
+		for _, t := range old.Tables {
+			if !t.Shared {
+				stmts = append(stmts, fmt.Sprintf("ALTER TABLE %s RENAME COLUMN %s TO %s;", TableName(t), Ident(old.Tenancy.Column), Ident(col)))
+				undo = append(undo, fmt.Sprintf("ALTER TABLE %s RENAME COLUMN %s TO %s;", TableName(t), Ident(col), Ident(old.Tenancy.Column)))
+			}
+		}
+		old.Tenancy.Column = col
+		d.names = append(d.names, "rename_tenant_column")
+	}
+	// The generated names that follow from the new ones. before and old have the same tables in the same order.
+	for i, bt := range before.Tables {
+		t := old.Tables[i]
+		name := TableName(t)
+		renameConstraint := func(from, to string) {
+			if from == to {
+				return
+			}
+			stmts = append(stmts, fmt.Sprintf("ALTER TABLE %s RENAME CONSTRAINT %s TO %s;", name, Ident(from), Ident(to)))
+			undo = append(undo, fmt.Sprintf("ALTER TABLE %s RENAME CONSTRAINT %s TO %s;", name, Ident(to), Ident(from)))
+		}
+		renameConstraint(schema.PrimaryKeyName(bt.Name), schema.PrimaryKeyName(t.Name))
+		if !t.Shared {
+			renameConstraint(before.TenantForeignKeyName(bt), old.TenantForeignKeyName(t))
+		}
+		for j, fk := range t.ForeignKeys {
+			bfk := bt.ForeignKeys[j]
+			if bfk.Name == schema.ForeignKeyName(bt.Name, bfk.Columns) {
+				fk.Name = schema.ForeignKeyName(t.Name, fk.Columns)
+				renameConstraint(bfk.Name, fk.Name)
+			}
+		}
+		bix, ix := before.CoveringIndexes(bt), old.CoveringIndexes(t)
+		for j := range min(len(bix), len(ix)) {
+			if bix[j].Name != ix[j].Name {
+				stmts = append(stmts, fmt.Sprintf("ALTER INDEX %s RENAME TO %s;", Qualified(Schema, bix[j].Name), Ident(ix[j].Name)))
+				undo = append(undo, fmt.Sprintf("ALTER INDEX %s RENAME TO %s;", Qualified(Schema, ix[j].Name), Ident(bix[j].Name)))
+			}
+		}
+	}
+	d.dropStale(before, old, renamed)
+	if len(stmts) > 0 {
+		slices.Reverse(undo)
+		d.add("", "", Change{
+			Object:  "renames",
+			Comment: "Renames declared with renamed_from (and the tenant column), with the generated key and index names that follow them. Rows are kept.",
+			Up:      strings.Join(stmts, "\n"),
+			Down:    strings.Join(undo, "\n"),
+		})
+	}
+	return old, nil
+}
+
+// dropStale drops, before the renames, the checks, partial indexes and declared policies whose SQL text names
+// a renamed table or column, and leaves them out of old, so that they are created again from next's text after
+// the renames. Their down statements then run after the renames are undone, with the text that names the old
+// names. (PostgreSQL itself follows a rename in what it stored; the declaration's text is what changes.)
+func (d *differ) dropStale(before, old *schema.Model, renamed [][3]string) {
+	names := func(text string) bool {
+		for _, r := range renamed {
+			if mentions(text, r[0]) || (r[1] != "" && mentions(text, r[1])) {
+				return true
+			}
+		}
+		return false
+	}
+	for i, bt := range before.Tables {
+		ot := old.Tables[i]
+		for j := len(bt.Checks) - 1; j >= 0; j-- {
+			if c := bt.Checks[j]; names(c.Expr) {
+				def := fmt.Sprintf("CONSTRAINT %s CHECK (%s)", Ident(c.Name), c.Expr)
+				d.add("", "", Change{Object: "table " + bt.Name,
+					Comment: fmt.Sprintf("Check %s names a renamed table or column: dropped here, added again below.", c.Name),
+					Up:      dropConstraint(bt, c.Name), Down: addConstraint(bt, def)})
+				ot.Checks = slices.Delete(ot.Checks, j, j+1)
+			}
+		}
+		for j := len(bt.Indexes) - 1; j >= 0; j-- {
+			if ix := bt.Indexes[j]; ix.Where != "" && names(ix.Where) {
+				d.add("", "", Change{Object: "table " + bt.Name,
+					Comment: fmt.Sprintf("Index %s names a renamed table or column: dropped here, created again below.", ix.Name),
+					Up:      fmt.Sprintf("DROP INDEX %s;", Qualified(Schema, ix.Name)), Down: createIndex(before, bt, ix, false)})
+				ot.Indexes = slices.Delete(ot.Indexes, j, j+1)
+			}
+		}
+	}
+	for j := len(before.Policies) - 1; j >= 0; j-- {
+		if p := before.Policies[j]; names(p.Using) || names(p.Check) {
+			t := TableName(before.Table(p.Table))
+			d.add("", "", Change{Object: "policy " + p.Name,
+				Comment: fmt.Sprintf("Policy %s names a renamed table or column: dropped here, created again below.", p.Name),
+				Up:      DropPolicy(p.Name, t), Down: CreatePolicy(p, t)})
+			old.Policies = slices.Delete(old.Policies, j, j+1)
+		}
+	}
+}
+
+// renameTable renames table from to to in m, with every reference to it.
+func renameTable(m *schema.Model, from, to string) {
+	for _, t := range m.Tables {
+		if t.Name == from {
+			t.Name = to
+		}
+		for _, fk := range t.ForeignKeys {
+			if fk.RefTable == from {
+				fk.RefTable = to
+			}
+		}
+	}
+	for _, p := range m.Policies {
+		if p.Table == from {
+			p.Table = to
+		}
+	}
+}
+
+// renameColumn renames column from of table to to in m, with every reference to it.
+func renameColumn(m *schema.Model, table, from, to string) {
+	sub := func(cols []string) {
+		for i, c := range cols {
+			if c == from {
+				cols[i] = to
+			}
+		}
+	}
+	for _, t := range m.Tables {
+		if t.Name == table {
+			t.Column(from).Name = to
+			if t.PrimaryKey != nil {
+				sub(t.PrimaryKey.Columns)
+			}
+			for _, ix := range t.Indexes {
+				sub(ix.Columns)
+			}
+			for _, fk := range t.ForeignKeys {
+				sub(fk.Columns)
+			}
+		}
+		for _, fk := range t.ForeignKeys {
+			if fk.RefTable == table {
+				sub(fk.RefColumns)
+			}
+		}
+	}
+}
+
+// classify finds the tables both models have, of the same kind, and the columns whose type changes.
+func (d *differ) classify() {
+	d.kept, d.retyped = map[string]bool{}, map[string]bool{}
+	for _, t := range d.old.Tables {
+		if n := d.next.Table(t.Name); n != nil && n.Shared == t.Shared {
+			d.kept[t.Name] = true
+			for _, c := range t.Columns {
+				if nc := n.Column(c.Name); nc != nil && schema.CanonicalType(nc.Type) != schema.CanonicalType(c.Type) {
+					d.retyped[t.Name+"."+c.Name] = true
+				}
+			}
+		}
+	}
+}
+
+// pair returns the old and next version of each table both have.
+func (d *differ) pairs() [][2]*schema.Table {
+	var out [][2]*schema.Table
+	for _, t := range d.next.Tables {
+		if d.kept[t.Name] {
+			out = append(out, [2]*schema.Table{d.old.Table(t.Name), t})
+		}
+	}
+	return out
+}
+
+func (d *differ) createRoles() {
+	// Name the migration after what changes at the top: roles and tenancy settings come before what follows.
+	for _, r := range d.old.Roles {
+		if d.next.Role(r.Name) == nil {
+			d.names = append(d.names, "drop_role_"+r.Name)
+		}
+	}
+	if d.old.Tenancy.Setting != d.next.Tenancy.Setting {
+		d.names = append(d.names, "change_tenancy_setting")
+	}
+	for _, r := range d.next.Roles {
+		if d.old.Role(r.Name) == nil {
+			d.add("add_role_"+r.Name, "", createRole(r))
+		}
+	}
+}
+
+func (d *differ) dropRoles() {
+	for i := len(d.old.Roles) - 1; i >= 0; i-- {
+		r := d.old.Roles[i]
+		if d.next.Role(r.Name) == nil {
+			c := createRole(r)
+			d.add("drop_role_"+r.Name, "", Change{Object: c.Object,
+				Comment: fmt.Sprintf("Role %s is no longer declared: dropped when nothing else depends on it (roles are cluster-wide).", r.Name),
+				Up:      c.Down, Down: c.Up})
+		}
+	}
+}
+
+// policySet returns the policies of table t in m by name: the generated ones and the declared ones.
+func policySet(m *schema.Model, t *schema.Table) map[string]string {
+	out := map[string]string{}
+	for _, p := range Policies(m, t) {
+		out[p.Name] = CreatePolicy(p, TableName(t))
+	}
+	return out
+}
+
+// policyChanged reports whether policy p of table must be dropped (and created again if next has it): it is
+// gone or different, or it names a column whose type changes (PostgreSQL cannot change the type of a column a
+// policy uses). The generated policies use only the tenant column, whose type never changes.
+func (d *differ) policyChanged(table string, p *schema.Policy, oldSQL, nextSQL string) bool {
+	if oldSQL != nextSQL {
+		return true
+	}
+	for k := range d.retyped {
+		col, ok := strings.CutPrefix(k, table+".")
+		if ok && (mentions(p.Using, col) || mentions(p.Check, col)) {
+			return true
+		}
+	}
+	return false
+}
+
+// mentions reports whether SQL text names ident as a whole word.
+func mentions(sql, ident string) bool {
+	isWord := func(b byte) bool {
+		return b == '_' || b == '$' || '0' <= b && b <= '9' || 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z'
+	}
+	for i := 0; ; {
+		j := strings.Index(sql[i:], ident)
+		if j < 0 {
+			return false
+		}
+		j += i
+		end := j + len(ident)
+		if (j == 0 || !isWord(sql[j-1])) && (end == len(sql) || !isWord(sql[end])) {
+			return true
+		}
+		i = j + 1
+	}
+}
+
+func (d *differ) dropPolicies() {
+	for _, pr := range d.pairs() {
+		o, n := pr[0], pr[1]
+		op, np := policySet(d.old, o), policySet(d.next, n)
+		for _, p := range Policies(d.old, o) {
+			if sql, ok := np[p.Name]; !ok || d.policyChanged(o.Name, p, op[p.Name], sql) {
+				name := ""
+				if !ok && slices.Contains(d.old.Policies, p) {
+					name = "drop_policy_" + p.Name
+				}
+				d.add(name, "", Change{Object: "policy " + p.Name,
+					Comment: fmt.Sprintf("Policy %s on %s: dropped (it is gone or changes).", p.Name, o.Name),
+					Up:      DropPolicy(p.Name, TableName(o)), Down: op[p.Name]})
+			}
+		}
+	}
+	// Declared policies of tables that are dropped go with their table; createTable does not make them.
+	for _, p := range d.old.Policies {
+		if !d.kept[p.Table] {
+			t := d.old.Table(p.Table)
+			d.add("", "", Change{Object: "policy " + p.Name,
+				Comment: fmt.Sprintf("Policy %s on %s: dropped with its table.", p.Name, p.Table),
+				Up:      DropPolicy(p.Name, TableName(t)), Down: CreatePolicy(p, TableName(t))})
+		}
+	}
+}
+
+func (d *differ) createPolicies() {
+	for _, pr := range d.pairs() {
+		o, n := pr[0], pr[1]
+		op, np := policySet(d.old, o), policySet(d.next, n)
+		for _, p := range Policies(d.next, n) {
+			if sql, ok := op[p.Name]; !ok || d.policyChanged(n.Name, p, sql, np[p.Name]) {
+				name := "change_policy_" + p.Name
+				if !ok {
+					name = "add_policy_" + p.Name
+				}
+				if slices.Contains(generatedPolicies(d.next, n), p) {
+					name = ""
+				}
+				d.add(name, "", Change{Object: "policy " + p.Name,
+					Comment: fmt.Sprintf("Policy %s on %s.", p.Name, n.Name),
+					Up:      np[p.Name], Down: DropPolicy(p.Name, TableName(n))})
+			}
+		}
+	}
+	for _, p := range d.next.Policies {
+		if !d.kept[p.Table] {
+			d.add("add_policy_"+p.Name, "", createPolicy(d.next, p))
+		}
+	}
+}
+
+// grantSet is each role's GRANT statements on t.
+func grantSet(m *schema.Model, t *schema.Table) map[string]string {
+	out := map[string]string{}
+	for _, r := range m.Roles {
+		out[r.Name] = strings.Join(roleGrants(m, t, r), "\n")
+	}
+	return out
+}
+
+func revokeAll(t *schema.Table, role string) string {
+	return fmt.Sprintf("REVOKE ALL ON TABLE %s FROM %s;", TableName(t), Ident(role))
+}
+
+func (d *differ) revokeGrants() {
+	for _, pr := range d.pairs() {
+		o, n := pr[0], pr[1]
+		og, ng := grantSet(d.old, o), grantSet(d.next, n)
+		for _, r := range d.old.Roles {
+			if og[r.Name] != ng[r.Name] {
+				d.add("", "", Change{Object: "table " + o.Name,
+					Comment: fmt.Sprintf("Privileges of %s on %s change: revoked here, granted again below.", r.Name, o.Name),
+					Up:      revokeAll(o, r.Name), Down: og[r.Name]})
+			}
+		}
+	}
+}
+
+func (d *differ) grantGrants() {
+	for _, pr := range d.pairs() {
+		o, n := pr[0], pr[1]
+		og, ng := grantSet(d.old, o), grantSet(d.next, n)
+		for _, r := range d.next.Roles {
+			if og[r.Name] != ng[r.Name] {
+				d.add("change_privileges_"+r.Name, "", Change{Object: "table " + n.Name,
+					Comment: fmt.Sprintf("Privileges of %s on %s.", r.Name, n.Name),
+					Up:      ng[r.Name], Down: revokeAll(n, r.Name)})
+			}
+		}
+	}
+}
+
+// constraint is a named constraint of a table as the migrations declare it.
+type constraint struct {
+	name, def string
+	fk        *schema.ForeignKey
+}
+
+func constraints(m *schema.Model, t *schema.Table) []constraint {
+	out := []constraint{{name: schema.PrimaryKeyName(t.Name),
+		def: fmt.Sprintf("CONSTRAINT %s PRIMARY KEY (%s)", Ident(schema.PrimaryKeyName(t.Name)), Idents(m.KeyColumns(t, t.PrimaryKey.Columns)))}}
+	for _, c := range t.Checks {
+		out = append(out, constraint{name: c.Name, def: fmt.Sprintf("CONSTRAINT %s CHECK (%s)", Ident(c.Name), c.Expr)})
+	}
+	for _, fk := range t.ForeignKeys {
+		out = append(out, constraint{name: fk.Name, def: foreignKeyDef(m, t, fk), fk: fk})
+	}
+	return out
+}
+
+// indexSet is every index the migrations create on t (declared and covering) by name.
+func indexSet(m *schema.Model, t *schema.Table) ([]*schema.Index, map[string]string) {
+	all := append(slices.Clone(t.Indexes), m.CoveringIndexes(t)...)
+	out := map[string]string{}
+	for _, ix := range all {
+		out[ix.Name] = createIndex(m, t, ix, false)
+	}
+	return all, out
+}
+
+// keyChanged reports whether the key a foreign key references (refCols of table, as emitted) is dropped: then
+// the foreign key is dropped first and added again after.
+func (d *differ) keyChanged(table string, refCols []string) bool {
+	if !d.kept[table] {
+		return true
+	}
+	o, n := d.old.Table(table), d.next.Table(table)
+	same := func(cols []string) bool {
+		return len(cols) == len(refCols) && !slices.ContainsFunc(cols, func(c string) bool { return !slices.Contains(refCols, c) })
+	}
+	if oc, nc := constraints(d.old, o), constraints(d.next, n); same(d.old.KeyColumns(o, o.PrimaryKey.Columns)) && oc[0].def != nc[0].def {
+		return true
+	}
+	_, oi := indexSet(d.old, o)
+	_, ni := indexSet(d.next, n)
+	for _, ix := range o.Indexes {
+		if ix.Unique && same(d.old.KeyColumns(o, ix.Columns)) && oi[ix.Name] != ni[ix.Name] {
+			return true
+		}
+	}
+	return false
+}
+
+// constraintChanged reports whether constraint c of table t must be dropped (and added again if next has it).
+func (d *differ) constraintChanged(t string, c constraint, next map[string]string) bool {
+	nd, ok := next[c.name]
+	if !ok || nd != c.def {
+		return true
+	}
+	if c.fk == nil {
+		return false
+	}
+	if ref := d.old.Table(c.fk.RefTable); ref != nil {
+		_, refCols := d.old.ForeignKeyColumns(d.old.Table(t), c.fk)
+		if d.keyChanged(c.fk.RefTable, refCols) {
+			return true
+		}
+	}
+	for _, col := range c.fk.Columns {
+		if d.retyped[t+"."+col] {
+			return true
+		}
+	}
+	for _, col := range c.fk.RefColumns {
+		if d.retyped[c.fk.RefTable+"."+col] {
+			return true
+		}
+	}
+	return false
+}
+
+func defs(cs []constraint) map[string]string {
+	out := map[string]string{}
+	for _, c := range cs {
+		out[c.name] = c.def
+	}
+	return out
+}
+
+// goneName names a dropped constraint's change after it when next no longer has it; "" when it is only
+// replaced.
+func (d *differ) goneName(t *schema.Table, name string) string {
+	if n := d.next.Table(t.Name); n != nil && defs(constraints(d.next, n))[name] != "" {
+		return ""
+	}
+	return "drop_" + name
+}
+
+// addName names the change that adds name: new, or changed when it existed.
+func addName(existed bool, name string) string {
+	if existed {
+		return "change_" + name
+	}
+	return "add_" + name
+}
+
+// constraintName reads the name back from a constraint definition "CONSTRAINT name …".
+func constraintName(def string) string {
+	return strings.Trim(strings.Fields(def)[1], `"`)
+}
+
+func dropConstraint(t *schema.Table, name string) string {
+	return fmt.Sprintf("ALTER TABLE %s DROP CONSTRAINT %s;", TableName(t), Ident(name))
+}
+
+func addConstraint(t *schema.Table, def string) string {
+	return fmt.Sprintf("ALTER TABLE %s ADD %s;", TableName(t), def)
+}
+
+func (d *differ) dropConstraintsAndIndexes() {
+	type drop struct {
+		t *schema.Table
+		c constraint
+	}
+	var fks, others []drop
+	for _, pr := range d.pairs() {
+		o, n := pr[0], pr[1]
+		next := defs(constraints(d.next, n))
+		for _, c := range constraints(d.old, o) {
+			if d.constraintChanged(o.Name, c, next) {
+				if c.fk != nil {
+					fks = append(fks, drop{o, c})
+				} else {
+					others = append(others, drop{o, c})
+				}
+			}
+		}
+	}
+	// Foreign keys of tables that stay, to tables that go, must go first too.
+	for _, t := range d.old.Tables {
+		if !d.kept[t.Name] {
+			continue
+		}
+		for _, c := range constraints(d.old, t) {
+			if c.fk != nil && !d.kept[c.fk.RefTable] && !slices.ContainsFunc(fks, func(x drop) bool { return x.t == t && x.c.name == c.name }) {
+				fks = append(fks, drop{t, c})
+			}
+		}
+	}
+	for _, x := range fks {
+		d.add(d.goneName(x.t, x.c.name), "", Change{Object: "table " + x.t.Name,
+			Comment: fmt.Sprintf("Foreign key %s of %s: dropped (it is gone or changes).", x.c.name, x.t.Name),
+			Up:      dropConstraint(x.t, x.c.name), Down: addConstraint(x.t, x.c.def)})
+	}
+	for _, pr := range d.pairs() {
+		o, n := pr[0], pr[1]
+		all, oi := indexSet(d.old, o)
+		_, ni := indexSet(d.next, n)
+		for _, ix := range all {
+			if oi[ix.Name] != ni[ix.Name] {
+				name := ""
+				if _, ok := ni[ix.Name]; !ok && slices.Contains(o.Indexes, ix) {
+					name = "drop_index_" + ix.Name
+				}
+				d.add(name, "", Change{Object: "table " + o.Name,
+					Comment: fmt.Sprintf("Index %s of %s: dropped (it is gone or changes).", ix.Name, o.Name),
+					Up:      fmt.Sprintf("DROP INDEX %s;", Qualified(Schema, ix.Name)), Down: oi[ix.Name]})
+			}
+		}
+	}
+	// Checks before primary keys: constraints() lists the key first.
+	slices.Reverse(others)
+	for _, x := range others {
+		d.add(d.goneName(x.t, x.c.name), "", Change{Object: "table " + x.t.Name,
+			Comment: fmt.Sprintf("Constraint %s of %s: dropped (it is gone or changes).", x.c.name, x.t.Name),
+			Up:      dropConstraint(x.t, x.c.name), Down: addConstraint(x.t, x.c.def)})
+	}
+}
+
+func (d *differ) addConstraintsAndIndexes() {
+	var fks [][2]any
+	for _, pr := range d.pairs() {
+		o, n := pr[0], pr[1]
+		oldDefs := defs(constraints(d.old, o))
+		for _, c := range constraints(d.next, n) {
+			od, ok := oldDefs[c.name]
+			changed := !ok || od != c.def
+			if !changed {
+				// Dropped above for a reason of the old constraint (a referenced key or a type changes)?
+				for _, oc := range constraints(d.old, o) {
+					if oc.name == c.name && d.constraintChanged(o.Name, oc, defs(constraints(d.next, n))) {
+						changed = true
+					}
+				}
+				if c.fk != nil && !d.kept[c.fk.RefTable] {
+					changed = true
+				}
+			}
+			if !changed {
+				continue
+			}
+			if c.fk != nil {
+				if od == c.def {
+					c.name = "" // added again only because something it depends on changes: no name of its own
+				}
+				fks = append(fks, [2]any{n, c})
+				continue
+			}
+			d.add(addName(ok, c.name), "", Change{Object: "table " + n.Name,
+				Comment: fmt.Sprintf("Constraint %s of %s.", c.name, n.Name),
+				Up:      addConstraint(n, c.def), Down: dropConstraint(n, c.name)})
+		}
+		all, ni := indexSet(d.next, n)
+		_, oi := indexSet(d.old, o)
+		for _, ix := range all {
+			if oi[ix.Name] == ni[ix.Name] {
+				continue
+			}
+			drop := fmt.Sprintf("DROP INDEX %s;", Qualified(Schema, ix.Name))
+			_, existed := oi[ix.Name]
+			name := addName(existed, "index_"+ix.Name)
+			if !slices.Contains(n.Indexes, ix) {
+				name = "" // a covering index follows its foreign key
+			}
+			if d.opts.ConcurrentIndexes && name != "" {
+				d.names = append(d.names, name)
+				d.concurrent = append(d.concurrent, Change{Object: "index " + ix.Name,
+					Comment: fmt.Sprintf("Index %s of %s, built without blocking writes. If it fails it leaves an INVALID index:\n"+
+						"DROP INDEX CONCURRENTLY %s, then apply this migration again.", ix.Name, n.Name, Qualified(Schema, ix.Name)),
+					Up:   createIndex(d.next, n, ix, true),
+					Down: fmt.Sprintf("DROP INDEX CONCURRENTLY IF EXISTS %s;", Qualified(Schema, ix.Name))})
+				continue
+			}
+			d.add(name, "", Change{Object: "table " + n.Name,
+				Comment: fmt.Sprintf("Index %s of %s.", ix.Name, n.Name),
+				Up:      ni[ix.Name], Down: drop})
+		}
+	}
+	for _, x := range fks {
+		n, c := x[0].(*schema.Table), x[1].(constraint)
+		name := addName(c.name != "" && defs(constraints(d.old, d.old.Table(n.Name)))[c.name] != "", c.name)
+		if c.name == "" {
+			c.name, name = constraintName(c.def), ""
+		}
+		d.add(name, "", Change{Object: "table " + n.Name,
+			Comment: fmt.Sprintf("Foreign key %s of %s.", c.name, n.Name),
+			Up:      addConstraint(n, c.def), Down: dropConstraint(n, c.name)})
+	}
+}
+
+// dropTables drops the tables next no longer has (or has as the other kind, tenant or shared), children first.
+func (d *differ) dropTables() {
+	var gone []*schema.Table
+	exist := map[string]bool{}
+	for _, t := range d.old.Tables {
+		if d.kept[t.Name] {
+			exist[t.Name] = true
+		} else {
+			gone = append(gone, t)
+		}
+	}
+	order, deferred := createOrder(gone, exist)
+	for _, t := range order {
+		for _, fk := range t.ForeignKeys {
+			if deferred[fk] {
+				c := addForeignKey(d.old, t, fk)
+				c.Up, c.Down = c.Down, c.Up
+				c.Comment = fmt.Sprintf("Foreign key %s, dropped before the tables of its cycle.", fk.Name)
+				d.add("", "", c)
+			}
+		}
+	}
+	for i := len(order) - 1; i >= 0; i-- {
+		t := order[i]
+		c := createTable(d.old, t, deferred)
+		why := fmt.Sprintf("drops table %s and every row in it", t.Name)
+		verb := "drop_table_"
+		if n := d.next.Table(t.Name); n != nil {
+			why = fmt.Sprintf("turns table %s into a %s table: it is dropped and created again, and its rows are lost", t.Name, kind(n))
+			verb = "recreate_table_"
+		}
+		d.add(verb+t.Name, why, Change{Object: c.Object,
+			Comment: fmt.Sprintf("%s is no longer declared%s: DROP TABLE. The down migration creates it again, empty.",
+				t.Name, map[bool]string{true: " as it was", false: ""}[d.next.Table(t.Name) != nil]),
+			Up: c.Down, Down: c.Up})
+	}
+}
+
+func kind(t *schema.Table) string {
+	if t.Shared {
+		return "shared"
+	}
+	return "tenant"
+}
+
+// createTables creates the tables old does not have, parents first, each with the full protection of the first
+// migration.
+func (d *differ) createTables() {
+	var added []*schema.Table
+	exist := map[string]bool{}
+	for _, t := range d.next.Tables {
+		if d.kept[t.Name] {
+			exist[t.Name] = true
+		} else {
+			added = append(added, t)
+		}
+	}
+	order, deferred := createOrder(added, exist)
+	for _, t := range order {
+		d.add("add_table_"+t.Name, "", createTable(d.next, t, deferred))
+	}
+	for _, t := range order {
+		for _, fk := range t.ForeignKeys {
+			if deferred[fk] {
+				d.add("", "", addForeignKey(d.next, t, fk))
+			}
+		}
+	}
+}
+
+func (d *differ) dropColumns() {
+	for _, pr := range d.pairs() {
+		o, n := pr[0], pr[1]
+		for _, c := range o.Columns {
+			if n.Column(c.Name) != nil {
+				continue
+			}
+			down := fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s;", TableName(o), columnDef(c))
+			if c.Comment != "" {
+				down += fmt.Sprintf("\nCOMMENT ON COLUMN %s.%s IS %s;", TableName(o), Ident(c.Name), schema.QuoteLiteral(c.Comment))
+			}
+			d.add("drop_column_"+o.Name+"_"+c.Name, fmt.Sprintf("drops column %s.%s and its data", o.Name, c.Name), Change{
+				Object:  "table " + o.Name,
+				Comment: fmt.Sprintf("Column %s.%s is no longer declared. The down migration adds it again, without its data.", o.Name, c.Name),
+				Up:      fmt.Sprintf("ALTER TABLE %s DROP COLUMN %s;", TableName(o), Ident(c.Name)),
+				Down:    down})
+		}
+	}
+}
+
+func (d *differ) addColumns() {
+	for _, pr := range d.pairs() {
+		o, n := pr[0], pr[1]
+		for _, c := range n.Columns {
+			if o.Column(c.Name) != nil {
+				continue
+			}
+			note := ""
+			if !c.Null && c.Default == "" {
+				note = "\nNOT NULL without a default: this fails if the table has rows. Declare a default, or null = true first."
+			}
+			d.add("add_column_"+n.Name+"_"+c.Name, "", Change{Object: "table " + n.Name,
+				Comment: fmt.Sprintf("Column %s.%s.%s", n.Name, c.Name, note),
+				Up:      fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s;", TableName(n), columnDef(c)),
+				Down:    fmt.Sprintf("ALTER TABLE %s DROP COLUMN %s;", TableName(n), Ident(c.Name))})
+		}
+	}
+}
+
+func (d *differ) alterColumns() {
+	for _, pr := range d.pairs() {
+		o, n := pr[0], pr[1]
+		name := TableName(n)
+		for _, nc := range n.Columns {
+			oc := o.Column(nc.Name)
+			if oc == nil {
+				continue
+			}
+			col := Ident(nc.Name)
+			if d.retyped[n.Name+"."+nc.Name] {
+				// A default goes while the type changes: PostgreSQL cannot always cast it, and it is set again after.
+				up := fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s TYPE %s", name, col, nc.Type)
+				why := ""
+				if !SafeTypeChange(oc.Type, nc.Type) {
+					up += fmt.Sprintf(" USING %s::%s", col, nc.Type)
+					why = fmt.Sprintf("changes the type of column %s.%s from %s to %s, which can lose data or fail on existing rows",
+						n.Name, nc.Name, oc.Type, nc.Type)
+				}
+				down := fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s TYPE %s USING %s::%s;", name, col, oc.Type, col, oc.Type)
+				up = withDefault(name, col, oc.Default, up+";", nc.Default)
+				down = withDefault(name, col, nc.Default, down, oc.Default)
+				d.add("change_type_"+n.Name+"_"+nc.Name, why, Change{Object: "table " + n.Name,
+					Comment: fmt.Sprintf("Column %s.%s: type %s → %s.", n.Name, nc.Name, oc.Type, nc.Type),
+					Up:      up, Down: down})
+			} else if oc.Default != nc.Default {
+				d.add("change_default_"+n.Name+"_"+nc.Name, "", Change{Object: "table " + n.Name,
+					Comment: fmt.Sprintf("Column %s.%s: default %s → %s.", n.Name, nc.Name, orNone(oc.Default), orNone(nc.Default)),
+					Up:      setDefault(name, col, nc.Default), Down: setDefault(name, col, oc.Default)})
+			}
+			if oc.Null != nc.Null {
+				c := Change{Object: "table " + n.Name,
+					Up:   fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s DROP NOT NULL;", name, col),
+					Down: fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s SET NOT NULL;", name, col)}
+				c.Comment = fmt.Sprintf("Column %s.%s may now be null.", n.Name, nc.Name)
+				if !nc.Null {
+					c.Up, c.Down = c.Down, c.Up
+					c.Comment = fmt.Sprintf("Column %s.%s is now NOT NULL: this fails if a row holds NULL; update those rows first.", n.Name, nc.Name)
+				}
+				d.add("change_null_"+n.Name+"_"+nc.Name, "", c)
+			}
+		}
+	}
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
+// withDefault wraps a type change: the column's default from before is dropped first, the one after set last.
+func withDefault(table, col, from, alter, to string) string {
+	if from != "" {
+		alter = setDefault(table, col, "") + "\n" + alter
+	}
+	if to != "" {
+		alter += "\n" + setDefault(table, col, to)
+	}
+	return alter
+}
+
+func setDefault(table, col, def string) string {
+	if def == "" {
+		return fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s DROP DEFAULT;", table, col)
+	}
+	return fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s SET DEFAULT %s;", table, col, def)
+}
+
+// commentSet is every comment the migrations set on t: target → COMMENT statement.
+func commentSet(m *schema.Model, t *schema.Table) map[string]string {
+	var b strings.Builder
+	comments(&b, m, t)
+	out := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n") {
+		if target, _, ok := strings.Cut(line, " IS "); ok {
+			out[target] = line
+		}
+	}
+	return out
+}
+
+func (d *differ) comments() {
+	for _, pr := range d.pairs() {
+		o, n := pr[0], pr[1]
+		oc, nc := commentSet(d.old, o), commentSet(d.next, n)
+		targets := make([]string, 0, len(oc)+len(nc))
+		for k := range oc {
+			targets = append(targets, k)
+		}
+		for k := range nc {
+			if _, ok := oc[k]; !ok {
+				targets = append(targets, k)
+			}
+		}
+		slices.Sort(targets)
+		for _, k := range targets {
+			if oc[k] == nc[k] {
+				continue
+			}
+			if _, ok := nc[k]; !ok && !d.hasTarget(n, k) {
+				continue // a dropped column's comment goes with it
+			}
+			up, down := nc[k], oc[k]
+			if up == "" {
+				up = k + " IS NULL;"
+			}
+			if down == "" {
+				down = k + " IS NULL;"
+			}
+			d.add("comment_"+n.Name, "", Change{Object: "table " + n.Name, Comment: "Comment on " + strings.TrimPrefix(k, "COMMENT ON ") + ".",
+				Up: up, Down: down})
+		}
+	}
+}
+
+// hasTarget reports whether the object a COMMENT ON target names is in the next version of table n.
+func (d *differ) hasTarget(n *schema.Table, target string) bool {
+	if !strings.HasPrefix(target, "COMMENT ON COLUMN ") {
+		return true
+	}
+	name := strings.Trim(target[strings.LastIndexByte(target, '.')+1:], `"`)
+	return n.Column(name) != nil || (!n.Shared && name == d.next.Tenancy.Column)
+}
+
+// tenantDefaults points the tenant column's default at a changed tenancy setting.
+func (d *differ) tenantDefaults() {
+	if CurrentTenant(d.old) == CurrentTenant(d.next) {
+		return
+	}
+	for _, pr := range d.pairs() {
+		n := pr[1]
+		if n.Shared {
+			continue
+		}
+		col := Ident(d.next.Tenancy.Column)
+		d.add("change_tenancy_setting", "", Change{Object: "table " + n.Name,
+			Comment: fmt.Sprintf("The tenant column of %s defaults to the new tenancy setting %s.", n.Name, d.next.Tenancy.Setting),
+			Up:      setDefault(TableName(n), col, CurrentTenant(d.next)),
+			Down:    setDefault(TableName(n), col, CurrentTenant(d.old))})
+	}
+}
+
+// registryAccess re-grants what the declared roles may do in the registry when the roles, the roles that can
+// write, or the tenancy setting change.
+func (d *differ) registryAccess() {
+	if grantRegistry(d.old) == grantRegistry(d.next) {
+		return
+	}
+	d.add("", "", Change{Object: "schema " + RegistrySchema,
+		Comment: "The declared roles' access to the registry functions and the audit log, for the new roles or tenancy setting.",
+		Up:      revokeRegistry(d.old) + "\n" + grantRegistry(d.next),
+		Down:    revokeRegistry(d.next) + "\n" + grantRegistry(d.old)})
+}
+
+// registryFunctionList names the registry functions the declared roles may execute.
+const registryFunctionList = "pgtenant.tenant_directory(), pgtenant.lookup_token(bytea)"
+
+func roleList(m *schema.Model) []string {
+	var roles []string
+	for _, r := range m.Roles {
+		roles = append(roles, r.Name)
+	}
+	return roles
+}
+
+// grantRegistry is what the first migration grants the declared roles in the registry, as statements of their
+// own: EXECUTE on its functions, USAGE on its schema, and the audit log's tenant default, policies and grant.
+func grantRegistry(m *schema.Model) string {
+	var b strings.Builder
+	if roles := roleList(m); len(roles) > 0 {
+		fmt.Fprintf(&b, "GRANT EXECUTE ON FUNCTION %s TO %s;\n", registryFunctionList, Idents(roles))
+		fmt.Fprintf(&b, "GRANT USAGE ON SCHEMA pgtenant TO %s;\n", Idents(roles))
+	}
+	b.WriteString(setDefault("pgtenant.audit_log", "tenant_id", CurrentTenant(m)))
+	if s := auditAccess(m); s != "" {
+		b.WriteString("\n" + s)
+	}
+	return b.String()
+}
+
+// revokeRegistry undoes grantRegistry.
+func revokeRegistry(m *schema.Model) string {
+	var parts []string
+	if s := revokeAuditAccess(m); s != "" {
+		parts = append(parts, s)
+	}
+	if roles := roleList(m); len(roles) > 0 {
+		parts = append(parts, fmt.Sprintf("REVOKE USAGE ON SCHEMA pgtenant FROM %s;", Idents(roles)),
+			fmt.Sprintf("REVOKE EXECUTE ON FUNCTION %s FROM %s;", registryFunctionList, Idents(roles)))
+	}
+	if len(parts) == 0 {
+		return "SELECT 1; -- no declared role"
+	}
+	return strings.Join(parts, "\n")
+}

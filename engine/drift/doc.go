@@ -1,0 +1,19 @@
+// Package drift finds where a live database differs from the declaration, and the SQL that reconciles it: what
+// `pgtenant plan` prints and CI's check that migrations/ agrees with policies.hcl.
+//
+// It compares catalogs, the way Atlas compares a database with a "dev database": Declared applies the first
+// migration of the declaration (ddl.Plan(nil, m)) to a scratch database in one transaction, Read reads both
+// catalogs, and Compare lists the Differences. Comparing what PostgreSQL made of the SQL, rather than the SQL or
+// the model, makes every spelling the same: a policy, a default or an index reads back as PostgreSQL prints it on
+// either side.
+//
+// A Catalog holds the objects of the schemas public and pgtenant that the migrations create: tables with their
+// row-level security flags, columns (keyed by name: their order does not count), constraints, indexes, policies,
+// triggers, privileges and comments, the pgtenant schema, and functions. golang-migrate's schema_migrations table
+// and objects that belong to an extension are left out. Roles are cluster-wide and not read; they appear only by
+// name, in policies and privileges. The owner of a table is a different role in each database, so its name is
+// replaced by Owner in policies, and the owner's own privileges are not read.
+//
+// drift imports pgx, schema, engine/ddl (the first migration, quoting) and engine/migrate (the scratch database);
+// it must not import net/http or engine/httpapi.
+package drift

@@ -1,0 +1,71 @@
+package drift
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"pgtenant/engine/ddl"
+	"pgtenant/engine/migrate"
+	"pgtenant/schema"
+)
+
+// Declared is the catalog the declaration m makes: the first migration of m (ddl.Plan(nil, m)) applied to a
+// scratch database created through serverURL, read inside the transaction that applied it, which is then rolled
+// back. The roles the migration creates are cluster-wide, and the rollback removes them again; so the role of
+// serverURL needs CREATEDB, and CREATEROLE unless the declared roles exist (as NOSUPERUSER NOBYPASSRLS). The
+// scratch database is dropped before Declared returns.
+func Declared(ctx context.Context, serverURL string, m *schema.Model) (*Catalog, error) {
+	changes, err := ddl.Plan(nil, m)
+	if err != nil {
+		return nil, fmt.Errorf("drift: plan the declaration: %w", err)
+	}
+	up, _ := ddl.Render(changes)
+	cfg, err := pgx.ParseConfig(serverURL)
+	if err != nil {
+		return nil, fmt.Errorf("drift: scratch database: %w", err)
+	}
+	var cat *Catalog
+	err = migrate.WithScratch(ctx, serverURL, "pgtenant_plan_", func(database string) error {
+		scratch := cfg.Copy()
+		scratch.Database = database
+		conn, err := pgx.ConnectConfig(ctx, scratch)
+		if err != nil {
+			return fmt.Errorf("drift: connect to the scratch database: %w", err)
+		}
+		defer func() { _ = conn.Close(context.WithoutCancel(ctx)) }()
+		tx, err := conn.Begin(ctx)
+		if err != nil {
+			return fmt.Errorf("drift: scratch database: %w", err)
+		}
+		// An explicit rollback, so that the roles are gone when Declared returns; if the connection broke, the
+		// server rolls back when the scratch database is dropped WITH (FORCE).
+		defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+		// Without arguments pgx sends the simple protocol, which runs the whole script.
+		if _, err := tx.Exec(ctx, up); err != nil {
+			return fmt.Errorf("drift: apply the declaration to a scratch database (does `pgtenant validate` pass?): %w", err)
+		}
+		cat, err = Read(ctx, tx)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return cat, nil
+}
+
+// Plan compares the live database with the declaration m and returns the differences, in the order their SQL
+// must run (see Compare): the declaration's catalog is Declared on a scratch database created through serverURL
+// (which may be on another server than live), the live one is Read from live.
+func Plan(ctx context.Context, live DB, serverURL string, m *schema.Model) ([]Difference, error) {
+	want, err := Declared(ctx, serverURL, m)
+	if err != nil {
+		return nil, err
+	}
+	got, err := Read(ctx, live)
+	if err != nil {
+		return nil, err
+	}
+	return Compare(want, got), nil
+}

@@ -1,0 +1,72 @@
+package migrate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// WithScratch creates an empty scratch database through serverURL (a role that may CREATE DATABASE: Atlas's "dev
+// database" server), calls fn with its name, and drops it when fn returns, whatever fn returned. prefix starts the
+// database's name, which ends with random hex. fn connects to the database itself, with serverURL's settings and
+// the database replaced by the name.
+//
+// The server must run PostgreSQL 15 or later, the version the generated SQL needs. The database is dropped on a
+// fresh context, so a cancelled ctx does not leave it behind; WITH (FORCE) ends the sessions fn left connected.
+func WithScratch(ctx context.Context, serverURL, prefix string, fn func(database string) error) (err error) {
+	cfg, err := pgconn.ParseConfig(serverURL)
+	if err != nil {
+		return fmt.Errorf("migrate: scratch database: %w", err)
+	}
+	server, err := pgconn.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("migrate: scratch database: connect: %w", err)
+	}
+	defer func() {
+		cctx, cancel := cleanupContext(ctx)
+		defer cancel()
+		_ = server.Close(cctx)
+	}()
+	if v := server.ParameterStatus("server_version"); majorVersion(v) < 15 {
+		return fmt.Errorf("migrate: scratch database: the server runs PostgreSQL %s; the generated SQL needs 15 or later", v)
+	}
+
+	name := prefix + randomHex(8)
+	// template0, not template1: nobody may connect to it, so the copy cannot fail on a busy template1, and the
+	// scratch database starts as empty as a production one made from a pristine template.
+	if _, err := server.Exec(ctx, "CREATE DATABASE "+name+" TEMPLATE template0").ReadAll(); err != nil {
+		return fmt.Errorf("migrate: create a scratch database: %w", err)
+	}
+	defer func() {
+		cctx, cancel := cleanupContext(ctx)
+		defer cancel()
+		if derr := dropDatabase(cctx, server, cfg, name); derr != nil {
+			err = errors.Join(err, derr)
+		}
+	}()
+	return fn(name)
+}
+
+// cleanupContext is the context cleanup runs on: ctx's values without its cancellation, and a minute to finish.
+func cleanupContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+}
+
+// dropDatabase drops the scratch database, over a new connection if the first one was closed (a cancelled
+// context closes it). FORCE ends the sessions still connected to it.
+func dropDatabase(ctx context.Context, server *pgconn.PgConn, cfg *pgconn.Config, name string) error {
+	if server.IsClosed() {
+		var err error
+		if server, err = pgconn.ConnectConfig(ctx, cfg); err != nil {
+			return fmt.Errorf("migrate: drop the scratch database %s: %w", name, err)
+		}
+		defer server.Close(ctx)
+	}
+	if _, err := server.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)").ReadAll(); err != nil {
+		return fmt.Errorf("migrate: drop the scratch database %s: %w", name, err)
+	}
+	return nil
+}
