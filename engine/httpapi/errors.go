@@ -3,6 +3,8 @@ package httpapi
 import (
 	"context"
 	"errors"
+	"io"
+	"net"
 	"net/http"
 	"strings"
 
@@ -179,6 +181,14 @@ func pgError(e *pgconn.PgError) apiError {
 func isConnectionError(err error) bool {
 	var ce *pgconn.ConnectError
 	if errors.As(err, &ce) {
+		return true
+	}
+	// A connection cut under a statement by a crash or `pg_ctl stop -m
+	// immediate` (no FATAL message first) surfaces as the socket's error. The
+	// request body is the only other socket this server reads, and readBody
+	// answers its errors itself.
+	var ne *net.OpError
+	if errors.As(err, &ne) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
 		return true
 	}
 	// pgxpool returns puddle's ErrClosedPool as it is (a server shutting

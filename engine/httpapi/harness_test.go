@@ -62,8 +62,14 @@ type env struct {
 // newEnv makes a fresh migrated database and the registry entries.
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvOn(t, pgtest.New(t))
+}
+
+// newEnvOn is newEnv on db, a fresh migrated database: one on a private
+// server (pgtest.NewPrivate), for a test that stops PostgreSQL.
+func newEnvOn(t *testing.T, db *pgtest.DB) *env {
+	t.Helper()
 	ctx := t.Context()
-	db := pgtest.New(t)
 	declared, _, diags := schema.Load("../../policies.hcl")
 	require.False(t, diags.HasErrors(), "%s", diags)
 	e := &env{db: db, url: db.LoginURL(t, "app", "reader"), declared: declared}

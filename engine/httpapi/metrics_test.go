@@ -1,18 +1,24 @@
 package httpapi_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -21,6 +27,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"pgtenant/engine/httpapi"
+	"pgtenant/engine/pgtx"
+	"pgtenant/engine/tenant"
 	"pgtenant/schema"
 )
 
@@ -328,4 +336,234 @@ func requestLines(all []map[string]any) []map[string]any {
 		}
 	}
 	return out
+}
+
+// readmeSection returns the lines of README.md under heading (a whole
+// heading line, such as "### Series") up to the next heading.
+func readmeSection(t *testing.T, heading string) []string {
+	t.Helper()
+	b, err := os.ReadFile("../../README.md")
+	require.NoError(t, err)
+	lines := strings.Split(string(b), "\n")
+	start := slices.Index(lines, heading)
+	require.NotEqual(t, -1, start, "README.md has no %q heading", heading)
+	var out []string
+	for _, l := range lines[start+1:] {
+		if strings.HasPrefix(l, "#") {
+			break
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
+// readmeTable returns the cells of the rows of the first Markdown table in
+// lines whose header starts with header ("| series |"), header and
+// separator left out.
+func readmeTable(t *testing.T, lines []string, header string) [][]string {
+	t.Helper()
+	start := slices.IndexFunc(lines, func(l string) bool { return strings.HasPrefix(l, header) })
+	require.NotEqual(t, -1, start, "no table with the header %q", header)
+	var rows [][]string
+	for _, l := range lines[start+2:] {
+		if !strings.HasPrefix(l, "|") {
+			break
+		}
+		cells := strings.Split(strings.Trim(l, "|"), " | ")
+		for i := range cells {
+			cells[i] = strings.TrimSpace(cells[i])
+		}
+		rows = append(rows, cells)
+	}
+	require.NotEmpty(t, rows, "the table %q", header)
+	return rows
+}
+
+var codeSpanRE = regexp.MustCompile("`([^`]+)`")
+
+// codeSpans returns the `code` spans of a Markdown table cell.
+func codeSpans(cell string) []string {
+	var out []string
+	for _, m := range codeSpanRE.FindAllStringSubmatch(cell, -1) {
+		out = append(out, m[1])
+	}
+	return out
+}
+
+// readmeStore is a registry of one tenant, acme, and tokens: readmeToken
+// for acme, one for another tenant, one with a role no server serves, and
+// one whose look-up fails as when the database is down. Enough to resolve
+// requests, and refuse them, without a database.
+type readmeStore struct{}
+
+const (
+	readmeTenant    = "00000000-0000-4000-a000-000000000001"
+	readmeToken     = "pgt_readme_token_0123456789"
+	readmeOther     = "pgt_readme_other_tenant_01"
+	readmeRole      = "pgt_readme_unserved_role_1"
+	readmeUnhealthy = "pgt_readme_registry_down_1"
+)
+
+func (readmeStore) Tenants(context.Context) ([]tenant.Tenant, error) {
+	return []tenant.Tenant{{ID: readmeTenant, Identifier: "acme", Name: "Acme", Active: true}}, nil
+}
+
+func (readmeStore) Credential(_ context.Context, hash []byte) (*tenant.Credential, error) {
+	is := func(token string) bool { return bytes.Equal(hash, tenant.HashToken(token)) }
+	switch {
+	case is(readmeToken):
+		return &tenant.Credential{ID: "c1", Name: "readme", Role: "app", Tenants: []string{readmeTenant}}, nil
+	case is(readmeOther):
+		return &tenant.Credential{ID: "c2", Name: "other", Role: "app", Tenants: []string{"00000000-0000-4000-a000-000000000002"}}, nil
+	case is(readmeRole):
+		return &tenant.Credential{ID: "c3", Name: "unserved", Role: "auditor", Tenants: []string{readmeTenant}}, nil
+	case is(readmeUnhealthy):
+		return nil, &pgconn.ConnectError{}
+	}
+	return nil, nil
+}
+
+// newReadmeServer is a server without a database: the registry is
+// readmeStore, and the pool one that never connects (127.0.0.1:1), so that
+// its statistics exist and every query fails at once with 503. Requests: a
+// read by acme (503), one refused for each reason readmeStore can give, an
+// unknown path, and /readyz (the ping fails), all "slow".
+func newReadmeServer(t *testing.T, logger *slog.Logger) *prometheus.Registry {
+	t.Helper()
+	declared, _, diags := schema.Load("../../policies.hcl")
+	require.False(t, diags.HasErrors(), "%s", diags)
+	dead, err := pgxpool.New(t.Context(), "postgres://nobody:x@127.0.0.1:1/none?connect_timeout=5")
+	require.NoError(t, err)
+	t.Cleanup(dead.Close)
+	reg := prometheus.NewRegistry()
+	api := httpapi.New(httpapi.Config{
+		Metrics: reg, PoolStats: dead.Stat, Ping: dead.Ping, BasePath: basePath, Tenancy: declared.Tenancy,
+		Roles: declared.Roles, Runner: pgtx.New(dead), Logger: logger, SlowRequest: time.Nanosecond,
+		Resolver: tenant.NewResolver(readmeStore{}, tenant.Config{Header: declared.Tenancy.Header, Require: true}),
+	}, declared)
+	for _, c := range []struct {
+		token  string
+		status int
+	}{
+		{readmeToken, http.StatusServiceUnavailable}, {"", http.StatusUnauthorized},
+		{"not-a-token-of-anyone", http.StatusUnauthorized}, {readmeOther, http.StatusForbidden},
+		{readmeRole, http.StatusForbidden}, {readmeUnhealthy, http.StatusServiceUnavailable},
+	} {
+		req := httptest.NewRequest(http.MethodGet, basePath+"/webpages_webpage", nil)
+		req.Header.Set(tenantHeader, "acme")
+		if c.token != "" {
+			req.Header.Set("Authorization", "Token "+c.token)
+		}
+		rec := httptest.NewRecorder()
+		api.ServeHTTP(rec, req)
+		require.Equal(t, c.status, rec.Code, "token %q: %s", c.token, rec.Body)
+	}
+	api.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/elsewhere", nil))
+	rec := httptest.NewRecorder()
+	api.AdminHandler(reg).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+	require.Equal(t, http.StatusServiceUnavailable, rec.Code, rec.Body.String())
+	return reg
+}
+
+// TestREADME_Series checks README "### Series" against the registered
+// series, both ways and without a database (issue 5: the README documents
+// every metric): every series the server registers has a row with its type
+// and exact label names, every row is a registered series, and the values
+// of the bounded labels seen here are named in the section.
+func TestREADME_Series(t *testing.T) {
+	type doc struct {
+		typ    string
+		labels []string
+	}
+	section := readmeSection(t, "### Series")
+	values := codeSpans(strings.Join(section, "\n")) // the label values the section names
+	documented := map[string]doc{}
+	for _, row := range readmeTable(t, section, "| series |") {
+		require.Len(t, row, 4, "a row of README's series table: %q", row)
+		names := codeSpans(row[0])
+		require.Len(t, names, 1, "the series cell %q", row[0])
+		labels := codeSpans(row[2])
+		slices.Sort(labels)
+		documented[names[0]] = doc{typ: row[1], labels: labels}
+	}
+
+	mfs, err := newReadmeServer(t, nil).Gather()
+	require.NoError(t, err)
+	registered := map[string]bool{}
+	for _, mf := range mfs {
+		name := mf.GetName()
+		registered[name] = true
+		d, ok := documented[name]
+		if !assert.True(t, ok, "%s is registered, but README \"### Series\" has no row for it", name) {
+			continue
+		}
+		assert.Equal(t, strings.ToLower(mf.GetType().String()), d.typ, "%s: README's type", name)
+		require.NotEmpty(t, mf.GetMetric(), "%s: no series to check the labels of", name)
+		for _, m := range mf.GetMetric() {
+			var labels []string
+			for _, lp := range m.GetLabel() {
+				labels = append(labels, lp.GetName())
+				switch lp.GetName() {
+				case "route", "method", "reason", "result":
+					assert.Contains(t, values, lp.GetValue(), "%s{%s}: README's values", name, lp.GetName())
+				}
+			}
+			slices.Sort(labels)
+			assert.Equal(t, d.labels, labels, "%s: README's label names", name)
+		}
+	}
+	for name := range documented {
+		assert.True(t, registered[name], "README \"### Series\" lists %s, which the server does not register", name)
+	}
+	assert.Len(t, registered, 14, "the server's series (update this test and README together)")
+}
+
+// TestREADME_LogFields checks README "### The request log" against what the
+// server logs, both ways and without a database: every key of a request
+// line is in the field table, and every field of the table is written by
+// one of the requests of newReadmeServer; every other line is in the table
+// of other lines, with exactly its fields.
+func TestREADME_LogFields(t *testing.T) {
+	section := readmeSection(t, "### The request log")
+	fields := map[string]bool{}
+	for _, row := range readmeTable(t, section, "| field |") {
+		for _, f := range codeSpans(row[0]) {
+			fields[f] = true
+		}
+	}
+	others := map[string][]string{}
+	for _, row := range readmeTable(t, section, "| message |") {
+		require.Len(t, row, 3, "%q", row)
+		msg := codeSpans(row[0])
+		require.Len(t, msg, 1, "%q", row[0])
+		fields, _, _ := strings.Cut(row[2], ":") // the fields, then what the line means
+		others[msg[0]] = append([]string{"time", "level", "msg"}, codeSpans(fields)...)
+	}
+
+	var buf syncBuffer
+	newReadmeServer(t, slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	written := map[string]bool{}
+	seen := map[string]bool{}
+	for _, l := range buf.lines(t) {
+		msg, _ := l["msg"].(string)
+		seen[msg] = true
+		if msg != "request" {
+			want, ok := others[msg]
+			if assert.True(t, ok, "README's table of other lines has no %q: %v", msg, l) {
+				keys := slices.Collect(maps.Keys(l))
+				assert.ElementsMatch(t, want, keys, "README's fields of the %q line", msg)
+			}
+			continue
+		}
+		for k := range l {
+			written[k] = true
+			assert.True(t, fields[k], "the request line writes %q, which README's field table does not list: %v", k, l)
+		}
+	}
+	for f := range fields {
+		assert.True(t, written[f], "README lists the request log field %q, which no request line wrote", f)
+	}
+	for _, msg := range []string{"request", "request failed", "readiness: the database does not answer"} {
+		assert.True(t, seen[msg], "no %q line was logged", msg)
+	}
 }

@@ -263,8 +263,13 @@ func (s *Server) readBody(r *http.Request) ([]byte, error) {
 	case errors.As(err, &tooLarge):
 		return nil, apiError{status: http.StatusRequestEntityTooLarge, Code: codeBodyTooLarge,
 			Message: fmt.Sprintf("the request body is larger than %d bytes", s.cfg.MaxBodyBytes)}
+	case err != nil && r.Context().Err() != nil:
+		return nil, r.Context().Err()
 	case err != nil:
-		return nil, err
+		// The client's connection broke under its body: a socket error that
+		// must not read as the database's (isConnectionError).
+		return nil, apiError{status: http.StatusBadRequest, Code: "PGRST102",
+			Message: "the request body could not be read to its end"}
 	}
 	return body, nil
 }

@@ -129,7 +129,13 @@ func (s *Server) URL(database string) string {
 // Stop stops the server with `pg_ctl stop -m fast` on this cluster's data directory (and nothing else); it waits
 // until the server is down. Stopping a server that is not running is not an error. Stop needs only Dir and BinDir,
 // so it can stop a cluster left running by an earlier process.
-func (s *Server) Stop(ctx context.Context) error {
+func (s *Server) Stop(ctx context.Context) error { return s.stop(ctx, "fast") }
+
+// StopImmediate is Stop with `pg_ctl stop -m immediate`: the server quits at once, without a shutdown checkpoint,
+// as after a crash; the next start recovers from the WAL. For tests of a database outage.
+func (s *Server) StopImmediate(ctx context.Context) error { return s.stop(ctx, "immediate") }
+
+func (s *Server) stop(ctx context.Context, mode string) error {
 	if s.cred == nil { // a Server built from its exported fields rather than by Start
 		cred, err := serverUser()
 		if err != nil {
@@ -145,7 +151,7 @@ func (s *Server) Stop(ctx context.Context) error {
 	if _, err := os.Stat(filepath.Join(s.dataDir(), "postmaster.pid")); errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
-	if out, err := s.pgctl(ctx, "stop", "-D", s.dataDir(), "-m", "fast", "-w", "-t", "60"); err != nil {
+	if out, err := s.pgctl(ctx, "stop", "-D", s.dataDir(), "-m", mode, "-w", "-t", "60"); err != nil {
 		return fmt.Errorf("pglocal: stop the server in %s: %w: %s(if no server runs there, remove %s)",
 			s.Dir, err, out, filepath.Join(s.dataDir(), "postmaster.pid"))
 	}

@@ -26,6 +26,11 @@
 // New and NewEmpty fail the test when Run is not in charge. A server left behind by a test binary that died
 // (a panic, -timeout) is stopped, with pg_ctl on its own data directory, by the next test binary that starts one.
 //
+// A test that stops PostgreSQL (an outage) must not stop the server every other test uses: NewPrivate starts a
+// server for that test alone, from the local binaries even when TEST_DATABASE_URL is set, with one migrated
+// database, and Private.Stop, StopImmediate and Start take it down and bring it back on the same port. It is
+// removed when the test ends (or swept, like the binary's own, if the binary dies).
+//
 // On a shared cluster, databases named pgtest_* are left behind only by binaries that died, and templates named
 // pgtest_tpl_* by earlier versions of migrations/; both may be dropped at any time no test runs.
 package pgtest

@@ -104,3 +104,36 @@ func TestDB_Login(t *testing.T) {
 	require.NoError(t, other.QueryRow(t.Context(), "SELECT current_user").Scan(&otherName))
 	assert.NotEqual(t, name, otherName, "each login is a new role")
 }
+
+// TestNewPrivate_StopStart: a private server has the migrated database, is
+// not the package's, refuses connections once stopped (either way) and
+// serves the same database, with its rows, once started again.
+func TestNewPrivate_StopStart(t *testing.T) {
+	shared, pg := pgtest.New(t), pgtest.NewPrivate(t)
+	ctx := t.Context()
+	var sharedPort, port int
+	require.NoError(t, shared.Owner.QueryRow(ctx, "SELECT current_setting('port')::int").Scan(&sharedPort))
+	require.NoError(t, pg.Owner.QueryRow(ctx, "SELECT current_setting('port')::int").Scan(&port))
+	assert.NotEqual(t, sharedPort, port, "a server of its own")
+	var migrated bool
+	require.NoError(t, pg.Owner.QueryRow(ctx, "SELECT to_regclass('pgtenant.tenants') IS NOT NULL").Scan(&migrated))
+	require.True(t, migrated, "the migrations are applied")
+	_, err := pg.Owner.Exec(ctx, "CREATE TABLE kept (id int); INSERT INTO kept VALUES (1)")
+	require.NoError(t, err)
+
+	for name, stop := range map[string]func(context.Context) error{"fast": pg.Stop, "immediate": pg.StopImmediate} {
+		require.NoError(t, stop(ctx), name)
+		conn, err := pgx.Connect(ctx, pg.OwnerURL)
+		if err == nil {
+			_ = conn.Close(ctx)
+		}
+		require.Error(t, err, "%s: connected to a stopped server", name)
+		require.NoError(t, pg.Start(ctx), name)
+		conn, err = pgx.Connect(ctx, pg.OwnerURL)
+		require.NoError(t, err, name)
+		var n int
+		require.NoError(t, conn.QueryRow(ctx, "SELECT count(*) FROM kept").Scan(&n), name)
+		assert.Equal(t, 1, n, "%s: the rows survive the restart", name)
+		require.NoError(t, conn.Close(ctx))
+	}
+}

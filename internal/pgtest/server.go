@@ -125,13 +125,18 @@ func openCluster(ctx context.Context) (c *cluster, err error) {
 		}
 		rawURL = c.local.URL("postgres")
 	}
+	return c, c.setup(ctx, rawURL)
+}
+
+// setup connects to rawURL, a superuser URL of the cluster, and makes sure the owner role exists.
+func (c *cluster) setup(ctx context.Context, rawURL string) (err error) {
 	if c.adminURL, err = url.Parse(rawURL); err != nil || (c.adminURL.Scheme != "postgres" &&
 		c.adminURL.Scheme != "postgresql") {
-		return c, errors.New("pgtest: TEST_DATABASE_URL must be a superuser URL of the form " +
+		return errors.New("pgtest: TEST_DATABASE_URL must be a superuser URL of the form " +
 			"postgres://user:password@host:port/postgres")
 	}
 	if c.admin, err = pgxpool.New(ctx, rawURL); err != nil {
-		return c, fmt.Errorf("pgtest: %w", err)
+		return fmt.Errorf("pgtest: %w", err)
 	}
 	// Test binaries that share a cluster must agree on the owner's password, and it must not be guessable from the
 	// code alone: derive it from the superuser's.
@@ -152,9 +157,9 @@ func openCluster(ctx context.Context) (c *cluster, err error) {
 		return err
 	})
 	if err != nil {
-		return c, fmt.Errorf("pgtest: create role %s: %w", ownerRole, err)
+		return fmt.Errorf("pgtest: create role %s: %w", ownerRole, err)
 	}
-	return c, nil
+	return nil
 }
 
 // startLocal starts a throwaway server in a new directory under /dev/shm (or else os.TempDir()), after stopping
