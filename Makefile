@@ -2,7 +2,7 @@
 GO      ?= go
 PGBIN   ?= $(firstword $(wildcard /usr/lib/postgresql/*/bin))
 
-.PHONY: run test deps build vet lint fuzz stop clean-dev
+.PHONY: run test deps build vet lint fuzz stop clean-dev bench
 
 ## run: start (or reuse) the private PostgreSQL under .pgtenant/ and apply the migrations.
 run: deps
@@ -32,6 +32,11 @@ deps:
 		command -v npm >/dev/null || { echo "npm is needed for the postgrest-js end-to-end test" >&2; exit 1; }; \
 		npm ci --prefix internal/e2e --no-audit --no-fund; \
 	fi
+
+## bench: the API against pgbench's ceiling for the same SQL, six scenarios; prints one table (see README
+## "Performance"). Not part of `make test`: about two and a half minutes (BENCH_DURATION=5s, BENCH_ROUNDS=2).
+bench:
+	GO=$(GO) bash internal/bench/run.sh
 
 build:
 	$(GO) build -o bin/pgtenant ./cmd/pgtenant

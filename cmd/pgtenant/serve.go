@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -55,6 +56,14 @@ func cmdServe(ctx context.Context, e *env, args []string) int {
 	logger, err := newLogger(e.stderr, sc.LogFormat, sc.LogLevel)
 	if err != nil {
 		return fail(e, "serve", err)
+	}
+	if os.Getenv("GOGC") == "" {
+		// The live heap of a serving process is a few MB, so Go's default (a
+		// collection each time the heap doubles) collects hundreds of times a
+		// second under load. 400 cut that to a fifth and raised make bench's
+		// req/s by about 7%, for about 12 MB more RSS under load (README
+		// "Performance"). GOGC set in the environment wins.
+		debug.SetGCPercent(400)
 	}
 	srv, err := startServer(ctx, sc, model, logger, nil)
 	if err != nil {

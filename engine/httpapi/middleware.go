@@ -109,6 +109,14 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		if st.route != "" {
 			route = st.route
 		}
+		level := slog.LevelInfo
+		if st.refusal != "" || (s.cfg.SlowRequest > 0 && elapsed > s.cfg.SlowRequest) {
+			level = slog.LevelWarn
+		}
+		s.metrics.observe(route, r.Method, sw.status, elapsed, st.refusal)
+		if !s.cfg.Logger.Enabled(r.Context(), level) {
+			return // the line would be dropped: build nothing
+		}
 		ip, _, err := net.SplitHostPort(r.RemoteAddr)
 		if err != nil {
 			ip = r.RemoteAddr
@@ -120,19 +128,15 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 			attrs = append(attrs, "tenant", b.Tenant.ID, "tenant_identifier", b.Tenant.Identifier,
 				"credential", b.Credential.Name, "role", b.Credential.Role)
 		}
-		level := slog.LevelInfo
 		if st.refusal != "" {
-			level = slog.LevelWarn
 			attrs = append(attrs, "refusal", st.refusal)
 			if st.reason != nil {
 				attrs = append(attrs, "err", st.reason.Error())
 			}
 		}
 		if s.cfg.SlowRequest > 0 && elapsed > s.cfg.SlowRequest {
-			level = max(level, slog.LevelWarn)
 			attrs = append(attrs, "slow", true)
 		}
-		s.metrics.observe(route, r.Method, sw.status, elapsed, st.refusal)
 		s.cfg.Logger.Log(r.Context(), level, "request", attrs...)
 	})
 }

@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -29,7 +30,7 @@ type Config struct {
 	BasePath         string           // e.g. /api/v1
 	Tenancy          schema.Tenancy   // the tenant column, setting and header
 	Roles            []*schema.Role   // the declared roles: a credential may act only as one of these
-	Runner           *pgtx.Runner     // the only door to tenant data
+	Runner           Runner           // the only door to tenant data: a *pgtx.Runner
 	Resolver         *tenant.Resolver // credentials and tenants
 	Logger           *slog.Logger
 	MaxRows          int           // cap on rows per read; 0 = none
@@ -48,6 +49,18 @@ type Config struct {
 	Ping        func(context.Context) error
 	RateLimit   RateLimit     // the default per-tenant rate limit
 	SlowRequest time.Duration // requests slower than this are logged at warn; 0: never
+}
+
+// Runner runs a request's statement in a transaction bound to its tenant.
+// *pgtx.Runner is the one used in production; the benchmarks of request
+// handling use a fake, to measure the server without a database.
+type Runner interface {
+	// QueryRow runs sql in one round trip and scans its first row.
+	QueryRow(ctx context.Context, s pgtx.Scope, scan func(pgx.Row) error, sql string, args ...any) error
+	// Query runs sql in one round trip and hands fn its rows as they arrive.
+	Query(ctx context.Context, s pgtx.Scope, fn func(pgx.Rows) error, sql string, args ...any) error
+	// Tx runs fn in an explicit transaction that commits when fn says so.
+	Tx(ctx context.Context, s pgtx.Scope, fn func(ctx context.Context, tx pgx.Tx) (commit bool, err error)) error
 }
 
 // Server is the API. Its schema can be replaced while it serves (reload).

@@ -116,6 +116,10 @@ func (s *Server) handleTable(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	if q.Streams() {
+		s.stream(w, r, req, q, b, role)
+		return
+	}
 	res, committed, err := s.execute(r.Context(), req, q, b, role)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -283,14 +287,7 @@ func (s *Server) readBody(r *http.Request) ([]byte, error) {
 // extra round trip.
 func (s *Server) execute(ctx context.Context, req *request, q *query.Query, b tenant.Binding, role *schema.Role) (*query.Result, bool, error) {
 	read := req.Method == http.MethodGet || req.Method == http.MethodHead
-	scope := pgtx.Scope{Setting: s.tenancy.Setting, Tenant: b.Tenant.ID, Role: role.Name, ReadOnly: read,
-		Timeout: s.cfg.StatementTimeout}
-	// Without a tenant no write passes RLS, and a read-only role may not write: their write fails on its own
-	// statement, and there is nothing to record (nor a privilege to record it with).
-	if !read && b.Tenant.ID != "" && (role.Has(schema.Insert) || role.Has(schema.Update) || role.Has(schema.Delete)) {
-		scope.Audit = &pgtx.Statement{SQL: ddl.AuditInsert,
-			Args: []any{requestIDFrom(ctx), b.Credential.Name, role.Name, req.Method, req.Table.Name}}
-	}
+	scope := s.scope(ctx, req, b, role)
 	sql, args := q.SQL()
 	res := &query.Result{}
 	scan := func(row pgx.Row) error { return row.Scan(res.Dest()...) }
@@ -315,6 +312,21 @@ func (s *Server) execute(ctx context.Context, req *request, q *query.Query, b te
 		return committed, nil
 	})
 	return res, committed, err
+}
+
+// scope is what a request's transaction is bound to: its tenant and role,
+// read-only for GET and HEAD, and a write's audit record.
+func (s *Server) scope(ctx context.Context, req *request, b tenant.Binding, role *schema.Role) pgtx.Scope {
+	read := req.Method == http.MethodGet || req.Method == http.MethodHead
+	scope := pgtx.Scope{Setting: s.tenancy.Setting, Tenant: b.Tenant.ID, Role: role.Name, ReadOnly: read,
+		Timeout: s.cfg.StatementTimeout}
+	// Without a tenant no write passes RLS, and a read-only role may not write: their write fails on its own
+	// statement, and there is nothing to record (nor a privilege to record it with).
+	if !read && b.Tenant.ID != "" && (role.Has(schema.Insert) || role.Has(schema.Update) || role.Has(schema.Delete)) {
+		scope.Audit = &pgtx.Statement{SQL: ddl.AuditInsert,
+			Args: []any{requestIDFrom(ctx), b.Credential.Name, role.Name, req.Method, req.Table.Name}}
+	}
+	return scope
 }
 
 func singularError(n int64) apiError {

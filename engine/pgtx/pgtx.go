@@ -125,6 +125,44 @@ func (r *Runner) QueryRow(ctx context.Context, s Scope, scan func(pgx.Row) error
 	return err
 }
 
+// Query binds s and runs sql in one implicit transaction, sent as one batch
+// like QueryRow, and hands fn the statement's rows as they arrive, so that a
+// large result can be passed on without being held whole. fn must not keep
+// rows past its return; pgtx closes them. An error from fn, from the rows or
+// anywhere in the batch rolls the whole transaction back.
+func (r *Runner) Query(ctx context.Context, s Scope, fn func(pgx.Rows) error, sql string, args ...any) error {
+	b := &pgx.Batch{}
+	if err := s.queue(b); err != nil {
+		return err
+	}
+	b.Queue(sql, args...)
+	if s.Audit != nil {
+		b.Queue(s.Audit.SQL, s.Audit.Args...)
+	}
+	br := r.pool.SendBatch(ctx, b)
+	if _, err := br.Exec(); err != nil {
+		br.Close()
+		return fmt.Errorf("pgtx: bind: %w", err)
+	}
+	rows, err := br.Query()
+	if err == nil {
+		err = fn(rows)
+		rows.Close()
+		if rerr := rows.Err(); err == nil {
+			err = rerr
+		}
+	}
+	if err == nil && s.Audit != nil {
+		if _, aerr := br.Exec(); aerr != nil {
+			err = fmt.Errorf("pgtx: audit: %w", aerr)
+		}
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
 // Tx runs fn in an explicit transaction bound to s, for requests that must
 // decide after the statement whether to keep it (Prefer: tx=rollback,
 // max-affected, a singular response with the wrong row count). The

@@ -49,6 +49,14 @@
 //	  <json_agg | first object | CSV | ''> AS body
 //	FROM (SELECT <select list> FROM pgrst_source) _postgrest_t
 //
+// A plain JSON array read (Streams: a GET, not singular, not CSV, no count) can instead be rendered by RowsSQL as
+// one row per element, (page_total, body), so that the HTTP layer passes rows on as they arrive instead of holding
+// the whole array:
+//
+//	WITH pgrst_source AS (…)
+//	SELECT pg_catalog.count(*) OVER () AS page_total, pgrst_body AS body
+//	FROM (SELECT to_json(_postgrest_t)::text AS pgrst_body FROM (SELECT <select list> FROM pgrst_source) _postgrest_t) _postgrest_r
+//
 // # Golden cases
 //
 // testdata/<case>/request.txt describes one request; the test renders it into want.sql (the statement) and

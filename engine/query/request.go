@@ -307,10 +307,10 @@ const maxBuiltKeys = 50
 // alias or a JSON path is present) with more keys than json_build_object
 // takes.
 func (q *Query) checkOutputs() error {
-	outs := q.outputs()
-	if len(outs) <= maxBuiltKeys {
+	if n := q.outputCount(); n <= maxBuiltKeys {
 		return nil
 	}
+	outs := q.outputs()
 	for _, o := range outs {
 		if !o.modeled {
 			return limitError("select of %d items with aliases or JSON paths, more than %d", len(outs), maxBuiltKeys)

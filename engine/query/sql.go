@@ -147,7 +147,7 @@ type output struct {
 
 // outputs expands * and lists what each row of the response holds.
 func (q *Query) outputs() []output {
-	var out []output
+	out := make([]output, 0, q.outputCount())
 	for _, it := range q.sel {
 		if it.Star {
 			for _, c := range q.tb.columns() {
@@ -165,6 +165,30 @@ func (q *Query) outputs() []output {
 	return out
 }
 
+// plainSelect reports whether every select item is * or a column by its
+// own name, with no alias, cast or JSON path.
+func (q *Query) plainSelect() bool {
+	for _, it := range q.sel {
+		if !it.Star && (it.Alias != "" || it.Cast != "" || len(it.Field.Path) > 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// outputCount is len(q.outputs()), without building them.
+func (q *Query) outputCount() int {
+	n := 0
+	for _, it := range q.sel {
+		if it.Star {
+			n += len(q.tb.columns())
+		} else {
+			n++
+		}
+	}
+	return n
+}
+
 // innerSQL is the sub-select that shapes each row, and the SQL of one row's
 // JSON. When every key is a column's own name the row is a record of those
 // columns; otherwise (an alias, a JSON path) it is built with
@@ -172,6 +196,26 @@ func (q *Query) outputs() []output {
 func (q *Query) innerSQL(b *builder) (inner, row string) {
 	if !q.returnsBody() {
 		return "SELECT * FROM pgrst_source", "_postgrest_t"
+	}
+	if q.plainSelect() {
+		// The common case (select=* or plain column names), without the
+		// outputs' bookkeeping: the row is a record of those columns.
+		var s strings.Builder
+		s.WriteString("SELECT")
+		sep := " "
+		for _, it := range q.sel {
+			if !it.Star {
+				s.WriteString(sep + ddl.Ident(it.Field.Name))
+				sep = ", "
+				continue
+			}
+			for _, c := range q.tb.columns() {
+				s.WriteString(sep + ddl.Ident(c.Name))
+				sep = ", "
+			}
+		}
+		s.WriteString(" FROM pgrst_source")
+		return s.String(), "_postgrest_t"
 	}
 	outs := q.outputs()
 	modeled := true

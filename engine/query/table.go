@@ -73,7 +73,8 @@ func (f fieldRef) textual() bool { return len(f.Path) > 0 && f.Path[len(f.Path)-
 type table struct {
 	model  *schema.Model
 	t      *schema.Table
-	tenant string // the tenant column; "" on a shared table
+	tenant string   // the tenant column; "" on a shared table
+	cols   []column // columns(), once computed
 }
 
 func newTable(m *schema.Model, t *schema.Table) *table {
@@ -98,23 +99,36 @@ func (tb *table) column(name string) (column, bool) {
 		return column{Name: name, Type: "uuid", Tenant: true}, true
 	}
 	if c := tb.t.Column(name); c != nil {
-		return column{Name: c.Name, Type: strings.ToLower(strings.TrimSpace(c.Type)), Default: c.Default}, true
+		return columnOf(c), true
 	}
 	return column{}, false
 }
 
+func columnOf(c *schema.Column) column {
+	return column{Name: c.Name, Type: strings.ToLower(strings.TrimSpace(c.Type)), Default: c.Default}
+}
+
 // columns lists every column in table order: the tenant column first, as
 // the generator creates it, then the declared ones. select=* means these.
+// The list is computed once per query; callers must not change it.
 func (tb *table) columns() []column {
+	if tb.cols != nil {
+		return tb.cols
+	}
 	out := make([]column, 0, len(tb.t.Columns)+1)
 	if tb.tenant != "" {
 		c, _ := tb.column(tb.tenant)
 		out = append(out, c)
 	}
 	for _, c := range tb.t.Columns {
-		cc, _ := tb.column(c.Name)
-		out = append(out, cc)
+		if tb.tenant != "" && c.Name == tb.tenant {
+			c, _ := tb.column(c.Name)
+			out = append(out, c)
+			continue
+		}
+		out = append(out, columnOf(c))
 	}
+	tb.cols = out
 	return out
 }
 
