@@ -100,29 +100,7 @@ func (s Scope) queue(b *pgx.Batch) error {
 // scan sees pgx.ErrNoRows when there is none. An error anywhere rolls the
 // whole transaction back.
 func (r *Runner) QueryRow(ctx context.Context, s Scope, scan func(pgx.Row) error, sql string, args ...any) error {
-	b := &pgx.Batch{}
-	if err := s.queue(b); err != nil {
-		return err
-	}
-	b.Queue(sql, args...)
-	if s.Audit != nil {
-		b.Queue(s.Audit.SQL, s.Audit.Args...)
-	}
-	br := r.pool.SendBatch(ctx, b)
-	if _, err := br.Exec(); err != nil {
-		br.Close()
-		return fmt.Errorf("pgtx: bind: %w", err)
-	}
-	err := scan(br.QueryRow())
-	if err == nil && s.Audit != nil {
-		if _, aerr := br.Exec(); aerr != nil {
-			err = fmt.Errorf("pgtx: audit: %w", aerr)
-		}
-	}
-	if cerr := br.Close(); err == nil {
-		err = cerr
-	}
-	return err
+	return r.batch(ctx, s, sql, args, func(br pgx.BatchResults) error { return scan(br.QueryRow()) })
 }
 
 // Query binds s and runs sql in one implicit transaction, sent as one batch
@@ -131,6 +109,23 @@ func (r *Runner) QueryRow(ctx context.Context, s Scope, scan func(pgx.Row) error
 // rows past its return; pgtx closes them. An error from fn, from the rows or
 // anywhere in the batch rolls the whole transaction back.
 func (r *Runner) Query(ctx context.Context, s Scope, fn func(pgx.Rows) error, sql string, args ...any) error {
+	return r.batch(ctx, s, sql, args, func(br pgx.BatchResults) error {
+		rows, err := br.Query()
+		if err != nil {
+			return err
+		}
+		err = fn(rows)
+		rows.Close()
+		if rerr := rows.Err(); err == nil {
+			err = rerr
+		}
+		return err
+	})
+}
+
+// batch sends the binding of s, sql and the audit statement of s as one batch, has read consume the statement's
+// result, then reads the audit statement's.
+func (r *Runner) batch(ctx context.Context, s Scope, sql string, args []any, read func(pgx.BatchResults) error) error {
 	b := &pgx.Batch{}
 	if err := s.queue(b); err != nil {
 		return err
@@ -144,14 +139,7 @@ func (r *Runner) Query(ctx context.Context, s Scope, fn func(pgx.Rows) error, sq
 		br.Close()
 		return fmt.Errorf("pgtx: bind: %w", err)
 	}
-	rows, err := br.Query()
-	if err == nil {
-		err = fn(rows)
-		rows.Close()
-		if rerr := rows.Err(); err == nil {
-			err = rerr
-		}
-	}
+	err := read(br)
 	if err == nil && s.Audit != nil {
 		if _, aerr := br.Exec(); aerr != nil {
 			err = fmt.Errorf("pgtx: audit: %w", aerr)
