@@ -9,7 +9,9 @@ import (
 )
 
 // routes wires every endpoint. Middleware runs outermost first: request id,
-// recovery, logging, CORS, then the route.
+// logging, recovery, CORS, then the route. Recovery runs inside logging, so
+// that a request whose handler panics still writes its line and counts in
+// the metrics, with the 500 it got.
 func (s *Server) routes() http.Handler {
 	r := mux.NewRouter()
 	r.NotFoundHandler = http.HandlerFunc(s.handleNotFound)
@@ -33,7 +35,7 @@ func (s *Server) routes() http.Handler {
 	if len(s.cfg.CORSOrigins) > 0 {
 		h = cors.New(s.corsOptions()).Handler(r)
 	}
-	return s.requestID(s.recoverer(s.logRequests(h)))
+	return s.requestID(s.logRequests(s.recoverer(h)))
 }
 
 func (s *Server) corsOptions() cors.Options {

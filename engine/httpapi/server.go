@@ -1,5 +1,5 @@
 // Package httpapi serves the PostgREST-compatible HTTP API: routes, the
-// request pipeline (request id, recovery, logging, CORS, credentials and
+// request pipeline (request id, logging, recovery, CORS, credentials and
 // tenant, grammar, one tenant-scoped transaction) and the one function that
 // turns errors into responses.
 //
