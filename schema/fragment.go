@@ -80,3 +80,39 @@ func Balanced(text string) bool {
 	}
 	return len(open) == 0
 }
+
+// FindToken returns the index of the first sub in s at or after from that does not continue a name (the byte
+// before it is no identifier byte), or -1.
+func FindToken(s, sub string, from int) int {
+	for from <= len(s) {
+		k := strings.Index(s[from:], sub)
+		if k < 0 {
+			return -1
+		}
+		if at := from + k; at == 0 || !IsIdentByte(s[at-1]) {
+			return at
+		}
+		from += k + 1
+	}
+	return -1
+}
+
+// WordIndex returns the index of name in text where it stands as a whole word, or -1.
+func WordIndex(text, name string) int {
+	for from := 0; from <= len(text); {
+		k := FindToken(text, name, from)
+		if k < 0 {
+			return -1
+		}
+		if end := k + len(name); end == len(text) || !IsIdentByte(text[end]) {
+			return k
+		}
+		from = k + 1
+	}
+	return -1
+}
+
+// IsIdentByte reports whether b can be part of an unquoted SQL identifier (non-ASCII bytes can).
+func IsIdentByte(b byte) bool {
+	return b == '_' || b == '$' || b >= '0' && b <= '9' || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= 0x80
+}

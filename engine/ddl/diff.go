@@ -405,23 +405,7 @@ func (d *differ) policyChanged(table string, p *schema.Policy, oldSQL, nextSQL s
 }
 
 // mentions reports whether SQL text names ident as a whole word.
-func mentions(sql, ident string) bool {
-	isWord := func(b byte) bool {
-		return b == '_' || b == '$' || '0' <= b && b <= '9' || 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z'
-	}
-	for i := 0; ; {
-		j := strings.Index(sql[i:], ident)
-		if j < 0 {
-			return false
-		}
-		j += i
-		end := j + len(ident)
-		if (j == 0 || !isWord(sql[j-1])) && (end == len(sql) || !isWord(sql[end])) {
-			return true
-		}
-		i = j + 1
-	}
-}
+func mentions(sql, ident string) bool { return schema.WordIndex(sql, ident) >= 0 }
 
 func (d *differ) dropPolicies() {
 	for _, pr := range d.pairs() {
@@ -621,11 +605,6 @@ func addName(existed bool, name string) string {
 	return "add_" + name
 }
 
-// constraintName reads the name back from a constraint definition "CONSTRAINT name …".
-func constraintName(def string) string {
-	return strings.Trim(strings.Fields(def)[1], `"`)
-}
-
 func dropConstraint(t *schema.Table, name string) string {
 	return fmt.Sprintf("ALTER TABLE %s DROP CONSTRAINT %s;", TableName(t), Ident(name))
 }
@@ -634,40 +613,37 @@ func addConstraint(t *schema.Table, def string) string {
 	return fmt.Sprintf("ALTER TABLE %s ADD %s;", TableName(t), def)
 }
 
-func (d *differ) dropConstraintsAndIndexes() {
-	type drop struct {
-		t *schema.Table
-		c constraint
-	}
-	var fks, others []drop
+// replacedConstraints finds the constraints of kept tables that are dropped (and added again if next has them),
+// by "table.name": gone, different, or depending on something that changes (constraintChanged).
+func (d *differ) replacedConstraints() map[string]bool {
+	out := map[string]bool{}
 	for _, pr := range d.pairs() {
 		o, n := pr[0], pr[1]
 		next := defs(constraints(d.next, n))
 		for _, c := range constraints(d.old, o) {
 			if d.constraintChanged(o.Name, c, next) {
-				if c.fk != nil {
-					fks = append(fks, drop{o, c})
-				} else {
-					others = append(others, drop{o, c})
-				}
+				out[o.Name+"."+c.name] = true
 			}
 		}
 	}
-	// Foreign keys of tables that stay, to tables that go, must go first too.
-	for _, t := range d.old.Tables {
-		if !d.kept[t.Name] {
-			continue
-		}
-		for _, c := range constraints(d.old, t) {
-			if c.fk != nil && !d.kept[c.fk.RefTable] && !slices.ContainsFunc(fks, func(x drop) bool { return x.t == t && x.c.name == c.name }) {
-				fks = append(fks, drop{t, c})
+	return out
+}
+
+func (d *differ) dropConstraintsAndIndexes() {
+	replaced := d.replacedConstraints()
+	drop := func(t *schema.Table, c constraint, what string) {
+		d.add(d.goneName(t, c.name), "", Change{Object: "table " + t.Name,
+			Comment: fmt.Sprintf("%s %s of %s: dropped (it is gone or changes).", what, c.name, t.Name),
+			Up:      dropConstraint(t, c.name), Down: addConstraint(t, c.def)})
+	}
+	// Foreign keys first (of every table: one may reference a key dropped below), then indexes, then checks and
+	// primary keys (constraints() lists the key first).
+	for _, pr := range d.pairs() {
+		for _, c := range constraints(d.old, pr[0]) {
+			if c.fk != nil && replaced[pr[0].Name+"."+c.name] {
+				drop(pr[0], c, "Foreign key")
 			}
 		}
-	}
-	for _, x := range fks {
-		d.add(d.goneName(x.t, x.c.name), "", Change{Object: "table " + x.t.Name,
-			Comment: fmt.Sprintf("Foreign key %s of %s: dropped (it is gone or changes).", x.c.name, x.t.Name),
-			Up:      dropConstraint(x.t, x.c.name), Down: addConstraint(x.t, x.c.def)})
 	}
 	for _, pr := range d.pairs() {
 		o, n := pr[0], pr[1]
@@ -685,47 +661,49 @@ func (d *differ) dropConstraintsAndIndexes() {
 			}
 		}
 	}
-	// Checks before primary keys: constraints() lists the key first.
-	slices.Reverse(others)
-	for _, x := range others {
-		d.add(d.goneName(x.t, x.c.name), "", Change{Object: "table " + x.t.Name,
-			Comment: fmt.Sprintf("Constraint %s of %s: dropped (it is gone or changes).", x.c.name, x.t.Name),
-			Up:      dropConstraint(x.t, x.c.name), Down: addConstraint(x.t, x.c.def)})
+	pairs := d.pairs()
+	for i := len(pairs) - 1; i >= 0; i-- {
+		cs := constraints(d.old, pairs[i][0])
+		for j := len(cs) - 1; j >= 0; j-- {
+			if c := cs[j]; c.fk == nil && replaced[pairs[i][0].Name+"."+c.name] {
+				drop(pairs[i][0], c, "Constraint")
+			}
+		}
 	}
 }
 
 func (d *differ) addConstraintsAndIndexes() {
-	var fks [][2]any
+	replaced := d.replacedConstraints()
+	type added struct {
+		t       *schema.Table
+		c       constraint
+		existed bool // by name, in old
+		same    bool // with the same definition: added again only because something it depends on changes
+	}
+	var fks []added
+	add := func(a added, what string) {
+		name := addName(a.existed, a.c.name)
+		if a.same {
+			name = ""
+		}
+		d.add(name, "", Change{Object: "table " + a.t.Name,
+			Comment: fmt.Sprintf("%s %s of %s.", what, a.c.name, a.t.Name),
+			Up:      addConstraint(a.t, a.c.def), Down: dropConstraint(a.t, a.c.name)})
+	}
 	for _, pr := range d.pairs() {
 		o, n := pr[0], pr[1]
 		oldDefs := defs(constraints(d.old, o))
 		for _, c := range constraints(d.next, n) {
 			od, ok := oldDefs[c.name]
-			changed := !ok || od != c.def
-			if !changed {
-				// Dropped above for a reason of the old constraint (a referenced key or a type changes)?
-				for _, oc := range constraints(d.old, o) {
-					if oc.name == c.name && d.constraintChanged(o.Name, oc, defs(constraints(d.next, n))) {
-						changed = true
-					}
-				}
-				if c.fk != nil && !d.kept[c.fk.RefTable] {
-					changed = true
-				}
-			}
-			if !changed {
+			if ok && od == c.def && !replaced[o.Name+"."+c.name] {
 				continue
 			}
+			a := added{t: n, c: c, existed: ok, same: od == c.def}
 			if c.fk != nil {
-				if od == c.def {
-					c.name = "" // added again only because something it depends on changes: no name of its own
-				}
-				fks = append(fks, [2]any{n, c})
+				fks = append(fks, a) // after every key and index they may reference
 				continue
 			}
-			d.add(addName(ok, c.name), "", Change{Object: "table " + n.Name,
-				Comment: fmt.Sprintf("Constraint %s of %s.", c.name, n.Name),
-				Up:      addConstraint(n, c.def), Down: dropConstraint(n, c.name)})
+			add(a, "Constraint")
 		}
 		all, ni := indexSet(d.next, n)
 		_, oi := indexSet(d.old, o)
@@ -753,15 +731,8 @@ func (d *differ) addConstraintsAndIndexes() {
 				Up:      ni[ix.Name], Down: drop})
 		}
 	}
-	for _, x := range fks {
-		n, c := x[0].(*schema.Table), x[1].(constraint)
-		name := addName(c.name != "" && defs(constraints(d.old, d.old.Table(n.Name)))[c.name] != "", c.name)
-		if c.name == "" {
-			c.name, name = constraintName(c.def), ""
-		}
-		d.add(name, "", Change{Object: "table " + n.Name,
-			Comment: fmt.Sprintf("Foreign key %s of %s.", c.name, n.Name),
-			Up:      addConstraint(n, c.def), Down: dropConstraint(n, c.name)})
+	for _, a := range fks {
+		add(a, "Foreign key")
 	}
 }
 
@@ -1031,15 +1002,7 @@ func (d *differ) registryAccess() {
 }
 
 // registryFunctionList names the registry functions the declared roles may execute.
-const registryFunctionList = "pgtenant.tenant_directory(), pgtenant.lookup_token(bytea)"
-
-func roleList(m *schema.Model) []string {
-	var roles []string
-	for _, r := range m.Roles {
-		roles = append(roles, r.Name)
-	}
-	return roles
-}
+const registryFunctionList = tenantDirectoryFunc + ", " + lookupTokenFunc
 
 // grantRegistry is what the first migration grants the declared roles in the registry, as statements of their
 // own: EXECUTE on its functions, USAGE on its schema, and the audit log's tenant default, policies and grant.

@@ -79,10 +79,7 @@ CREATE INDEX token_tenants_tenant_id_idx ON pgtenant.token_tenants (tenant_id);`
 // declared role may execute them: the login holds those roles, never the
 // owner's rights.
 func registryFunctions(m *schema.Model) []Change {
-	var roles []string
-	for _, r := range m.Roles {
-		roles = append(roles, r.Name)
-	}
+	roles := roleList(m)
 	grant := func(fn string) string {
 		s := fmt.Sprintf("REVOKE ALL ON FUNCTION %s FROM PUBLIC;", fn)
 		if len(roles) > 0 {
@@ -106,7 +103,7 @@ AS $$
     SELECT t.id, t.identifier, t.is_active, t.rate_limit_rps, t.rate_limit_burst
       FROM pgtenant.tenants AS t ORDER BY t.identifier
 $$;
-` + grant("pgtenant.tenant_directory()"),
+` + grant(tenantDirectoryFunc),
 		Down: `DROP FUNCTION pgtenant.tenant_directory();`,
 	}, {
 		Object:  "function pgtenant.lookup_token",
@@ -124,7 +121,7 @@ AS $$
               ARRAY(SELECT tt.tenant_id FROM pgtenant.token_tenants AS tt
                      WHERE tt.token_id = k.id ORDER BY tt.tenant_id)
 $$;
-` + grant("pgtenant.lookup_token(bytea)"),
+` + grant(lookupTokenFunc),
 		Down: `DROP FUNCTION pgtenant.lookup_token(bytea);`,
 	}}
 	if len(roles) > 0 {
@@ -190,6 +187,21 @@ CREATE TRIGGER token_tenants_notify
 DROP TRIGGER tokens_notify ON pgtenant.tokens;
 DROP TRIGGER tenants_notify ON pgtenant.tenants;`,
 	}}
+}
+
+// The registry functions the declared roles may execute, by signature.
+const (
+	tenantDirectoryFunc = "pgtenant.tenant_directory()"
+	lookupTokenFunc     = "pgtenant.lookup_token(bytea)"
+)
+
+// roleList names the declared roles, in declaration order.
+func roleList(m *schema.Model) []string {
+	var roles []string
+	for _, r := range m.Roles {
+		roles = append(roles, r.Name)
+	}
+	return roles
 }
 
 // registryKey is the foreign key target of every tenant column.

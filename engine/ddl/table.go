@@ -190,11 +190,7 @@ func rowSecurity(b *strings.Builder, m *schema.Model, t *schema.Table) {
 func grants(b *strings.Builder, m *schema.Model, t *schema.Table) {
 	name := TableName(t)
 	if t.Shared {
-		var roles []string
-		for _, r := range m.Roles {
-			roles = append(roles, r.Name)
-		}
-		if len(roles) > 0 {
+		if roles := roleList(m); len(roles) > 0 {
 			fmt.Fprintf(b, "GRANT SELECT ON TABLE %s TO %s;\n", name, Idents(roles))
 		}
 		return

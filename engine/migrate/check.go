@@ -223,7 +223,7 @@ func (c *checker) tableFragments(ti int, up string) []*fragment {
 	cursor := 0
 	for j, col := range t.Columns {
 		typeAt := -1
-		if at := findToken(up, ddl.Ident(col.Name)+" "+col.Type, cursor); at >= 0 {
+		if at := schema.FindToken(up, ddl.Ident(col.Name)+" "+col.Type, cursor); at >= 0 {
 			typeAt = at + len(ddl.Ident(col.Name)) + 1
 			cursor = typeAt + len(col.Type)
 		}
@@ -253,7 +253,7 @@ func (c *checker) tableFragments(ti int, up string) []*fragment {
 			continue
 		}
 		prefix := "CONSTRAINT " + ddl.Ident(chk.Name) + " CHECK ("
-		at := findToken(up, prefix+chk.Expr+")", 0)
+		at := schema.FindToken(up, prefix+chk.Expr+")", 0)
 		if at >= 0 {
 			at += len(prefix)
 		}
@@ -271,7 +271,7 @@ func (c *checker) tableFragments(ti int, up string) []*fragment {
 			continue
 		}
 		at := -1
-		if k := findToken(up, "INDEX "+ddl.Ident(ix.Name)+" ON ", 0); k >= 0 {
+		if k := schema.FindToken(up, "INDEX "+ddl.Ident(ix.Name)+" ON ", 0); k >= 0 {
 			if w := strings.Index(up[k:], " WHERE ("+ix.Where+")"); w >= 0 {
 				at = k + w + len(" WHERE (")
 			}
@@ -392,7 +392,7 @@ func narrow(up string, frags []*fragment, e *pgconn.PgError, pos, completed int)
 		func(f *fragment) bool { return slices.Contains(names, f.owner) },
 		func(f *fragment) bool { return strings.Contains(msg, kindWords[f.kind]) },
 		func(f *fragment) bool {
-			return slices.ContainsFunc(names, func(n string) bool { return wordIndex(f.text, n) >= 0 })
+			return slices.ContainsFunc(names, func(n string) bool { return schema.WordIndex(f.text, n) >= 0 })
 		},
 	} {
 		if len(cands) == 1 {
@@ -407,7 +407,7 @@ func narrow(up string, frags []*fragment, e *pgconn.PgError, pos, completed int)
 	}
 	f := cands[0]
 	for _, n := range names {
-		if k := wordIndex(f.text, n); k >= 0 {
+		if k := schema.WordIndex(f.text, n); k >= 0 {
 			return f, k, len(n)
 		}
 	}
@@ -477,7 +477,7 @@ func tokenLength(text string, off int) int {
 		}
 	}
 	n := 0
-	for off+n < len(text) && isIdentByte(text[off+n]) {
+	for off+n < len(text) && schema.IsIdentByte(text[off+n]) {
 		n++
 	}
 	return max(n, 1)
@@ -495,41 +495,6 @@ func byteOffset(s string, chars int, runes bool) int {
 		chars--
 	}
 	return len(s)
-}
-
-// findToken returns the index of the first sub in s at or after from that does not continue a name (the byte
-// before it is no identifier byte), or -1.
-func findToken(s, sub string, from int) int {
-	for from <= len(s) {
-		k := strings.Index(s[from:], sub)
-		if k < 0 {
-			return -1
-		}
-		if at := from + k; at == 0 || !isIdentByte(s[at-1]) {
-			return at
-		}
-		from += k + 1
-	}
-	return -1
-}
-
-// wordIndex returns the index of name in text where it stands as a whole word, or -1.
-func wordIndex(text, name string) int {
-	for from := 0; from <= len(text); {
-		k := findToken(text, name, from)
-		if k < 0 {
-			return -1
-		}
-		if end := k + len(name); end == len(text) || !isIdentByte(text[end]) {
-			return k
-		}
-		from = k + 1
-	}
-	return -1
-}
-
-func isIdentByte(b byte) bool {
-	return b == '_' || b == '$' || b >= '0' && b <= '9' || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= 0x80
 }
 
 // statements returns the byte spans of the statements in sql, split as PostgreSQL splits a simple query: at
@@ -554,13 +519,13 @@ func statements(sql string) [][2]int {
 			continue
 		case ch == '\'' || ch == '"':
 			// E'…' strings may escape a quote with a backslash.
-			escapes := ch == '\'' && i > 0 && (sql[i-1] == 'E' || sql[i-1] == 'e') && (i == 1 || !isIdentByte(sql[i-2]))
+			escapes := ch == '\'' && i > 0 && (sql[i-1] == 'E' || sql[i-1] == 'e') && (i == 1 || !schema.IsIdentByte(sql[i-2]))
 			if i = schema.SkipQuoted(sql, i, escapes); i < 0 {
 				i = len(sql)
 			}
 			token = true
 			continue
-		case ch == '$' && (i == 0 || !isIdentByte(sql[i-1])):
+		case ch == '$' && (i == 0 || !schema.IsIdentByte(sql[i-1])):
 			if tag := dollarTag(sql[i:]); tag != "" {
 				if k := strings.Index(sql[i+len(tag):], tag); k >= 0 {
 					i += len(tag) + k + len(tag)
@@ -596,7 +561,7 @@ func dollarTag(s string) string {
 		if b == '$' {
 			return s[:j+1]
 		}
-		if !isIdentByte(b) || j == 1 && b >= '0' && b <= '9' {
+		if !schema.IsIdentByte(b) || j == 1 && b >= '0' && b <= '9' {
 			return ""
 		}
 	}
