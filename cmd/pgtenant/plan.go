@@ -43,13 +43,15 @@ func cmdPlan(ctx context.Context, e *env, args []string) int {
 	}
 	defer func() { _ = live.Close(context.WithoutCancel(ctx)) }()
 
-	want, err := declared(ctx, e.cfg, m)
-	if err != nil {
-		return fail(e, "plan", err)
-	}
+	// The live catalog first: it fails fast, and frees the connection before a throwaway server starts.
 	got, err := drift.Read(ctx, live)
 	if err != nil {
 		return fail(e, "plan", fmt.Errorf("read ADMIN_DATABASE_URL: %w", err))
+	}
+	_ = live.Close(ctx)
+	want, err := declared(ctx, e.cfg, m)
+	if err != nil {
+		return fail(e, "plan", err)
 	}
 	diffs := drift.Compare(want, got)
 	if len(diffs) == 0 {

@@ -34,14 +34,22 @@ func Declared(ctx context.Context, serverURL string, m *schema.Model) (*Catalog,
 		if err != nil {
 			return fmt.Errorf("drift: connect to the scratch database: %w", err)
 		}
-		defer func() { _ = conn.Close(context.WithoutCancel(ctx)) }()
+		defer func() {
+			cctx, cancel := migrate.CleanupContext(ctx)
+			defer cancel()
+			_ = conn.Close(cctx)
+		}()
 		tx, err := conn.Begin(ctx)
 		if err != nil {
 			return fmt.Errorf("drift: scratch database: %w", err)
 		}
 		// An explicit rollback, so that the roles are gone when Declared returns; if the connection broke, the
 		// server rolls back when the scratch database is dropped WITH (FORCE).
-		defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+		defer func() {
+			cctx, cancel := migrate.CleanupContext(ctx)
+			defer cancel()
+			_ = tx.Rollback(cctx)
+		}()
 		// Without arguments pgx sends the simple protocol, which runs the whole script.
 		if _, err := tx.Exec(ctx, up); err != nil {
 			return fmt.Errorf("drift: apply the declaration to a scratch database (does `pgtenant validate` pass?): %w", err)

@@ -52,7 +52,7 @@ func CheckSQL(ctx context.Context, serverURL string, m *schema.Model) (diags hcl
 		defer func() {
 			// An explicit ROLLBACK, so that the roles are gone when CheckSQL returns; if the connection broke, the
 			// server rolls back when DROP DATABASE … WITH (FORCE) ends the session.
-			cctx, cancel := cleanupContext(ctx)
+			cctx, cancel := CleanupContext(ctx)
 			defer cancel()
 			if !conn.IsClosed() {
 				_, _ = conn.Exec(cctx, "ROLLBACK").ReadAll()

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"pgtenant/engine/ddl"
 )
 
 // WithScratch creates an empty scratch database through serverURL (a role that may CREATE DATABASE: Atlas's "dev
@@ -26,7 +28,7 @@ func WithScratch(ctx context.Context, serverURL, prefix string, fn func(database
 		return fmt.Errorf("migrate: scratch database: connect: %w", err)
 	}
 	defer func() {
-		cctx, cancel := cleanupContext(ctx)
+		cctx, cancel := CleanupContext(ctx)
 		defer cancel()
 		_ = server.Close(cctx)
 	}()
@@ -37,11 +39,11 @@ func WithScratch(ctx context.Context, serverURL, prefix string, fn func(database
 	name := prefix + randomHex(8)
 	// template0, not template1: nobody may connect to it, so the copy cannot fail on a busy template1, and the
 	// scratch database starts as empty as a production one made from a pristine template.
-	if _, err := server.Exec(ctx, "CREATE DATABASE "+name+" TEMPLATE template0").ReadAll(); err != nil {
+	if _, err := server.Exec(ctx, "CREATE DATABASE "+ddl.Ident(name)+" TEMPLATE template0").ReadAll(); err != nil {
 		return fmt.Errorf("migrate: create a scratch database: %w", err)
 	}
 	defer func() {
-		cctx, cancel := cleanupContext(ctx)
+		cctx, cancel := CleanupContext(ctx)
 		defer cancel()
 		if derr := dropDatabase(cctx, server, cfg, name); derr != nil {
 			err = errors.Join(err, derr)
@@ -50,8 +52,8 @@ func WithScratch(ctx context.Context, serverURL, prefix string, fn func(database
 	return fn(name)
 }
 
-// cleanupContext is the context cleanup runs on: ctx's values without its cancellation, and a minute to finish.
-func cleanupContext(ctx context.Context) (context.Context, context.CancelFunc) {
+// CleanupContext is the context cleanup runs on: ctx's values without its cancellation, and a minute to finish.
+func CleanupContext(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 }
 
@@ -65,7 +67,7 @@ func dropDatabase(ctx context.Context, server *pgconn.PgConn, cfg *pgconn.Config
 		}
 		defer server.Close(ctx)
 	}
-	if _, err := server.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)").ReadAll(); err != nil {
+	if _, err := server.Exec(ctx, "DROP DATABASE IF EXISTS "+ddl.Ident(name)+" WITH (FORCE)").ReadAll(); err != nil {
 		return fmt.Errorf("migrate: drop the scratch database %s: %w", name, err)
 	}
 	return nil
