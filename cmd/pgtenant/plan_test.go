@@ -1,14 +1,11 @@
 package main
 
 import (
-	"context"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -18,19 +15,7 @@ import (
 
 // devServer returns a DEV_DATABASE_URL on the test cluster: a fresh login that may create databases and roles,
 // and is not a superuser.
-func devServer(t *testing.T) string {
-	t.Helper()
-	db := pgtest.NewEmpty(t)
-	devURL := db.LoginURL(t)
-	u, err := url.Parse(devURL)
-	require.NoError(t, err)
-	admin, err := pgx.Connect(t.Context(), db.AdminURL)
-	require.NoError(t, err)
-	defer func() { _ = admin.Close(context.Background()) }()
-	_, err = admin.Exec(t.Context(), "ALTER ROLE "+pgx.Identifier{u.User.Username()}.Sanitize()+" CREATEDB CREATEROLE")
-	require.NoError(t, err)
-	return devURL
-}
+func devServer(t *testing.T) string { return pgtest.NewEmpty(t).DevServerURL(t) }
 
 // planSQL is the SQL of plan's output: everything but the summary line.
 func planSQL(stdout string) string {

@@ -14,7 +14,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"pgtenant/internal/pglocal"
-	"pgtenant/internal/pgtest"
 )
 
 // pgtenant runs the CLI in-process and returns its exit code and output.
@@ -156,7 +155,7 @@ const unreachable = "postgres://nobody:secret@127.0.0.1:1/postgres?sslmode=disab
 // TestValidate_SQL checks the SQL fragments on DEV_DATABASE_URL: a policy's using names an unknown column.
 func TestValidate_SQL(t *testing.T) {
 	dir := project(t)
-	t.Setenv("DEV_DATABASE_URL", pgtest.NewEmpty(t).AdminURL)
+	t.Setenv("DEV_DATABASE_URL", devServer(t)) // a non-superuser with CREATEDB CREATEROLE, as in production
 	code, stdout, stderr := pgtenant(t, "validate")
 	require.Equal(t, exitOK, code, stderr)
 	assert.Contains(t, stdout, "the declaration is valid")

@@ -381,6 +381,7 @@ func TestIncremental_Property(t *testing.T) {
 				downs = append(downs, files.down...)
 				d, prev = next, m
 			}
+			require.Len(t, log, steps, "the sequence applied as many edits as asked: %v", log)
 			final := pgtest.NewEmpty(t)
 			pgtest.ExecScript(t, final.Owner, full(t, prev))
 			assertSameSchema(t, readCatalog(t, final.Owner), readCatalog(t, db.Owner),

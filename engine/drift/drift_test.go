@@ -2,7 +2,6 @@ package drift_test
 
 import (
 	"context"
-	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -34,19 +33,7 @@ func model(t *testing.T) *schema.Model {
 
 // scratchServer returns a URL to the test cluster for a fresh login role that may create databases and roles but
 // is not a superuser: the least a dev database server needs.
-func scratchServer(t *testing.T) string {
-	t.Helper()
-	db := pgtest.NewEmpty(t)
-	serverURL := db.LoginURL(t)
-	u, err := url.Parse(serverURL)
-	require.NoError(t, err)
-	admin, err := pgx.Connect(t.Context(), db.AdminURL)
-	require.NoError(t, err)
-	defer func() { _ = admin.Close(context.Background()) }()
-	_, err = admin.Exec(t.Context(), "ALTER ROLE "+pgx.Identifier{u.User.Username()}.Sanitize()+" CREATEDB CREATEROLE")
-	require.NoError(t, err)
-	return serverURL
-}
+func scratchServer(t *testing.T) string { return pgtest.NewEmpty(t).DevServerURL(t) }
 
 func read(t *testing.T, db drift.DB) *drift.Catalog {
 	t.Helper()

@@ -300,7 +300,7 @@ func TestProbes(t *testing.T) {
 	start = time.Now()
 	api.AdminHandler(prometheus.NewRegistry()).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
 	assert.Equal(t, http.StatusServiceUnavailable, rec.Code)
-	assert.Less(t, time.Since(start), 1500*time.Millisecond)
+	assert.Less(t, time.Since(start), 3*time.Second, "the 1 s ping timeout bounds it (slack for a loaded machine)")
 }
 
 // TestSlowRequestLog: a request slower than the threshold is logged at warn,

@@ -175,8 +175,9 @@ func underOutage(t *testing.T, s *server, stop, start func(context.Context) erro
 	}
 
 	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
 	var wg sync.WaitGroup
+	defer wg.Wait() // deferred first, so it runs after cancel: no goroutine logs after the test ends
+	defer cancel()
 	for _, c := range []client{acme, globex} {
 		id := s.acme.ID
 		if c.tenant == "globex" {

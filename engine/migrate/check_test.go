@@ -22,16 +22,13 @@ import (
 func checkServer(t *testing.T) (serverURL, login string, admin *pgx.Conn) {
 	t.Helper()
 	db := pgtest.NewEmpty(t)
-	serverURL = db.LoginURL(t)
+	serverURL = db.DevServerURL(t)
 	u, err := url.Parse(serverURL)
 	require.NoError(t, err)
-	login = u.User.Username()
 	admin, err = pgx.Connect(t.Context(), db.AdminURL)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = admin.Close(context.Background()) })
-	_, err = admin.Exec(t.Context(), "ALTER ROLE "+pgx.Identifier{login}.Sanitize()+" CREATEDB CREATEROLE")
-	require.NoError(t, err)
-	return serverURL, login, admin
+	return serverURL, u.User.Username(), admin
 }
 
 // existingRoles returns which of the model's roles exist in the cluster.

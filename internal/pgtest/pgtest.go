@@ -58,13 +58,25 @@ func (db *DB) Login(t testing.TB, roles ...string) *pgxpool.Pool {
 // LoginURL is Login returning the role's URL instead of a pool.
 func (db *DB) LoginURL(t testing.TB, roles ...string) string {
 	t.Helper()
+	return db.loginURL(t, "NOCREATEDB NOCREATEROLE", roles)
+}
+
+// DevServerURL is a DEV_DATABASE_URL on the test cluster: a fresh login that may create databases and roles
+// (CREATEDB CREATEROLE) and is no superuser, the least a dev database server needs.
+func (db *DB) DevServerURL(t testing.TB) string {
+	t.Helper()
+	return db.loginURL(t, "CREATEDB CREATEROLE", nil)
+}
+
+func (db *DB) loginURL(t testing.TB, create string, roles []string) string {
+	t.Helper()
 	name, password := "pgtest_login_"+randomHex(6), randomHex(16)
 	db.mu.Lock()
 	db.roles = append(db.roles, name)
 	db.mu.Unlock()
 	ctx := t.Context()
-	_, err := db.c.admin.Exec(ctx, "CREATE ROLE "+ddl.Ident(name)+" WITH LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB "+
-		"NOCREATEROLE NOREPLICATION INHERIT PASSWORD "+schema.QuoteLiteral(password))
+	_, err := db.c.admin.Exec(ctx, "CREATE ROLE "+ddl.Ident(name)+" WITH LOGIN NOSUPERUSER NOBYPASSRLS "+create+
+		" NOREPLICATION INHERIT PASSWORD "+schema.QuoteLiteral(password))
 	if err != nil {
 		t.Fatalf("pgtest: create login role: %v", err)
 	}
