@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -48,4 +49,28 @@ func TestClientDisconnectCancelsQuery(t *testing.T) {
 		"PostgreSQL is still running the abandoned statement")
 	assert.Less(t, time.Since(start), 3*time.Second, "cancelled, not left to finish its 5s")
 	assert.Zero(t, s.count(t, "webpages_pagetheme", "name = 'slow'"), "nothing written")
+	// The request counts as the client's going away (499), not as a statement timeout (504) or a server error.
+	assert.Eventually(t, func() bool { return requestsWithStatus(t, s.reg, "499") == 1 }, 2*time.Second, 25*time.Millisecond)
+	assert.Zero(t, requestsWithStatus(t, s.reg, "504"))
+}
+
+// requestsWithStatus sums pgtenant_http_requests_total over the series with that status.
+func requestsWithStatus(t *testing.T, reg prometheus.Gatherer, status string) float64 {
+	t.Helper()
+	families, err := reg.Gather()
+	require.NoError(t, err)
+	var n float64
+	for _, f := range families {
+		if f.GetName() != "pgtenant_http_requests_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "status" && l.GetValue() == status {
+					n += m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return n
 }

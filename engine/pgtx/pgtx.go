@@ -125,7 +125,8 @@ func (r *Runner) Query(ctx context.Context, s Scope, fn func(pgx.Rows) error, sq
 
 // batch sends the binding of s, sql and the audit statement of s as one batch, has read consume the statement's
 // result, then reads the audit statement's.
-func (r *Runner) batch(ctx context.Context, s Scope, sql string, args []any, read func(pgx.BatchResults) error) error {
+func (r *Runner) batch(ctx context.Context, s Scope, sql string, args []any, read func(pgx.BatchResults) error) (err error) {
+	defer func() { err = cancelled(ctx, err) }()
 	b := &pgx.Batch{}
 	if err := s.queue(b); err != nil {
 		return err
@@ -139,7 +140,7 @@ func (r *Runner) batch(ctx context.Context, s Scope, sql string, args []any, rea
 		br.Close()
 		return fmt.Errorf("pgtx: bind: %w", err)
 	}
-	err := read(br)
+	err = read(br)
 	if err == nil && s.Audit != nil {
 		if _, aerr := br.Exec(); aerr != nil {
 			err = fmt.Errorf("pgtx: audit: %w", aerr)
@@ -151,12 +152,23 @@ func (r *Runner) batch(ctx context.Context, s Scope, sql string, args []any, rea
 	return err
 }
 
+// cancelled marks err with ctx's own error when ctx ended: CancelOnContext makes PostgreSQL end the statement,
+// and its "canceling statement due to user request" (57014) is then the client going away or the request's
+// deadline, not a statement_timeout of the server's.
+func cancelled(ctx context.Context, err error) error {
+	if err != nil && ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
+		return fmt.Errorf("%w: %w", ctx.Err(), err)
+	}
+	return err
+}
+
 // Tx runs fn in an explicit transaction bound to s, for requests that must
 // decide after the statement whether to keep it (Prefer: tx=rollback,
 // max-affected, a singular response with the wrong row count). The
 // transaction commits when fn returns commit = true and no error, and rolls
 // back otherwise. It costs more round trips than QueryRow.
-func (r *Runner) Tx(ctx context.Context, s Scope, fn func(ctx context.Context, tx pgx.Tx) (commit bool, err error)) error {
+func (r *Runner) Tx(ctx context.Context, s Scope, fn func(ctx context.Context, tx pgx.Tx) (commit bool, err error)) (err error) {
+	defer func() { err = cancelled(ctx, err) }()
 	tx, err := r.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: s.Isolation})
 	if err != nil {
 		return err
