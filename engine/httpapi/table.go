@@ -56,17 +56,20 @@ func (s *Server) authorize(r *http.Request) (tenant.Binding, *schema.Role, error
 		Message: "the credential's role is not one this server serves"}
 }
 
+// refusalReasons are the bounded labels for why a request was refused.
+var refusalReasons = []struct {
+	err    error
+	reason string
+}{
+	{tenant.ErrNoCredential, "no credential"}, {tenant.ErrBadCredential, "bad credential"},
+	{tenant.ErrDuplicateCredential, "duplicate credential"}, {tenant.ErrNoTenant, "no tenant"},
+	{tenant.ErrTenantRefused, "tenant refused"}, {tenant.ErrDuplicateTenant, "duplicate tenant header"},
+	{tenant.ErrMalformedTenant, "malformed tenant header"},
+}
+
 // refusalReason is a bounded label for why a request was refused.
 func refusalReason(err error) string {
-	for _, c := range []struct {
-		err    error
-		reason string
-	}{
-		{tenant.ErrNoCredential, "no credential"}, {tenant.ErrBadCredential, "bad credential"},
-		{tenant.ErrDuplicateCredential, "duplicate credential"}, {tenant.ErrNoTenant, "no tenant"},
-		{tenant.ErrTenantRefused, "tenant refused"}, {tenant.ErrDuplicateTenant, "duplicate tenant header"},
-		{tenant.ErrMalformedTenant, "malformed tenant header"},
-	} {
+	for _, c := range refusalReasons {
 		if errors.Is(err, c.err) {
 			return c.reason
 		}
@@ -120,12 +123,12 @@ func (s *Server) handleTable(w http.ResponseWriter, r *http.Request) {
 		s.stream(w, r, req, q, b, role)
 		return
 	}
-	res, committed, err := s.execute(r.Context(), req, q, b, role)
+	res, err := s.execute(r.Context(), req, q, b, role)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	s.respond(w, r, req, q, res, committed)
+	s.respond(w, r, req, q, res)
 }
 
 // request is a parsed HTTP request: the grammar's input plus what only the
@@ -281,21 +284,18 @@ func (s *Server) readBody(r *http.Request) ([]byte, error) {
 // execute runs the statement in one tenant-scoped transaction. A plain
 // request is one round trip (pgtx.QueryRow); one whose outcome must be
 // checked before it may commit (tx=rollback, strict max-affected, a singular
-// write) runs in an explicit transaction. committed reports whether a write
-// was kept. A write also appends its record to pgtenant.audit_log
+// write) runs in an explicit transaction. A write also appends its record to pgtenant.audit_log
 // (ddl.AuditInsert) in the batch pgtx sends anyway: same transaction, no
 // extra round trip.
-func (s *Server) execute(ctx context.Context, req *request, q *query.Query, b tenant.Binding, role *schema.Role) (*query.Result, bool, error) {
-	read := req.Method == http.MethodGet || req.Method == http.MethodHead
+func (s *Server) execute(ctx context.Context, req *request, q *query.Query, b tenant.Binding, role *schema.Role) (*query.Result, error) {
 	scope := s.scope(ctx, req, b, role)
 	sql, args := q.SQL()
 	res := &query.Result{}
 	scan := func(row pgx.Row) error { return row.Scan(res.Dest()...) }
 	strict := req.Prefer.HasMaxAffected && req.Prefer.Handling == "strict"
-	if read || (req.Prefer.Tx != "rollback" && !strict && !req.Singular) {
-		return res, !read, s.cfg.Runner.QueryRow(ctx, scope, scan, sql, args...)
+	if scope.ReadOnly || (req.Prefer.Tx != "rollback" && !strict && !req.Singular) {
+		return res, s.cfg.Runner.QueryRow(ctx, scope, scan, sql, args...)
 	}
-	committed := false
 	err := s.cfg.Runner.Tx(ctx, scope, func(ctx context.Context, tx pgx.Tx) (bool, error) {
 		if err := scan(tx.QueryRow(ctx, sql, args...)); err != nil {
 			return false, err
@@ -308,10 +308,9 @@ func (s *Server) execute(ctx context.Context, req *request, q *query.Query, b te
 		if req.Singular && res.PageTotal != 1 {
 			return false, singularError(res.PageTotal)
 		}
-		committed = req.Prefer.Tx != "rollback"
-		return committed, nil
+		return req.Prefer.Tx != "rollback", nil
 	})
-	return res, committed, err
+	return res, err
 }
 
 // scope is what a request's transaction is bound to: its tenant and role,
@@ -336,7 +335,7 @@ func singularError(n int64) apiError {
 }
 
 // respond writes status, headers and body as PostgREST would.
-func (s *Server) respond(w http.ResponseWriter, r *http.Request, req *request, q *query.Query, res *query.Result, committed bool) {
+func (s *Server) respond(w http.ResponseWriter, r *http.Request, req *request, q *query.Query, res *query.Result) {
 	h := w.Header()
 	var applied []string
 	p := req.Prefer
@@ -372,23 +371,23 @@ func (s *Server) respond(w http.ResponseWriter, r *http.Request, req *request, q
 			status = http.StatusOK
 		}
 		h.Set("Content-Range", "*/"+totalOrStar(res.PageTotal, p.Count != ""))
-		s.writeWrite(w, r, req, status, res, committed)
+		s.writeWrite(w, r, req, status, res)
 	case http.MethodPatch:
 		if res.PageTotal > 0 {
 			h.Set("Content-Range", fmt.Sprintf("0-%d/%s", res.PageTotal-1, totalOrStar(res.PageTotal, p.Count != "")))
 		} else {
 			h.Set("Content-Range", "*/"+totalOrStar(0, p.Count != ""))
 		}
-		s.writeWrite(w, r, req, http.StatusNoContent, res, committed)
+		s.writeWrite(w, r, req, http.StatusNoContent, res)
 	case http.MethodDelete:
 		h.Set("Content-Range", "*/"+totalOrStar(res.PageTotal, p.Count != ""))
-		s.writeWrite(w, r, req, http.StatusNoContent, res, committed)
+		s.writeWrite(w, r, req, http.StatusNoContent, res)
 	}
 }
 
 // writeWrite answers a write: the rows with return=representation, else no
 // body (201 stays 201; 204 for PATCH and DELETE).
-func (s *Server) writeWrite(w http.ResponseWriter, r *http.Request, req *request, status int, res *query.Result, committed bool) {
+func (s *Server) writeWrite(w http.ResponseWriter, r *http.Request, req *request, status int, res *query.Result) {
 	p := req.Prefer
 	var applied []string
 	for _, pref := range []struct{ name, value string }{
@@ -401,7 +400,6 @@ func (s *Server) writeWrite(w http.ResponseWriter, r *http.Request, req *request
 	if p.HasMaxAffected && p.Handling == "strict" {
 		applied = append(applied, "handling=strict", "max-affected="+strconv.FormatInt(p.MaxAffected, 10))
 	}
-	_ = committed
 	if p.Return == "representation" {
 		if status == http.StatusNoContent {
 			status = http.StatusOK
