@@ -59,7 +59,7 @@ func writeProbe(w http.ResponseWriter, r *http.Request, status int, state, reaso
 		body["reason"] = reason
 	}
 	b, _ := json.Marshal(body)
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Content-Type", contentJSON)
 	w.Header().Set("Cache-Control", "no-store")
 	if status == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", retryAfterUnavailable)

@@ -19,7 +19,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		w.Header().Set("Retry-After", e.retryAfter)
 	}
 	body, _ := json.Marshal(e)
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Content-Type", contentJSON)
 	if e.status != http.StatusRequestedRangeNotSatisfiable {
 		w.Header().Del("Content-Range") // a 416 keeps */total, as PostgREST sends it
 	}

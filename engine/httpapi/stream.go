@@ -68,7 +68,7 @@ var (
 func (s *Server) startArray(w http.ResponseWriter, first, n int64) {
 	h := w.Header()
 	h.Set("Content-Range", contentRange(first, n, nil))
-	h.Set("Content-Type", mediaJSON+"; charset=utf-8")
+	h.Set("Content-Type", contentJSON)
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(openBracket)
 }

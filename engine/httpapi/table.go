@@ -23,7 +23,9 @@ import (
 
 // The media types a response can take.
 const (
-	mediaJSON   = "application/json"
+	mediaJSON = "application/json"
+	// contentJSON is the Content-Type of every JSON body the server writes.
+	contentJSON = mediaJSON + "; charset=utf-8"
 	mediaObject = "application/vnd.pgrst.object+json"
 	mediaCSV    = "text/csv"
 	mediaOpen   = "application/openapi+json"
@@ -422,7 +424,7 @@ func (s *Server) writeBody(w http.ResponseWriter, r *http.Request, req *request,
 	case mediaCSV:
 		h.Set("Content-Type", mediaCSV+"; charset=utf-8")
 	default:
-		h.Set("Content-Type", mediaJSON+"; charset=utf-8")
+		h.Set("Content-Type", contentJSON)
 	}
 	if len(applied) > 0 {
 		h.Set("Preference-Applied", strings.Join(applied, ", "))
