@@ -118,10 +118,16 @@ func TestNewPrivate_StopStart(t *testing.T) {
 	var migrated bool
 	require.NoError(t, pg.Owner.QueryRow(ctx, "SELECT to_regclass('pgtenant.tenants') IS NOT NULL").Scan(&migrated))
 	require.True(t, migrated, "the migrations are applied")
-	_, err := pg.Owner.Exec(ctx, "CREATE TABLE kept (id int); INSERT INTO kept VALUES (1)")
+	// The private server is not durable (synchronous_commit off): commit this one synchronously, so that its
+	// WAL is written before an immediate stop, which kills the server without flushing.
+	_, err := pg.Owner.Exec(ctx, "BEGIN; SET LOCAL synchronous_commit = on; CREATE TABLE kept (id int); INSERT INTO kept VALUES (1); COMMIT")
 	require.NoError(t, err)
 
-	for name, stop := range map[string]func(context.Context) error{"fast": pg.Stop, "immediate": pg.StopImmediate} {
+	for _, c := range []struct {
+		name string
+		stop func(context.Context) error
+	}{{"immediate", pg.StopImmediate}, {"fast", pg.Stop}} {
+		name, stop := c.name, c.stop
 		require.NoError(t, stop(ctx), name)
 		conn, err := pgx.Connect(ctx, pg.OwnerURL)
 		if err == nil {
