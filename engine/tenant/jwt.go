@@ -30,6 +30,13 @@ const MinJWTSecretBytes = 32
 // configured.
 var errJWTOff = errors.New("tenant: jwt: bearer credentials are not enabled")
 
+// ErrJWTCrit is the reason a JWT whose protected header has a crit
+// parameter is refused (RFC 7515 §4.1.11): it lists extensions that a
+// recipient must understand, and this server understands none. A crit that
+// is empty or not an array is malformed, and refused the same way. It is
+// wrapped in ErrBadCredential.
+var ErrJWTCrit = errors.New("tenant: jwt: crit header lists extensions this server does not understand")
+
 // maxJWTBytes bounds the Bearer value before any parsing.
 const maxJWTBytes = 16 << 10
 
@@ -208,8 +215,14 @@ func newJWTVerifier(c *JWTConfig, now func() time.Time) (*jwtVerifier, error) {
 }
 
 // key picks the key that verifies t: the secret, or the key named by kid,
-// which must be a key for the token's algorithm.
+// which must be a key for the token's algorithm. A token with a crit header
+// is refused (ErrJWTCrit).
 func (v *jwtVerifier) key(t *jwt.Token) (any, error) {
+	// golang-jwt ignores crit. Refuse it here, before any signature work:
+	// whatever it lists, or however malformed, nothing here understands it.
+	if crit, ok := t.Header["crit"]; ok {
+		return nil, fmt.Errorf("%w: %v", ErrJWTCrit, crit)
+	}
 	alg := t.Method.Alg()
 	if v.cfg.Keys == nil {
 		if alg != jwt.SigningMethodHS256.Alg() {

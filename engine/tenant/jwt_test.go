@@ -125,6 +125,20 @@ func TestResolve_JWT(t *testing.T) {
 	rsTok := func(edit func(jwt.MapClaims)) string {
 		return sign(t, jwt.SigningMethodRS256, keys.rsa, "rsa1", claims(edit))
 	}
+	// withHeader signs claims with extra protected header parameters.
+	withHeader := func(method jwt.SigningMethod, key any, kid string, header map[string]any) string {
+		tok := jwt.NewWithClaims(method, claims(nil))
+		if kid != "" {
+			tok.Header["kid"] = kid
+		}
+		for k, v := range header {
+			tok.Header[k] = v
+		}
+		s, err := tok.SignedString(key)
+		require.NoError(t, err)
+		return s
+	}
+	hsKey := []byte(jwtSecret)
 	none := func(kid string) string {
 		return sign(t, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, kid, claims(nil))
 	}
@@ -200,6 +214,25 @@ func TestResolve_JWT(t *testing.T) {
 			wantErr: tenant.ErrBadCredential, wantReason: jwt.ErrTokenSignatureInvalid},
 		{name: "not a JWT", cfg: hs, token: "pgt_acmeacmeacmeacmeacmeacme",
 			wantErr: tenant.ErrBadCredential, wantReason: jwt.ErrTokenMalformed},
+		// RFC 7515 §4.1.11: a recipient that does not understand an extension
+		// listed in crit must refuse the token; this server understands none,
+		// and a crit that is empty or not an array is malformed.
+		{name: "crit lists a registered claim, HS256", cfg: hs,
+			token:   withHeader(jwt.SigningMethodHS256, hsKey, "", map[string]any{"crit": []string{"exp"}}),
+			wantErr: tenant.ErrBadCredential, wantReason: tenant.ErrJWTCrit},
+		{name: "crit lists an unknown extension, RS256", cfg: ks,
+			token: withHeader(jwt.SigningMethodRS256, keys.rsa, "rsa1",
+				map[string]any{"crit": []string{"https://example.com/ext"}, "https://example.com/ext": true}),
+			wantErr: tenant.ErrBadCredential, wantReason: tenant.ErrJWTCrit},
+		{name: "crit b64=false, ES256", cfg: ks,
+			token:   withHeader(jwt.SigningMethodES256, keys.ec, "ec1", map[string]any{"crit": []string{"b64"}, "b64": false}),
+			wantErr: tenant.ErrBadCredential, wantReason: tenant.ErrJWTCrit},
+		{name: "crit empty array", cfg: hs, token: withHeader(jwt.SigningMethodHS256, hsKey, "", map[string]any{"crit": []string{}}),
+			wantErr: tenant.ErrBadCredential, wantReason: tenant.ErrJWTCrit},
+		{name: "crit not an array", cfg: hs, token: withHeader(jwt.SigningMethodHS256, hsKey, "", map[string]any{"crit": "exp"}),
+			wantErr: tenant.ErrBadCredential, wantReason: tenant.ErrJWTCrit},
+		{name: "crit null", cfg: ks, token: withHeader(jwt.SigningMethodRS256, keys.rsa, "rsa1", map[string]any{"crit": nil}),
+			wantErr: tenant.ErrBadCredential, wantReason: tenant.ErrJWTCrit},
 		{name: "unknown role", cfg: hs, token: hsTok(set("role", "postgres")), wantErr: tenant.ErrBadCredential},
 		{name: "missing role", cfg: hs, token: hsTok(set("role", nil)), wantErr: tenant.ErrBadCredential},
 		{name: "missing tenant claim", cfg: hs, token: hsTok(set("tenant_id", nil)), wantErr: tenant.ErrBadCredential},
