@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -15,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"pgtenant/engine/ddl"
+	"pgtenant/engine/header"
 	"pgtenant/engine/pgtx"
 	"pgtenant/engine/query"
 	"pgtenant/engine/tenant"
@@ -228,19 +228,12 @@ func checkProfile(r *http.Request) error {
 // negotiate picks the response media type from Accept, as PostgREST does:
 // the first acceptable type in the header's order.
 func negotiate(values []string) (string, error) {
-	var ranges []string
-	for _, v := range values {
-		for _, part := range strings.Split(v, ",") {
-			if part = strings.TrimSpace(part); part != "" {
-				ranges = append(ranges, part)
-			}
-		}
-	}
+	ranges := header.List(values)
 	if len(ranges) == 0 {
 		return mediaJSON, nil
 	}
 	for _, rg := range ranges {
-		mt, _, err := mime.ParseMediaType(rg)
+		mt, _, err := header.MediaType(rg)
 		if err != nil {
 			continue
 		}
@@ -260,7 +253,7 @@ func negotiate(values []string) (string, error) {
 // readBody reads a JSON request body within the size limit.
 func (s *Server) readBody(r *http.Request) ([]byte, error) {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
-		mt, _, err := mime.ParseMediaType(ct)
+		mt, _, err := header.MediaType(ct)
 		if err != nil || (mt != mediaJSON && mt != "application/vnd.pgrst.object+json" && mt != "application/vnd.pgrst.array+json") {
 			return nil, apiError{status: http.StatusUnsupportedMediaType, Code: "PGRST107",
 				Message: "The request's Content-Type must be application/json, not " + ct}

@@ -231,14 +231,16 @@ func TestTenancy_TenantHeader(t *testing.T) {
 	})
 	t.Run("malformed tenant header", func(t *testing.T) {
 		for _, v := range []string{"ACME Corp", "Acme", "acme;drop table", "acme,globex", "-acme", "6f1c2a8e-3b7d-4e0f-9a51",
-			strings.Repeat("a", 64), "'acme'"} {
+			strings.Repeat("a", 64), "'acme'",
+			// Only SP and HTAB are optional whitespace (RFC 9110 §5.6.3): other spaces are part of the value.
+			"\u00a0acme", "acme\u00a0", "\u2003acme", "\u3000" + s.acme.ID, "\ufeffacme"} {
 			r := s.as(s.tokAcme, v).get(t, "/webpages_webpage")
 			require.Equal(t, http.StatusBadRequest, r.Status, "%q: %s", v, r.Body)
 			assert.Equal(t, "PGT013", r.error(t).Code, v)
 		}
 	})
 	t.Run("identifier, uuid and upper-case uuid all work", func(t *testing.T) {
-		for _, ref := range []string{"acme", s.acme.ID, strings.ToUpper(s.acme.ID), " acme "} {
+		for _, ref := range []string{"acme", s.acme.ID, strings.ToUpper(s.acme.ID), " acme ", "\tacme\t"} {
 			r := s.as(s.tokAcme, ref).get(t, "/webpages_webpage"+q("select", "slug,tenant_id", "order", "slug"))
 			require.Equal(t, http.StatusOK, r.Status, "%q: %s", ref, r.Body)
 			rows := r.rows(t)

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"pgtenant/engine/header"
 )
 
 // Prefer holds the preferences of a request's Prefer headers (RFC 7240), as
@@ -37,7 +39,8 @@ var preferValues = map[string][]string{
 }
 
 // ParsePrefer reads the values of every Prefer header of a request. Each
-// header is split on commas and each preference trimmed; when a preference
+// header is split on commas and each preference trimmed of optional
+// whitespace (SP and HTAB, see engine/header); when a preference
 // appears more than once the first one counts, as in PostgREST. Unknown
 // preferences are listed in Invalid and otherwise ignored, unless
 // handling=strict is among them: then it returns a *ParseError (PostgREST's
@@ -45,17 +48,11 @@ var preferValues = map[string][]string{
 func ParsePrefer(values []string) (Prefer, error) {
 	var p Prefer
 	seen := map[string]bool{}
-	for _, h := range values {
-		for _, item := range strings.Split(h, ",") {
-			item = strings.TrimSpace(item)
-			if item == "" {
-				continue
-			}
-			name, val, _ := strings.Cut(item, "=")
-			name, val = strings.TrimSpace(name), strings.TrimSpace(val)
-			if !p.set(name, val, seen) {
-				p.Invalid = append(p.Invalid, item)
-			}
+	for _, item := range header.List(values) {
+		name, val, _ := strings.Cut(item, "=")
+		name, val = header.TrimOWS(name), header.TrimOWS(val)
+		if !p.set(name, val, seen) {
+			p.Invalid = append(p.Invalid, item)
 		}
 	}
 	if p.Handling == "strict" && len(p.Invalid) > 0 {

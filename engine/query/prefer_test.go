@@ -38,6 +38,12 @@ func TestParsePrefer(t *testing.T) {
 		{name: "strict refuses unknown", in: []string{"handling=strict, timezone=UTC"}, wantErr: true},
 		{name: "negative max-affected", in: []string{"max-affected=-1"},
 			want: query.Prefer{Invalid: []string{"max-affected=-1"}}},
+		{name: "SP and HTAB are optional whitespace", in: []string{"\tcount = exact\t,\treturn=representation"},
+			want: query.Prefer{Count: "exact", Return: "representation"}},
+		{name: "a no-break space is not whitespace", in: []string{"count=exact\u00a0, \u00a0return=representation"},
+			want: query.Prefer{Invalid: []string{"count=exact\u00a0", "\u00a0return=representation"}}},
+		{name: "an em space is not whitespace", in: []string{"tx=rollback\u2003"},
+			want: query.Prefer{Invalid: []string{"tx=rollback\u2003"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -78,6 +84,9 @@ func TestParseRange(t *testing.T) {
 		{in: "+1-2", wantErr: true},
 		{in: "bytes=0-9", wantErr: true},
 		{in: "99999999999999999999-", wantErr: true},
+		{in: "\t0-9\t", want: &query.Range{First: 0, Last: 9}},
+		{in: "\u00a00-9", wantErr: true},
+		{in: "0-9\u2003", wantErr: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {

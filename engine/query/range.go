@@ -5,6 +5,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"pgtenant/engine/header"
 )
 
 // Range is a Range request header: rows First to Last, both counted from 0
@@ -20,7 +22,7 @@ type Range struct {
 // (PostgREST's PGRST103, 416). PostgREST ignores a header it cannot read; we
 // refuse it, since a client that sends one expects it to count.
 func ParseRange(h string) (*Range, error) {
-	h = strings.TrimSpace(h)
+	h = header.TrimOWS(h)
 	if h == "" {
 		return nil, nil
 	}

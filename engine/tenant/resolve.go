@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/sync/singleflight"
+
+	"pgtenant/engine/header"
 )
 
 // Config says how requests name their tenant and how long lookups are
@@ -152,13 +154,13 @@ func (r *Resolver) Resolve(req *http.Request) (Binding, error) {
 func (r *Resolver) credential(req *http.Request) (*Credential, error) {
 	values := req.Header.Values("Authorization")
 	switch {
-	case len(values) == 0 || (len(values) == 1 && strings.TrimSpace(values[0]) == ""):
+	case len(values) == 0 || (len(values) == 1 && header.TrimOWS(values[0]) == ""):
 		return nil, ErrNoCredential
 	case len(values) > 1:
 		return nil, ErrDuplicateCredential
 	}
-	scheme, token, ok := strings.Cut(strings.TrimSpace(values[0]), " ")
-	token = strings.TrimSpace(token)
+	scheme, token, ok := strings.Cut(header.TrimOWS(values[0]), " ")
+	token = header.TrimOWS(token)
 	if ok && strings.EqualFold(scheme, "Bearer") {
 		return r.bearer(req.Context(), token)
 	}
@@ -210,7 +212,7 @@ func (r *Resolver) tenantRef(req *http.Request) (string, error) {
 	}
 	ref := ""
 	if len(values) == 1 {
-		ref = strings.TrimSpace(values[0])
+		ref = header.TrimOWS(values[0])
 	}
 	if ref == "" {
 		if r.cfg.Require || r.cfg.DefaultTenant == "" {

@@ -99,6 +99,19 @@ func TestResolve(t *testing.T) {
 		{"tenant not allowed for the token", tenant.Config{}, []string{"Authorization", "Token " + tokA, "X-Tenant-ID", "globex"}, "", tenant.ErrTenantRefused},
 		{"inactive tenant", tenant.Config{}, []string{"Authorization", "Token " + tokA, "X-Tenant-ID", "sleepy"}, "", tenant.ErrTenantRefused},
 		{"other allowed tenant", tenant.Config{}, []string{"Authorization", "Token " + tokBoth, "X-Tenant-ID", globexID}, globexID, nil},
+
+		// RFC 9110 §5.6.3: optional whitespace is SP and HTAB only. Other
+		// Unicode spaces are part of the value, which is then malformed.
+		{"tenant header with SP and HTAB around it", tenant.Config{}, []string{"Authorization", "Token " + tokA, "X-Tenant-ID", " \tacme\t "}, acmeID, nil},
+		{"tenant header after a no-break space", tenant.Config{}, []string{"Authorization", "Token " + tokA, "X-Tenant-ID", "\u00a0acme"}, "", tenant.ErrMalformedTenant},
+		{"tenant header before an em space", tenant.Config{}, []string{"Authorization", "Token " + tokA, "X-Tenant-ID", "acme\u2003"}, "", tenant.ErrMalformedTenant},
+		{"tenant header after a vertical tab", tenant.Config{}, []string{"Authorization", "Token " + tokA, "X-Tenant-ID", "\vacme"}, "", tenant.ErrMalformedTenant},
+		{"tenant uuid before a no-break space", tenant.Config{}, []string{"Authorization", "Token " + tokA, "X-Tenant-ID", acmeID + "\u00a0"}, "", tenant.ErrMalformedTenant},
+		{"only a no-break space is not a missing header", tenant.Config{Require: true}, []string{"Authorization", "Token " + tokA, "X-Tenant-ID", "\u00a0"}, "", tenant.ErrMalformedTenant},
+		{"token with HTAB around it", tenant.Config{}, []string{"Authorization", "\tToken \t" + tokA + "\t", "X-Tenant-ID", "acme"}, acmeID, nil},
+		{"token before a no-break space", tenant.Config{}, []string{"Authorization", "Token " + tokA + "\u00a0", "X-Tenant-ID", "acme"}, "", tenant.ErrBadCredential},
+		{"token after an ideographic space", tenant.Config{}, []string{"Authorization", "Token \u3000" + tokA, "X-Tenant-ID", "acme"}, "", tenant.ErrBadCredential},
+		{"an Authorization of a no-break space is not missing", tenant.Config{}, []string{"Authorization", "\u00a0", "X-Tenant-ID", "acme"}, "", tenant.ErrBadCredential},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
