@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -147,5 +148,41 @@ func TestConfig_Operations(t *testing.T) {
 	_, problems = LoadConfig()
 	for _, want := range []string{"ADMIN_LISTEN_ADDR", "RATE_LIMIT_RPS", "RATE_LIMIT_BURST", "SLOW_REQUEST_THRESHOLD"} {
 		assert.True(t, strings.Contains(strings.Join(problems, "\n"), want), "%s: %v", want, problems)
+	}
+}
+
+// TestConfig_CacheControl: CACHE_CONTROL defaults to private, no-store; a value that is not Cache-Control, or
+// that would let a shared cache keep an answer, refuses to start.
+func TestConfig_CacheControl(t *testing.T) {
+	assert.Equal(t, "private, no-store", DefaultConfig().CacheControl)
+	tests := []struct {
+		value string
+		want  string // a fragment of the problem; "" when valid
+	}{
+		{"", ""}, // unset: the default
+		{"no-store", ""},
+		{"private, max-age=60", ""},
+		{`private, no-cache="Set-Cookie"`, ""},
+		{"no-store, max-age=0, must-revalidate", ""},
+		{"max-age=60", "lacks private or no-store"},
+		{"public, max-age=60", `"public" would let a shared cache`},
+		{"private, s-maxage=60", `"s-maxage=60" would let a shared cache`},
+		{"no store", "is not a Cache-Control directive"},
+		{"no-store\u00a0", "is not a Cache-Control directive"},
+		{`private="x`, "is not a Cache-Control directive"},
+		{" , ", "want Cache-Control directives"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.value, func(t *testing.T) {
+			t.Setenv("CACHE_CONTROL", tt.value)
+			c, problems := LoadConfig()
+			if tt.want == "" {
+				assert.Empty(t, problems)
+				assert.Equal(t, cmp.Or(tt.value, "private, no-store"), c.CacheControl)
+				return
+			}
+			assert.Contains(t, strings.Join(problems, "\n"), "CACHE_CONTROL: ")
+			assert.Contains(t, strings.Join(problems, "\n"), tt.want)
+		})
 	}
 }

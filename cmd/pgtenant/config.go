@@ -12,6 +12,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"pgtenant/engine/header"
+	"pgtenant/engine/httpapi"
 )
 
 // Config is everything pgtenant reads from its environment. Only this
@@ -38,6 +41,7 @@ type Config struct {
 	StatementTimeout time.Duration // STATEMENT_TIMEOUT: per request
 	MaxBodyBytes     int64         // MAX_BODY_BYTES
 	CORSOrigins      []string      // CORS_ALLOWED_ORIGINS, comma-separated; empty: no CORS
+	CacheControl     string        // CACHE_CONTROL: the Cache-Control of every API answer (see cacheControlProblem)
 	CacheTTL         time.Duration // REGISTRY_CACHE_TTL: how long tenants and tokens are cached; NOTIFY drops them sooner
 	PoolSize         int           // DB_POOL_SIZE; 0: pgx's default (max(4, cores))
 	LogFormat        string        // LOG_FORMAT: json or text
@@ -81,6 +85,7 @@ func DefaultConfig() Config {
 		MaxRows:          1000,
 		StatementTimeout: 10 * time.Second,
 		MaxBodyBytes:     1 << 20,
+		CacheControl:     httpapi.DefaultCacheControl,
 		CacheTTL:         5 * time.Second,
 		LogFormat:        "json",
 		LogLevel:         "info",
@@ -116,6 +121,7 @@ func LoadConfig() (Config, []string) {
 		"JWT_ROLE_CLAIM":     &c.JWTRoleClaim,
 		"JWT_AUDIENCE":       &c.JWTAudience,
 		"JWT_ISSUER":         &c.JWTIssuer,
+		"CACHE_CONTROL":      &c.CacheControl,
 	} {
 		if v, ok := os.LookupEnv(name); ok && v != "" {
 			*field = v
@@ -228,8 +234,43 @@ func (c Config) Validate() []string {
 	if _, err := newLogger(nil, "text", c.LogLevel); err != nil {
 		problems = append(problems, err.Error())
 	}
+	if p := cacheControlProblem(c.CacheControl); p != "" {
+		problems = append(problems, p)
+	}
 	problems = append(problems, c.jwtProblems()...)
 	return problems
+}
+
+// cacheDirectiveRE is one Cache-Control directive (RFC 9111 §5.2): a token, with an optional token or
+// quoted-string argument.
+var cacheDirectiveRE = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]+(=([!#$%&'*+.^_`|~0-9A-Za-z-]+|\"[^\"\\\\\\x00-\\x1f\\x7f]*\"))?$")
+
+// cacheControlProblem checks CACHE_CONTROL: a list of Cache-Control directives that keeps every answer out of
+// shared caches (private or no-store, never public), since every answer carries one tenant's data.
+func cacheControlProblem(v string) string {
+	directives := header.List([]string{v})
+	if len(directives) == 0 {
+		return fmt.Sprintf("CACHE_CONTROL: want Cache-Control directives such as %q, got %q", httpapi.DefaultCacheControl, v)
+	}
+	private := false
+	for _, d := range directives {
+		if !cacheDirectiveRE.MatchString(d) {
+			return fmt.Sprintf("CACHE_CONTROL: %q is not a Cache-Control directive (want token or token=value, "+
+				"comma-separated, such as %q)", d, httpapi.DefaultCacheControl)
+		}
+		switch name, _, _ := strings.Cut(strings.ToLower(d), "="); name {
+		case "public", "s-maxage":
+			return fmt.Sprintf("CACHE_CONTROL: %q would let a shared cache keep one tenant's answers: use %q or "+
+				"add private", d, httpapi.DefaultCacheControl)
+		case "private", "no-store":
+			private = true
+		}
+	}
+	if !private {
+		return fmt.Sprintf("CACHE_CONTROL: %q lacks private or no-store, so a shared cache could keep one tenant's "+
+			"answers: use %q", v, httpapi.DefaultCacheControl)
+	}
+	return ""
 }
 
 // ServeProblems returns what `serve` needs on top of a valid configuration.

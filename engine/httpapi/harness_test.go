@@ -110,6 +110,8 @@ type serverOpts struct {
 	captureSQL  bool // keep the SQL text of every statement in server.statements
 	rateLimit   httpapi.RateLimit
 	slowRequest time.Duration
+	// cacheControl is Config.CacheControl; empty: the default.
+	cacheControl string
 
 	// poolURL, when set, is where the pool connects instead of env.url (PgBouncer's), and execMode, when not
 	// 0, replaces pgx's default exec mode.
@@ -175,7 +177,7 @@ func (e *env) start(t *testing.T, o serverOpts) *server {
 		Metrics: s.reg, PoolStats: s.pool.Stat, Ping: s.pool.Ping, RateLimit: o.rateLimit, SlowRequest: o.slowRequest,
 		BasePath: basePath, Tenancy: tenancy, Roles: e.declared.Roles, Runner: pgtx.New(s.pool), Resolver: resolver,
 		MaxRows: o.maxRows, StatementTimeout: 10 * time.Second, MaxBodyBytes: maxBodyBytes, MaxURLBytes: maxURLBytes,
-		CORSOrigins: o.corsOrigins, Logger: o.logger,
+		CORSOrigins: o.corsOrigins, Logger: o.logger, CacheControl: o.cacheControl,
 	}, s.model)
 	s.ts = httptest.NewServer(s.api)
 	t.Cleanup(s.ts.Close)

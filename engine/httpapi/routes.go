@@ -35,7 +35,22 @@ func (s *Server) routes() http.Handler {
 	if len(s.cfg.CORSOrigins) > 0 {
 		h = cors.New(s.corsOptions()).Handler(r)
 	}
-	return s.requestID(s.logRequests(s.recoverer(h)))
+	return s.requestID(s.cacheHeaders(s.logRequests(s.recoverer(h))))
+}
+
+// cacheHeaders marks every answer as not to be kept by caches
+// (Config.CacheControl) and names in Vary the request headers an answer
+// depends on: the credential, the tenant, the media type, the preferences
+// and the range. It runs outside CORS, which appends Origin to the same Vary.
+// Set before the handler runs, they are on errors and on panics' 500s too.
+func (s *Server) cacheHeaders(next http.Handler) http.Handler {
+	vary := strings.Join([]string{"Authorization", s.tenancy.Header, "Accept", "Prefer", "Range"}, ", ")
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Cache-Control", s.cfg.CacheControl)
+		h.Add("Vary", vary)
+		next.ServeHTTP(w, r)
+	})
 }
 
 func (s *Server) corsOptions() cors.Options {

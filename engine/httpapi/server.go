@@ -38,7 +38,10 @@ type Config struct {
 	MaxBodyBytes     int64         // request bodies larger than this get 413
 	MaxURLBytes      int           // request targets longer than this get 414
 	CORSOrigins      []string      // allowed browser origins; "*" allows any
-	Limits           query.Limits
+	// CacheControl is the Cache-Control of every answer of the API; empty:
+	// DefaultCacheControl. cmd validates it.
+	CacheControl string
+	Limits       query.Limits
 	// Metrics is where the Prometheus series are registered; nil: a private
 	// registry nobody scrapes.
 	Metrics prometheus.Registerer
@@ -50,6 +53,11 @@ type Config struct {
 	RateLimit   RateLimit     // the default per-tenant rate limit
 	SlowRequest time.Duration // requests slower than this are logged at warn; 0: never
 }
+
+// DefaultCacheControl is the Cache-Control of every answer of the API unless
+// configured otherwise: the answers carry one tenant's data (or a refusal
+// about it), which no cache may keep, a shared one least of all.
+const DefaultCacheControl = "private, no-store"
 
 // Runner runs a request's statement in a transaction bound to its tenant.
 // *pgtx.Runner is the one used in production; the benchmarks of request
@@ -84,6 +92,9 @@ func New(cfg Config, model *schema.Model) *Server {
 	}
 	if cfg.MaxURLBytes <= 0 {
 		cfg.MaxURLBytes = 8 << 10
+	}
+	if cfg.CacheControl == "" {
+		cfg.CacheControl = DefaultCacheControl
 	}
 	if cfg.Metrics == nil {
 		cfg.Metrics = prometheus.NewRegistry()
