@@ -23,7 +23,7 @@ func (s *Server) AdminHandler(g prometheus.Gatherer) http.Handler {
 		writeProbe(w, r, http.StatusOK, "ok", "")
 	})
 	mux.HandleFunc("GET /readyz", s.handleReady)
-	return mux
+	return s.refuseTransferCoding(mux)
 }
 
 // SetDraining marks the server as shutting down: /readyz answers 503 from

@@ -44,6 +44,7 @@ const (
 	codeReadOnly           = "PGT022"
 	codeBodyTooLarge       = "PGT030"
 	codeURLTooLong         = "PGT031"
+	codeTransferCoding     = "PGT032"
 	codeInternal           = "PGT500"
 	codeUnavailable        = "PGT503"
 	codeTimeout            = "PGT504"
@@ -65,6 +66,12 @@ var (
 	errNoTenant = apiError{status: http.StatusForbidden, Code: codeNoTenant,
 		Message: "a tenant is required", Hint: str("send the tenant header with the tenant's identifier or id")}
 )
+
+// errTransferCoding answers a request with Transfer-Encoding (see
+// refuseTransferCoding).
+var errTransferCoding = apiError{status: http.StatusBadRequest, Code: codeTransferCoding,
+	Message: "a request body with a transfer coding (Transfer-Encoding) is refused, and the connection closed",
+	Hint:    str("send the body with Content-Length and no Transfer-Encoding")}
 
 // errorFor is the one place an error becomes a status and a body.
 func (s *Server) errorFor(err error) apiError {

@@ -35,7 +35,32 @@ func (s *Server) routes() http.Handler {
 	if len(s.cfg.CORSOrigins) > 0 {
 		h = cors.New(s.corsOptions()).Handler(r)
 	}
-	return s.requestID(s.cacheHeaders(s.logRequests(s.recoverer(h))))
+	return s.requestID(s.cacheHeaders(s.logRequests(s.recoverer(s.refuseTransferCoding(h)))))
+}
+
+// refuseTransferCoding refuses every request whose body has a transfer
+// coding (Transfer-Encoding: chunked), with 400 PGT032 and Connection: close,
+// so that nothing after it on the connection is ever read as a request.
+//
+// RFC 9112 §6.1 lets a server reject a request with both Content-Length and
+// Transfer-Encoding, and requires it to close the connection after answering
+// one: a proxy in front that frames the body by Content-Length would forward
+// a second request hidden inside it (request smuggling). Go's server drops
+// the Content-Length header of such a request before any handler sees it,
+// so the two cannot be told apart here; and no client of this API needs a
+// chunked body (postgrest-js, fetch with a string body and curl -d all send
+// Content-Length). So any transfer coding is refused.
+func (s *Server) refuseTransferCoding(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if len(r.TransferEncoding) == 0 {
+			next.ServeHTTP(w, r)
+			return
+		}
+		// With this header net/http closes the connection once the answer
+		// is written, without reading the rest of the body or another request.
+		w.Header().Set("Connection", "close")
+		s.writeError(w, r, errTransferCoding)
+	})
 }
 
 // cacheHeaders marks every answer as not to be kept by caches
