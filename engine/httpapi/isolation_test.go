@@ -386,6 +386,19 @@ func TestIsolation(t *testing.T) {
 				r.requireStatus(t, http.StatusForbidden)
 				assert.Equal(t, before, s.snapshot(t, spec.name), "nothing written")
 			})
+			t.Run("insert with the tenant column twice, in either order", func(t *testing.T) {
+				before := s.snapshot(t, spec.name)
+				rest := mustJSON(t, spec.row(t, a, acmeRows, 450+i))[1:]
+				for _, pair := range [][2]string{{s.globex.ID, s.acme.ID}, {s.acme.ID, s.globex.ID}} {
+					body := fmt.Sprintf(`{"tenant_id":%q,"tenant_id":%q,`, pair[0], pair[1]) + rest
+					r := a.do(t, http.MethodPost, path, body, preferRepr)
+					r.requireStatus(t, http.StatusBadRequest)
+					e := r.error(t)
+					assert.Equal(t, "PGRST102", e.Code)
+					assert.Contains(t, e.Message, `duplicate key "tenant_id"`)
+				}
+				assert.Equal(t, before, s.snapshot(t, spec.name), "nothing written")
+			})
 			t.Run("insert with own tenant id is accepted", func(t *testing.T) {
 				row := spec.row(t, a, acmeRows, 500+i)
 				row["tenant_id"] = strings.ToUpper(s.acme.ID)

@@ -1,6 +1,7 @@
 package query_test
 
 import (
+	"cmp"
 	"errors"
 	"net/url"
 	"strings"
@@ -183,4 +184,54 @@ func TestParse_UpsertWithoutKey(t *testing.T) {
 	require.NoError(t, err)
 	sql, _ := q.SQL()
 	assert.Contains(t, sql, "ON CONFLICT (tenant_id, line) DO UPDATE SET line = EXCLUDED.line WHERE log.tenant_id = $2")
+}
+
+// TestParse_DuplicateKeys: a key given twice in an object of the body is refused with a *ParseError naming it
+// (PostgREST's PGRST102 family), whichever key and whatever its values, before the tenant column is looked at:
+// {"tenant_id": B, "tenant_id": A} was accepted (the last value won) while the reverse order was refused. Keys
+// compare as decoded, so an escaped spelling is the same key. Inside a json or jsonb column's value the
+// document is PostgreSQL's to read: a duplicate there is kept as PostgreSQL keeps it.
+func TestParse_DuplicateKeys(t *testing.T) {
+	m := model(t, "")
+	own, other := `"`+testTenant+`"`, `"`+otherTenant+`"`
+	tests := []struct {
+		name, method, table, query, body string
+		key                              string // the duplicate key named; "" when accepted
+		pos                              int
+	}{
+		{name: "tenant column, another tenant first", body: `{"title":"a","tenant_id":` + other + `,"tenant_id":` + own + `}`, key: "tenant_id"},
+		{name: "tenant column, own tenant first", body: `{"title":"a","tenant_id":` + own + `,"tenant_id":` + other + `}`, key: "tenant_id"},
+		{name: "tenant column, own tenant twice", body: `{"title":"a","tenant_id":` + own + `,"tenant_id":` + own + `}`, key: "tenant_id"},
+		{name: "a column", body: `{"title":"a","slug":"s","title":"b"}`, key: "title"},
+		{name: "equal values", body: `{"title":"a","title":"a"}`, key: "title"},
+		{name: "escaped spelling", body: `{"title":"a","t\u0069tle":"b"}`, key: "title"},
+		{name: "unknown column twice", body: `{"nope":1,"nope":2}`, key: "nope"},
+		{name: "on patch", method: "PATCH", query: "slug=eq.a", body: `{"title":"a","title":"b"}`, key: "title"},
+		{name: "in a later row", query: "columns=title", body: `[{"title":"a"},{"title":"b","title":"c"}]`, key: "title", pos: 1},
+		{name: "tenant column in a later row", body: `[{"title":"a","tenant_id":` + own + `},{"title":"b","tenant_id":` +
+			other + `,"tenant_id":` + own + `}]`, key: "tenant_id", pos: 1},
+
+		{name: "nested in a jsonb value", table: "webpages_pagetheme", body: `{"name":"x","settings":{"a":1,"a":2}}`},
+		{name: "same key in two rows", body: `[{"title":"a"},{"title":"b"}]`},
+		{name: "same key at two depths", table: "webpages_pagetheme", body: `{"name":"x","settings":{"name":"y"}}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			params, err := url.ParseQuery(tt.query)
+			require.NoError(t, err)
+			r := query.Request{Model: m, Table: m.Table(cmp.Or(tt.table, "webpages_webpage")), Method: cmp.Or(tt.method, "POST"),
+				Params: params, Body: []byte(tt.body), Tenant: testTenant}
+			_, err = query.Parse(r)
+			if tt.key == "" {
+				require.NoError(t, err)
+				return
+			}
+			pe, ok := errors.AsType[*query.ParseError](err)
+			require.True(t, ok, "want *ParseError, got %v", err)
+			assert.Equal(t, query.BodyParam, pe.Param)
+			assert.Equal(t, tt.pos, pe.Pos)
+			assert.Contains(t, pe.Msg, `duplicate key "`+tt.key+`"`)
+			assert.NotErrorIs(t, err, query.ErrForeignTenant)
+		})
+	}
 }

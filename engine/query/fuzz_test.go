@@ -1,6 +1,9 @@
 package query_test
 
 import (
+	"bytes"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -105,4 +108,48 @@ func checkAccepted(t *testing.T, r query.Request) {
 	if sql2 != sql || !slices.Equal(args2, args) {
 		t.Fatalf("Values %v parses to another statement:\n%s\n%q\n%s\n%q", q.Values(), sql, args, sql2, args2)
 	}
+}
+
+// FuzzParseBody fuzzes a POST's body on webpages_pagetheme (text and jsonb columns), seeded with the duplicate-key
+// cases. Properties: Parse never panics, and refuses with a request error (a duplicate key may be refused before
+// the rest of the body is read); a body it accepts is valid JSON and decodes with encoding/json to objects of
+// known columns.
+func FuzzParseBody(f *testing.F) {
+	for _, s := range []string{`{"name":"a"}`, `[{"name":"a"},{"name":"b"}]`, `{"name":"a","name":"b"}`,
+		`{"name":"a","n\u0061me":"b"}`, `{"name":"x","settings":{"a":1,"a":2}}`, `[{"name":"a"},{"name":"b","name":"c"}]`,
+		`{"name":"a"} {}`, `[{"name":"a"}`, `{"tenant_id":"` + testTenant + `","name":"a"}`, `[]`, `[1]`, `{}`} {
+		f.Add([]byte(s))
+	}
+	m := model(f, "")
+	f.Fuzz(func(t *testing.T, body []byte) {
+		_, err := query.Parse(query.Request{Model: m, Table: m.Table("webpages_pagetheme"), Method: "POST",
+			Params: url.Values{}, Body: body, Tenant: testTenant})
+		if err != nil {
+			if _, ok := errors.AsType[*query.ParseError](err); !ok && !errors.Is(err, query.ErrUnknownColumn) &&
+				!errors.Is(err, query.ErrForeignTenant) {
+				t.Fatalf("refused with an unexpected error: %v", err)
+			}
+			return
+		}
+		if !json.Valid(body) {
+			t.Fatalf("accepted, but not valid JSON: %q", body)
+		}
+		var rows []map[string]json.RawMessage
+		if bytes.HasPrefix(bytes.TrimSpace(body), []byte("{")) {
+			var row map[string]json.RawMessage
+			if err := json.Unmarshal(body, &row); err != nil {
+				t.Fatalf("accepted, but encoding/json refuses it: %v", err)
+			}
+			rows = append(rows, row)
+		} else if err := json.Unmarshal(body, &rows); err != nil {
+			t.Fatalf("accepted, but encoding/json refuses it: %v", err)
+		}
+		for _, row := range rows {
+			for k := range row {
+				if !slices.Contains([]string{"id", "name", "settings", "created_at", "updated_at", "tenant_id"}, k) {
+					t.Fatalf("accepted an unknown key %q", k)
+				}
+			}
+		}
+	})
 }

@@ -3,7 +3,9 @@ package query
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 )
@@ -96,38 +98,160 @@ func (q *Query) namesParam(param, value string) ([]string, error) {
 }
 
 // parseBody decodes the body: a JSON object, or (POST only) an array of
-// objects. Errors are *ParseError with Param BodyParam (PostgREST's PGRST102).
+// objects. Errors are *ParseError with Param BodyParam (PostgREST's PGRST102),
+// among them a key given twice in one object (see decodeRows).
 func (q *Query) parseBody(r Request) ([]map[string]json.RawMessage, error) {
 	w := q.write
-	body := bytes.TrimSpace(r.Body)
+	body := bytes.Trim(r.Body, " \t\r\n") // JSON's whitespace (RFC 8259 §2), not Unicode's
 	if len(body) == 0 {
 		return nil, &ParseError{Param: BodyParam, Msg: "empty body: send a JSON object"}
 	}
 	w.body = string(body)
 	switch body[0] {
 	case '{':
-		var row map[string]json.RawMessage
-		if err := json.Unmarshal(body, &row); err != nil {
-			return nil, &ParseError{Param: BodyParam, Msg: "invalid JSON: " + err.Error()}
-		}
-		return []map[string]json.RawMessage{row}, nil
 	case '[':
 		if r.Method != "POST" {
 			return nil, &ParseError{Param: BodyParam, Msg: "a PATCH body must be one JSON object"}
 		}
-		var rows []map[string]json.RawMessage
-		if err := json.Unmarshal(body, &rows); err != nil {
-			return nil, &ParseError{Param: BodyParam, Msg: "invalid JSON: " + err.Error()}
+		w.array = true
+	default:
+		return nil, &ParseError{Param: BodyParam, Msg: "the body must be a JSON object or an array of objects"}
+	}
+	return decodeRows(body, w.array)
+}
+
+// decodeRows reads the body's objects (one, or the elements of an array),
+// each as its keys' raw values. A key given twice in an object is refused,
+// named, with the object's position: a map would keep only one of its
+// values, and the tenant check would see another value than PostgreSQL's
+// jsonb (which keeps the last) or another reader might. Keys compare as
+// decoded, so "t\u0069tle" is "title". A json or jsonb column's value is
+// kept as raw text, for PostgreSQL to read as it reads any document,
+// duplicates inside it included.
+//
+// The common case costs one json.Unmarshal and one byte loop: memberCounts
+// counts the members each object was written with, and only when a map holds
+// fewer does tokenRows read the body again, token by token, to name the key.
+func decodeRows(body []byte, array bool) ([]map[string]json.RawMessage, error) {
+	var rows []map[string]json.RawMessage
+	var err error
+	if array {
+		err = json.Unmarshal(body, &rows)
+	} else {
+		var row map[string]json.RawMessage
+		err = json.Unmarshal(body, &row)
+		rows = []map[string]json.RawMessage{row}
+	}
+	if err != nil {
+		return nil, &ParseError{Param: BodyParam, Msg: "invalid JSON: " + err.Error()}
+	}
+	for i, row := range rows {
+		if row == nil {
+			return nil, &ParseError{Param: BodyParam, Pos: i, Msg: "every element of the array must be a JSON object"}
 		}
-		for i, row := range rows {
-			if row == nil {
-				return nil, &ParseError{Param: BodyParam, Pos: i, Msg: "every element of the array must be a JSON object"}
+	}
+	depth := 1
+	if array {
+		depth = 2
+	}
+	for i, n := range memberCounts(body, depth) {
+		if n != len(rows[i]) {
+			return tokenRows(body, array)
+		}
+	}
+	return rows, nil
+}
+
+// memberCounts returns how many members each object at depth (1: the value;
+// 2: the elements of an array) of body has as written, duplicates counted:
+// the colons outside strings at that depth. body must be valid JSON.
+func memberCounts(body []byte, depth int) []int {
+	var counts []int
+	d := 0
+	for i := 0; i < len(body); i++ {
+		switch body[i] {
+		case '"':
+			for i++; i < len(body) && body[i] != '"'; i++ {
+				if body[i] == '\\' {
+					i++
+				}
+			}
+		case '{':
+			if d++; d == depth {
+				counts = append(counts, 0)
+			}
+		case '[':
+			d++
+		case '}', ']':
+			d--
+		case ':':
+			if d == depth {
+				counts[len(counts)-1]++
 			}
 		}
-		w.array = true
-		return rows, nil
 	}
-	return nil, &ParseError{Param: BodyParam, Msg: "the body must be a JSON object or an array of objects"}
+	return counts
+}
+
+// tokenRows is decodeRows in one pass of encoding/json's Decoder, token by
+// token: slower, but it sees every key as it comes, so it names the first
+// one given twice.
+func tokenRows(body []byte, array bool) ([]map[string]json.RawMessage, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	bad := func(pos int, err error) error {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			err = errors.New("unexpected end of JSON input")
+		}
+		return &ParseError{Param: BodyParam, Pos: pos, Msg: "invalid JSON: " + err.Error()}
+	}
+	if array {
+		if _, err := dec.Token(); err != nil { // '['
+			return nil, bad(0, err)
+		}
+	}
+	var rows []map[string]json.RawMessage
+	for i := 0; !array || dec.More(); i++ {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, bad(i, err)
+		}
+		if d, ok := tok.(json.Delim); !ok || d != '{' {
+			return nil, &ParseError{Param: BodyParam, Pos: i, Msg: "every element of the array must be a JSON object"}
+		}
+		row := map[string]json.RawMessage{}
+		for dec.More() {
+			tok, err := dec.Token()
+			if err != nil {
+				return nil, bad(i, err)
+			}
+			key, _ := tok.(string) // an object's names are strings, or Token fails
+			var v json.RawMessage
+			if err := dec.Decode(&v); err != nil {
+				return nil, bad(i, err)
+			}
+			if _, dup := row[key]; dup {
+				return nil, &ParseError{Param: BodyParam, Pos: i,
+					Msg: fmt.Sprintf("duplicate key %q: a key may appear once in an object", key)}
+			}
+			row[key] = v
+		}
+		if _, err := dec.Token(); err != nil { // '}'
+			return nil, bad(i, err)
+		}
+		rows = append(rows, row)
+		if !array {
+			break
+		}
+	}
+	if array {
+		if _, err := dec.Token(); err != nil { // ']'
+			return nil, bad(len(rows), err)
+		}
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, &ParseError{Param: BodyParam, Pos: len(rows), Msg: "invalid JSON: data after the body's value"}
+	}
+	return rows, nil
 }
 
 // checkTenant allows the tenant column in a body only with the request's own
