@@ -66,15 +66,19 @@ func TestRoundTrip(t *testing.T) {
 	ls := lines(file)
 	require.Equal(t, "", ls[len(ls)-1], "the file ends with a newline")
 	ls = ls[:len(ls)-1]
-	assert.True(t, strings.HasPrefix(ls[0], `{"format":"pgtenant-backup","format_version":1,`), ls[0])
+	assert.True(t, strings.HasPrefix(ls[0], `{"format":"pgtenant-backup","format_version":2,`), ls[0])
 	assert.Equal(t, `{"table":"`+m.Tables[0].Name+`"}`+"\n", ls[1])
 	var trailer backup.Manifest
 	require.NoError(t, json.Unmarshal([]byte(ls[len(ls)-2]), &trailer))
 	assert.Equal(t, *m, trailer)
 	sum := sha256.Sum256(file[:len(file)-len(ls[len(ls)-1])])
-	assert.Equal(t, `{"sha256":"`+hex.EncodeToString(sum[:])+`"}`+"\n", ls[len(ls)-1])
-	verified, err := backup.Verify(bytes.NewReader(file))
+	assert.True(t, strings.HasPrefix(ls[len(ls)-1], `{"sha256":"`+hex.EncodeToString(sum[:])+`","hmac_sha256":"`), ls[len(ls)-1])
+	assert.Equal(t, backup.MACAlgorithm, m.MAC)
+	assert.Equal(t, testKey.ID(), m.KeyID)
+	verified, err := backup.Verify(bytes.NewReader(file), trust)
 	require.NoError(t, err)
+	assert.True(t, verified.Authenticated)
+	verified.Authenticated = false
 	assert.Equal(t, m, verified)
 
 	// Into a fresh database under another tenant id.
@@ -82,6 +86,8 @@ func TestRoundTrip(t *testing.T) {
 	c := dst.tenant(t, "gamma")
 	restored, err := backup.Restore(t.Context(), dst.runner, dst.target(c), bytes.NewReader(file))
 	require.NoError(t, err)
+	assert.True(t, restored.Authenticated)
+	restored.Authenticated = false
 	assert.Equal(t, m, restored)
 	assert.Equal(t, want, dst.dump(t, c))
 	again, m2 := dst.backupOf(t, c)
@@ -193,6 +199,6 @@ func TestWrite_WriterFails(t *testing.T) {
 	w = &hookWriter{failAfter: 100 << 10} // in the middle of the rows
 	_, err = backup.Write(t.Context(), e.runner, e.source(a), w)
 	require.ErrorIs(t, err, errDiskFull)
-	_, err = backup.Verify(bytes.NewReader(w.Bytes()))
+	_, err = backup.Verify(bytes.NewReader(w.Bytes()), trust)
 	require.ErrorIs(t, err, backup.ErrTruncated)
 }

@@ -7,17 +7,33 @@
 // table is streamed with COPY (SELECT … WHERE <tenant predicate> ORDER BY <primary key>) TO STDOUT, which runs
 // under the policies like any SELECT, so memory stays constant whatever the size of the tenant. Restore loads a file in one transaction bound to the target tenant: all or nothing.
 //
-// # File format, version 1
+// # File format, version 2
 //
 // A backup is UTF-8 text made of lines, each ending in "\n":
 //
-//	{"format":"pgtenant-backup","format_version":1,...}   the header: the Manifest without row counts and checksums
+//	{"format":"pgtenant-backup","format_version":2,...}   the header: the Manifest without row counts and checksums
 //	{"table":"content_namespace"}                         for each table of the header, in its order:
 //	<rows>                                                  its rows in PostgreSQL's COPY text format, one per line
 //	\.                                                      the end of the table's rows
 //	...
-//	{"format":"pgtenant-backup","format_version":1,...}   the trailer: the whole Manifest, with per-table rows and sha256
-//	{"sha256":"<hex>"}                                    the SHA-256 of every byte of the file before this line
+//	{"format":"pgtenant-backup","format_version":2,...}   the trailer: the whole Manifest, with per-table rows and sha256
+//	{"sha256":"<hex>","hmac_sha256":"<hex>"}              the SHA-256 and HMAC-SHA256 of every byte before this line
+//
+// A backup written with a Key (BACKUP_KEY) is authenticated: its manifest says "mac":"hmac-sha256" and names the
+// key ("key_id", Key.ID), and its last line carries the HMAC. Without a key there is no "mac", "key_id" nor
+// "hmac_sha256": the SHA-256s detect damage, not a forgery, since anyone can recompute them. Version 1 was version
+// 2 without the HMAC; it is read as an unauthenticated file.
+//
+// # Origin
+//
+// Restore and Verify take a Trust. A file whose HMAC verifies with Trust.Key is Manifest.Authenticated. A file
+// whose HMAC does not verify, or that names another key, is refused (ErrForged), whatever else Trust says. A file
+// without an HMAC, or any file when no Key is given, cannot be authenticated: it is refused (ErrUnauthenticated)
+// unless Trust.AllowUnauthenticated, and its manifest's claims (the source tenant, the time) are then only what the
+// file says. What the header settles is refused before any row is read; the HMAC itself is verified at the end of
+// the file, before the restore's transaction may commit.
+//
+// Encryption at rest is age's, around the whole file (see Decrypt): the HMAC is inside, verified after decryption.
 //
 // The Manifest holds the format and its version, when the backup was made, the schema version (golang-migrate's
 // schema_migrations) and SchemaHash of the served schema, the source tenant's id and identifier, and per table its
@@ -37,11 +53,11 @@
 // *SchemaError), the header's tables and columns against the target's, and that the target tenant has no rows
 // (else ErrTenantHasRows, unless Target.Replace, which deletes them first in the same transaction). While
 // loading: each table's row count and SHA-256 against the trailer, the trailer against the header, and the whole
-// file's SHA-256. After loading, in the same transaction, every table is read back as Write would write it and
+// file's SHA-256 and HMAC. After loading, in the same transaction, every table is read back as Write would write it and
 // must give the same count and checksum. Any failure rolls everything back; a damaged file (ErrCorrupt, including
 // ErrTruncated) is reported as such even when PostgreSQL rejected its rows first. Verify runs the file checks
 // alone, without a database.
 //
-// backup imports pgx, schema, engine/ddl, engine/introspect and engine/pgtx; it must not import net/http or
+// backup imports pgx, age, schema, engine/ddl, engine/introspect and engine/pgtx; it must not import net/http or
 // engine/httpapi.
 package backup

@@ -22,6 +22,21 @@ func TestMain(m *testing.M) { pgtest.Run(m) }
 
 var tenancy = schema.DefaultTenancy
 
+// testKey is the BACKUP_KEY of the tests' databases: every backup they write is authenticated with it, and every
+// restore verifies it.
+var testKey = mustKey("0123456789abcdef0123456789abcdef-backup-key")
+
+// trust is what the tests' restores accept: files whose HMAC verifies with testKey.
+var trust = backup.Trust{Key: testKey}
+
+func mustKey(secret string) *backup.Key {
+	k, err := backup.NewKey([]byte(secret))
+	if err != nil {
+		panic(err)
+	}
+	return k
+}
+
 // env is one database as the backup sees it: its login (holding the declared roles), its schema and version.
 type env struct {
 	db      *pgtest.DB
@@ -160,11 +175,11 @@ func (e *env) total(t *testing.T) int {
 }
 
 func (e *env) source(tenant backup.Tenant) backup.Source {
-	return backup.Source{Tenancy: tenancy, Tenant: tenant, Role: "app", SchemaVersion: e.version}
+	return backup.Source{Tenancy: tenancy, Tenant: tenant, Role: "app", SchemaVersion: e.version, Key: testKey}
 }
 
 func (e *env) target(tenant backup.Tenant) backup.Target {
-	return backup.Target{Tenancy: tenancy, Tenant: tenant, Role: "app", SchemaVersion: e.version}
+	return backup.Target{Tenancy: tenancy, Tenant: tenant, Role: "app", SchemaVersion: e.version, Trust: trust}
 }
 
 // backupOf writes a backup of tenant and returns its bytes and manifest.

@@ -15,8 +15,13 @@ import (
 // Format is the value of every backup's "format" field.
 const Format = "pgtenant-backup"
 
-// FormatVersion is the version of the file format that Write writes and Restore and Verify read.
-const FormatVersion = 1
+// FormatVersion is the version of the file format that Write writes and Restore and Verify read. Version 2 added
+// the HMAC (Manifest.MAC); a version 1 file, which has none, is read only as an unauthenticated file.
+const FormatVersion = 2
+
+// MACAlgorithm is the Manifest.MAC of an authenticated backup: an HMAC-SHA256 keyed with a Key over every byte of
+// the file before its last line.
+const MACAlgorithm = "hmac-sha256"
 
 // Tenant is the tenant a backup was taken from, or the one a restore writes into.
 type Tenant struct {
@@ -33,8 +38,15 @@ type Manifest struct {
 	SchemaVersion uint      `json:"schema_version"` // golang-migrate's version of the source database
 	SchemaHash    string    `json:"schema_hash"`    // SchemaHash of the source's served schema
 	Tenant        Tenant    `json:"tenant"`         // the source tenant
-	Tables        []Table   `json:"tables"`         // in the order the file holds them: foreign key order
-	Rows          int64     `json:"rows"`           // the sum of the tables' rows
+	// MAC is MACAlgorithm when the file is authenticated with a Key, whose Key.ID is KeyID; empty otherwise.
+	MAC    string  `json:"mac,omitempty"`
+	KeyID  string  `json:"key_id,omitempty"`
+	Tables []Table `json:"tables"` // in the order the file holds them: foreign key order
+	Rows   int64   `json:"rows"`   // the sum of the tables' rows
+	// Authenticated is set by Restore and Verify when the file's HMAC was verified with their Key: only then do
+	// the manifest's claims (the source tenant, when and where it was made) come from a holder of the key. It is
+	// not part of the file.
+	Authenticated bool `json:"-"`
 }
 
 // Table is one table of a backup.
@@ -53,6 +65,8 @@ type header struct {
 	SchemaVersion uint          `json:"schema_version"`
 	SchemaHash    string        `json:"schema_hash"`
 	Tenant        Tenant        `json:"tenant"`
+	MAC           string        `json:"mac,omitempty"`
+	KeyID         string        `json:"key_id,omitempty"`
 	Tables        []headerTable `json:"tables"`
 }
 
@@ -64,7 +78,7 @@ type headerTable struct {
 // header returns the part of m known before the rows.
 func (m *Manifest) header() header {
 	h := header{Format: m.Format, FormatVersion: m.FormatVersion, CreatedAt: m.CreatedAt,
-		SchemaVersion: m.SchemaVersion, SchemaHash: m.SchemaHash, Tenant: m.Tenant}
+		SchemaVersion: m.SchemaVersion, SchemaHash: m.SchemaHash, Tenant: m.Tenant, MAC: m.MAC, KeyID: m.KeyID}
 	for _, t := range m.Tables {
 		h.Tables = append(h.Tables, headerTable{Name: t.Name, Columns: t.Columns})
 	}
@@ -74,7 +88,7 @@ func (m *Manifest) header() header {
 // manifest is the Manifest that h starts, without counts and checksums.
 func (h header) manifest() *Manifest {
 	m := &Manifest{Format: h.Format, FormatVersion: h.FormatVersion, CreatedAt: h.CreatedAt,
-		SchemaVersion: h.SchemaVersion, SchemaHash: h.SchemaHash, Tenant: h.Tenant}
+		SchemaVersion: h.SchemaVersion, SchemaHash: h.SchemaHash, Tenant: h.Tenant, MAC: h.MAC, KeyID: h.KeyID}
 	for _, t := range h.Tables {
 		m.Tables = append(m.Tables, Table{Name: t.Name, Columns: t.Columns})
 	}
@@ -85,6 +99,7 @@ func (h header) manifest() *Manifest {
 func (h header) equal(o header) bool {
 	return h.Format == o.Format && h.FormatVersion == o.FormatVersion && h.CreatedAt.Equal(o.CreatedAt) &&
 		h.SchemaVersion == o.SchemaVersion && h.SchemaHash == o.SchemaHash && h.Tenant == o.Tenant &&
+		h.MAC == o.MAC && h.KeyID == o.KeyID &&
 		slices.EqualFunc(h.Tables, o.Tables, func(a, b headerTable) bool {
 			return a.Name == b.Name && slices.Equal(a.Columns, b.Columns)
 		})
@@ -111,6 +126,14 @@ var (
 	ErrDirty = errors.New("backup: the database's schema version is dirty")
 	// ErrNoRole: no declared role can do the job without a restrictive policy narrowing what it sees.
 	ErrNoRole = errors.New("backup: no suitable declared role")
+	// ErrUnauthenticated: the file's origin cannot be verified (it has no HMAC, or no Key was given to check
+	// it) and Trust.AllowUnauthenticated is not set.
+	ErrUnauthenticated = errors.New("backup: the backup's origin cannot be verified")
+	// ErrForged: the file's HMAC does not verify with the Key: the file was changed after it was written, or it
+	// was written with another key. Nothing allows such a file.
+	ErrForged = errors.New("backup: the backup's HMAC does not verify")
+	// ErrEncrypted: the file is encrypted with age and no identity that can decrypt it was given.
+	ErrEncrypted = errors.New("backup: the backup is encrypted")
 )
 
 // SchemaError reports a backup from another schema than the target's.

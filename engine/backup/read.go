@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -18,11 +19,13 @@ import (
 const maxLine = 16 << 20
 
 // Verify reads a whole backup from r and checks it without a database: the format and its version, the
-// structure, each table's row count and SHA-256 against the manifest, the trailer against the header, and the
-// whole file's SHA-256. It reads in constant memory and returns the manifest. Returns an error wrapping
-// ErrUnsupported, ErrCorrupt or ErrTruncated when the file is not good.
-func Verify(r io.Reader) (*Manifest, error) {
-	return read(context.Background(), r, nil, func(Table, io.Reader) (int64, error) { return -1, nil })
+// structure, each table's row count and SHA-256 against the manifest, the trailer against the header, the whole
+// file's SHA-256, and its origin as trust says (its HMAC, with trust.Key). It reads in constant memory and returns
+// the manifest, Authenticated when the HMAC was verified. Returns an error wrapping ErrUnsupported, ErrCorrupt or
+// ErrTruncated when the file is not good, ErrForged when its HMAC does not verify, and ErrUnauthenticated when its
+// origin cannot be verified and trust does not allow that.
+func Verify(r io.Reader, trust Trust) (*Manifest, error) {
+	return read(context.Background(), r, trust, nil, func(Table, io.Reader) (int64, error) { return -1, nil })
 }
 
 // read parses a backup. check, when not nil, sees the header's manifest before any rows; load is given each
@@ -30,9 +33,13 @@ func Verify(r io.Reader) (*Manifest, error) {
 // drains what load leaves. When check or load fails, read goes on verifying the file without them: a damaged
 // file is reported as ErrCorrupt even when the database refused its rows first, and otherwise their error is
 // returned. It stops at once when ctx ends.
-func read(ctx context.Context, r io.Reader, check func(*Manifest) error, load func(Table, io.Reader) (int64, error)) (
-	*Manifest, error) {
-	p := &parser{br: bufio.NewReaderSize(r, bufferSize), file: sha256.New()}
+//
+// What trust refuses is refused from the header, before check or load see anything, where the header tells
+// (ErrUnauthenticated, or ErrForged for another key's file); the HMAC itself is verified at the end, before any
+// error of check or load is returned.
+func read(ctx context.Context, r io.Reader, trust Trust, check func(*Manifest) error,
+	load func(Table, io.Reader) (int64, error)) (*Manifest, error) {
+	p := &parser{br: bufio.NewReaderSize(r, bufferSize), file: &sums{sha: sha256.New()}}
 	line, err := p.line(true)
 	if errors.Is(err, ErrTruncated) {
 		return nil, fmt.Errorf("%w: not a pgtenant backup (no header line)", ErrUnsupported)
@@ -44,9 +51,16 @@ func read(ctx context.Context, r io.Reader, check func(*Manifest) error, load fu
 	if err := json.Unmarshal(line, &h); err != nil || h.Format != Format {
 		return nil, fmt.Errorf("%w: not a pgtenant backup (the first line is not its header)", ErrUnsupported)
 	}
-	if h.FormatVersion != FormatVersion {
-		return nil, fmt.Errorf("%w: format version %d (this pgtenant reads version %d)", ErrUnsupported,
+	if h.FormatVersion != FormatVersion && h.FormatVersion != 1 {
+		return nil, fmt.Errorf("%w: format version %d (this pgtenant reads versions 1 and %d)", ErrUnsupported,
 			h.FormatVersion, FormatVersion)
+	}
+	if p.file.mac, err = trust.checkHeader(h); err != nil {
+		return nil, err
+	}
+	if p.file.mac != nil { // the header line was read before the key was known
+		p.file.mac.Write(line)
+		p.file.mac.Write([]byte{'\n'})
 	}
 	m := h.manifest()
 	var failed error // the first error of check or load; the file is still read to the end
@@ -103,7 +117,7 @@ func read(ctx context.Context, r io.Reader, check func(*Manifest) error, load fu
 	if trailer.Rows != m.Rows {
 		return nil, fmt.Errorf("%w: the manifest counts %d rows, the tables hold %d", ErrCorrupt, trailer.Rows, m.Rows)
 	}
-	sum := hex.EncodeToString(p.file.Sum(nil))
+	sum := hex.EncodeToString(p.file.sha.Sum(nil))
 	line, err = p.line(false)
 	if err != nil {
 		return nil, within(err, "before the file's checksum")
@@ -118,10 +132,35 @@ func read(ctx context.Context, r io.Reader, check func(*Manifest) error, load fu
 		}
 		return nil, fmt.Errorf("backup: read: %w", err)
 	}
+	switch {
+	case h.MAC != "" && c.HMAC == "":
+		return nil, fmt.Errorf("%w: the header announces an HMAC, the last line has none", ErrCorrupt)
+	case h.MAC == "" && c.HMAC != "":
+		return nil, fmt.Errorf("%w: the last line has an HMAC the header does not announce", ErrCorrupt)
+	case p.file.mac != nil:
+		got, err := hex.DecodeString(c.HMAC)
+		if err != nil || !hmac.Equal(got, p.file.mac.Sum(nil)) {
+			return nil, fmt.Errorf("%w: the file was changed after it was written", ErrForged)
+		}
+		m.Authenticated = true
+	}
 	if failed != nil {
 		return nil, failed
 	}
 	return m, nil
+}
+
+// sums hashes a file's bytes: its SHA-256 and, for a file authenticated with a Key, its HMAC.
+type sums struct {
+	sha, mac hash.Hash // mac nil: none
+}
+
+func (s *sums) Write(b []byte) (int, error) {
+	s.sha.Write(b)
+	if s.mac != nil {
+		s.mac.Write(b)
+	}
+	return len(b), nil
 }
 
 // within adds where a truncation or damage was found.
@@ -135,7 +174,7 @@ func within(err error, where string) error {
 // parser reads a backup's lines, hashing every byte it reads before the final line.
 type parser struct {
 	br   *bufio.Reader
-	file hash.Hash
+	file *sums
 }
 
 // line reads one marker or manifest line, without its "\n"; hashed says whether it counts in the file's SHA-256.
@@ -167,7 +206,8 @@ func (p *parser) line(hashed bool) ([]byte, error) {
 // what it reads into the table's and the file's SHA-256 and counts the lines.
 type section struct {
 	br        *bufio.Reader
-	file, sum hash.Hash
+	file      *sums
+	sum       hash.Hash
 	rows      int64
 	lineStart bool  // the next byte starts a line
 	done      bool  // the end marker was read

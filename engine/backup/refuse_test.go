@@ -56,7 +56,8 @@ func TestRestore_RefusesDamagedFiles(t *testing.T) {
 		{"a flipped byte in the header's identifier", damage(file, at(`"alpha"`)+1, 0), backup.ErrCorrupt},
 		{"a flipped byte in the header's columns", damage(file, at(`"slug"`)+1, 0), backup.ErrCorrupt},
 		{"a flipped byte in the manifest", damage(file, trailer+len(ls[len(ls)-3])-30, 0), backup.ErrCorrupt},
-		{"a flipped byte in the checksum", damage(file, len(file)-5, 0), backup.ErrCorrupt},
+		{"a flipped byte in the checksum", damage(file, lastLine+15, 0), backup.ErrCorrupt},
+		{"a flipped byte in the HMAC", damage(file, len(file)-5, 0), backup.ErrForged},
 		{"data after the end", append(bytes.Clone(file), 'x'), backup.ErrCorrupt},
 		{"the manifest left out", append(bytes.Clone(file[:trailer]), ls[len(ls)-2]...), backup.ErrCorrupt},
 		{"cut in half", file[:len(file)/2], backup.ErrTruncated},
@@ -66,14 +67,14 @@ func TestRestore_RefusesDamagedFiles(t *testing.T) {
 		{"the last newline cut", file[:len(file)-1], backup.ErrTruncated},
 		{"empty", nil, backup.ErrUnsupported},
 		{"not a backup", []byte("COPY public.content_tag FROM stdin;\n"), backup.ErrUnsupported},
-		{"another format version", []byte(strings.Replace(string(file), `"format_version":1`, `"format_version":2`, 1)), backup.ErrUnsupported},
+		{"another format version", []byte(strings.Replace(string(file), `"format_version":2`, `"format_version":3`, 1)), backup.ErrUnsupported},
 	}
 	dst := newEnv(t)
 	c := dst.tenant(t, "gamma")
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			require.NotEqual(t, file, tt.file)
-			_, err := backup.Verify(bytes.NewReader(tt.file))
+			_, err := backup.Verify(bytes.NewReader(tt.file), trust)
 			require.ErrorIs(t, err, tt.want)
 			_, err = backup.Restore(t.Context(), dst.runner, dst.target(c), bytes.NewReader(tt.file))
 			require.ErrorIs(t, err, tt.want)
@@ -102,7 +103,7 @@ func TestRestore_RefusesAnotherSchema(t *testing.T) {
 	s.SchemaVersion = 7
 	_, err := backup.Write(t.Context(), src.runner, s, &buf)
 	require.NoError(t, err)
-	_, err = backup.Verify(bytes.NewReader(buf.Bytes()))
+	_, err = backup.Verify(bytes.NewReader(buf.Bytes()), trust)
 	require.NoError(t, err, "the file itself is sound")
 	_, err = backup.Restore(t.Context(), dst.runner, dst.target(c), bytes.NewReader(buf.Bytes()))
 	var se *backup.SchemaError

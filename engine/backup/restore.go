@@ -23,6 +23,7 @@ type Target struct {
 	Role          string         // the declared role to write as: it needs SELECT and INSERT (and DELETE with Replace)
 	SchemaVersion uint           // the target database's migration version (SchemaVersion)
 	Replace       bool           // delete the tenant's rows first, instead of refusing a tenant that has rows
+	Trust         Trust          // what the file's origin must be: its HMAC verified with a Key, or allowed unverified
 }
 
 // stagingTable receives one table's rows by COPY, then is emptied into the table by INSERT … SELECT: PostgreSQL
@@ -36,8 +37,10 @@ const stagingTable = "pgtenant_restore"
 // the tenant has no rows (ErrTenantHasRows; with dst.Replace they are deleted instead). Tables are loaded in the
 // file's foreign key order; the tenant column of every row is the target tenant, from the transaction's setting,
 // never from the file. The file's checksums are verified as it streams by, and every table is read back before
-// the commit and must match the manifest (ErrMismatch). On any error nothing is written: a damaged file gives an
-// error wrapping ErrCorrupt (or ErrTruncated), even when PostgreSQL refused its rows first.
+// the commit and must match the manifest (ErrMismatch). The file's origin must satisfy dst.Trust (ErrForged,
+// ErrUnauthenticated): what its header settles is refused before anything is sent, and its HMAC is verified before
+// the commit. On any error nothing is written: a damaged file gives an error wrapping ErrCorrupt (or ErrTruncated),
+// even when PostgreSQL refused its rows first.
 func Restore(ctx context.Context, runner *pgtx.Runner, dst Target, r io.Reader) (*Manifest, error) {
 	scope := pgtx.Scope{Setting: dst.Tenancy.Setting, Tenant: dst.Tenant.ID, Role: dst.Role}
 	var m *Manifest
@@ -72,7 +75,7 @@ func Restore(ctx context.Context, runner *pgtx.Runner, dst Target, r io.Reader) 
 			i++
 			return loadTable(ctx, tx, t, rows)
 		}
-		if m, err = read(ctx, r, check, load); err != nil {
+		if m, err = read(ctx, r, dst.Trust, check, load); err != nil {
 			return false, err
 		}
 		return true, readBack(ctx, tx, model, tables, m)

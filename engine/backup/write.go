@@ -26,6 +26,9 @@ type Source struct {
 	Role          string         // the declared role to read as: it needs SELECT, and no policy should narrow it
 	SchemaVersion uint           // the database's migration version (SchemaVersion), recorded in the manifest
 	CreatedAt     time.Time      // recorded in the manifest; zero means now
+	// Key, when set, authenticates the file: its manifest names the key and its last line carries an HMAC-SHA256
+	// of every byte before it. Nil: the file has only its SHA-256s, which detect damage but not a forgery.
+	Key *Key
 }
 
 // endOfRows ends a table's rows, as in psql's COPY files.
@@ -63,10 +66,13 @@ func Write(ctx context.Context, runner *pgtx.Runner, src Source, w io.Writer) (*
 		}
 		m = &Manifest{Format: Format, FormatVersion: FormatVersion, CreatedAt: created.UTC().Truncate(time.Microsecond),
 			SchemaVersion: src.SchemaVersion, SchemaHash: SchemaHash(model), Tenant: src.Tenant}
+		if src.Key != nil {
+			m.MAC, m.KeyID = MACAlgorithm, src.Key.ID()
+		}
 		for _, t := range tables {
 			m.Tables = append(m.Tables, Table{Name: t.Name, Columns: columnNames(t)})
 		}
-		return false, write(ctx, tx, model, tables, m, w)
+		return false, write(ctx, tx, model, tables, m, src.Key, w)
 	})
 	if err != nil {
 		return nil, err
@@ -74,10 +80,15 @@ func Write(ctx context.Context, runner *pgtx.Runner, src Source, w io.Writer) (*
 	return m, nil
 }
 
-// write streams the file: header, each table's rows, trailer, checksum. It fills in m's counts and checksums.
-func write(ctx context.Context, tx pgx.Tx, model *schema.Model, tables []*schema.Table, m *Manifest, w io.Writer) error {
+// write streams the file: header, each table's rows, trailer, checksum (and HMAC with key). It fills in m's counts
+// and checksums.
+func write(ctx context.Context, tx pgx.Tx, model *schema.Model, tables []*schema.Table, m *Manifest, key *Key,
+	w io.Writer) error {
 	bw := bufio.NewWriterSize(w, bufferSize)
-	file := sha256.New()
+	file := &sums{sha: sha256.New()}
+	if key != nil {
+		file.mac = key.hash()
+	}
 	out := io.MultiWriter(bw, file)
 	if err := writeJSONLine(out, m.header()); err != nil {
 		return err
@@ -107,7 +118,11 @@ func write(ctx context.Context, tx pgx.Tx, model *schema.Model, tables []*schema
 	if err := writeJSONLine(out, m); err != nil {
 		return err
 	}
-	if err := writeJSONLine(bw, checksumLine{SHA256: hex.EncodeToString(file.Sum(nil))}); err != nil {
+	last := checksumLine{SHA256: hex.EncodeToString(file.sha.Sum(nil))}
+	if file.mac != nil {
+		last.HMAC = hex.EncodeToString(file.mac.Sum(nil))
+	}
+	if err := writeJSONLine(bw, last); err != nil {
 		return err
 	}
 	if err := bw.Flush(); err != nil {
@@ -121,9 +136,11 @@ type sectionLine struct {
 	Table string `json:"table"`
 }
 
-// checksumLine is the file's last line.
+// checksumLine is the file's last line: the SHA-256 of every byte before it and, for an authenticated file, their
+// HMAC-SHA256.
 type checksumLine struct {
 	SHA256 string `json:"sha256"`
+	HMAC   string `json:"hmac_sha256,omitempty"`
 }
 
 func writeJSONLine(w io.Writer, v any) error {
