@@ -186,3 +186,16 @@ func TestConfig_CacheControl(t *testing.T) {
 		})
 	}
 }
+
+// TestConfig_BackupKey: BACKUP_KEY needs 32 bytes, and is never printed.
+func TestConfig_BackupKey(t *testing.T) {
+	t.Setenv("BACKUP_KEY", "hunter2-hunter2")
+	_, problems := LoadConfig()
+	all := strings.Join(problems, "\n")
+	assert.Contains(t, all, "BACKUP_KEY: want at least 32 bytes (e.g. `openssl rand -base64 48`), got 15")
+	assert.NotContains(t, all, "hunter2")
+	t.Setenv("BACKUP_KEY", strings.Repeat("k", 32))
+	c, problems := LoadConfig()
+	assert.Empty(t, problems)
+	assert.Equal(t, strings.Repeat("k", 32), c.BackupKey)
+}

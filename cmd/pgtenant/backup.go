@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"filippo.io/age"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -21,8 +22,8 @@ import (
 )
 
 const (
-	backupArgs  = "--tenant I [-o FILE] [--role R]"
-	restoreArgs = "--tenant I [--replace] [--role R] FILE|-"
+	backupArgs  = "--tenant I [-o FILE] [--role R] [--recipient AGE_KEY …] [--recipients-file FILE]"
+	restoreArgs = "--tenant I [--replace] [--role R] [--identity FILE …] [--allow-unauthenticated] FILE|-"
 )
 
 // errNoDatabaseURL is the answer when backup or restore has no app login to read or write the rows through.
@@ -125,6 +126,13 @@ func failBackup(e *env, verb string, err error, role, outcome string) int {
 	if outcome != "" {
 		msg += ": " + outcome
 	}
+	switch {
+	case errors.Is(err, backup.ErrUnauthenticated):
+		msg += ". Set BACKUP_KEY to the key the backup was written with, or pass --allow-unauthenticated to restore " +
+			"it without knowing where it came from"
+	case errors.Is(err, backup.ErrForged):
+		msg += ". Do not restore this file: it was not written with this BACKUP_KEY as it is"
+	}
 	return fail(e, verb, errors.New(msg))
 }
 
@@ -133,6 +141,9 @@ func cmdBackup(ctx context.Context, e *env, args []string) int {
 	ref := fs.String("tenant", "", "the tenant to back up: its identifier or UUID (required)")
 	out := fs.String("o", "", "write the backup to this file (mode 0600, in place only once complete); default: stdout")
 	role := fs.String("role", "", "the declared role to read as (default: the first role with SELECT that no restrictive policy narrows)")
+	var recipientArgs refs
+	fs.Var(&recipientArgs, "recipient", "encrypt the backup with age to this public key (age1…); repeat for several")
+	recipientsFile := fs.String("recipients-file", "", "encrypt the backup with age to the public keys of this file, one a line")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
@@ -141,6 +152,14 @@ func cmdBackup(ctx context.Context, e *env, args []string) int {
 	}
 	if strings.TrimSpace(*ref) == "" {
 		return usageError(fs, e, "--tenant is required")
+	}
+	recipients, err := ageRecipients(recipientArgs, *recipientsFile)
+	if err != nil {
+		return usageError(fs, e, "%v", err)
+	}
+	key, err := backupKey(e)
+	if err != nil {
+		return fail(e, "backup", err)
 	}
 	job, code, ok := openTenantJob(ctx, e, fs, *ref, *role, schema.Select)
 	if !ok {
@@ -157,20 +176,97 @@ func cmdBackup(ctx context.Context, e *env, args []string) int {
 		defer file.abort()
 		w, where = file, *out
 	}
+	var sealed io.WriteCloser
+	if len(recipients) > 0 {
+		if sealed, err = age.Encrypt(w, recipients...); err != nil {
+			return fail(e, "backup", fmt.Errorf("age: %w", err))
+		}
+		w = sealed
+	}
 	src := backup.Source{Tenancy: job.tenancy, Tenant: job.tenant, Role: job.role, SchemaVersion: job.version,
-		CreatedAt: time.Now()}
+		CreatedAt: time.Now(), Key: key}
 	m, err := backup.Write(ctx, job.runner, src, w)
 	if err != nil {
 		return failBackup(e, "backup", err, job.role, "")
+	}
+	if sealed != nil {
+		if err := sealed.Close(); err != nil {
+			return fail(e, "backup", fmt.Errorf("age: %w", err))
+		}
 	}
 	if file != nil {
 		if err := file.commit(); err != nil {
 			return fail(e, "backup", err)
 		}
 	}
-	fmt.Fprintf(e.stderr, "Backed up tenant %s (%s) as role %s: %d rows in %d tables, schema version %d, to %s.\n",
-		m.Tenant.Identifier, m.Tenant.ID, job.role, m.Rows, len(m.Tables), m.SchemaVersion, where)
+	protection := "authenticated with BACKUP_KEY (key id " + m.KeyID + ")"
+	if key == nil {
+		protection = "NOT authenticated (BACKUP_KEY is not set: a restore needs --allow-unauthenticated)"
+	}
+	if len(recipients) > 0 {
+		protection += fmt.Sprintf(", encrypted with age to %d recipient(s)", len(recipients))
+	} else {
+		protection += ", not encrypted"
+	}
+	fmt.Fprintf(e.stderr, "Backed up tenant %s (%s) as role %s: %d rows in %d tables, schema version %d, to %s; %s.\n",
+		m.Tenant.Identifier, m.Tenant.ID, job.role, m.Rows, len(m.Tables), m.SchemaVersion, where, protection)
 	return exitOK
+}
+
+// backupKey is BACKUP_KEY as a backup.Key, nil when it is not set.
+func backupKey(e *env) (*backup.Key, error) {
+	if e.cfg.BackupKey == "" {
+		return nil, nil
+	}
+	k, err := backup.NewKey([]byte(e.cfg.BackupKey))
+	if err != nil {
+		return nil, fmt.Errorf("BACKUP_KEY: %s", strings.TrimPrefix(err.Error(), "backup: "))
+	}
+	return k, nil
+}
+
+// ageRecipients parses the --recipient values and the --recipients-file (age's recipients file format: one
+// public key a line, # comments).
+func ageRecipients(args []string, file string) ([]age.Recipient, error) {
+	var out []age.Recipient
+	for _, a := range args {
+		rs, err := age.ParseRecipients(strings.NewReader(a))
+		if err != nil {
+			return nil, fmt.Errorf("--recipient %q: %w", a, err)
+		}
+		out = append(out, rs...)
+	}
+	if file != "" {
+		f, err := os.Open(file)
+		if err != nil {
+			return nil, fmt.Errorf("--recipients-file: %w", err)
+		}
+		defer f.Close()
+		rs, err := age.ParseRecipients(f)
+		if err != nil {
+			return nil, fmt.Errorf("--recipients-file %s: %w", file, err)
+		}
+		out = append(out, rs...)
+	}
+	return out, nil
+}
+
+// ageIdentities reads the --identity files (age's identity file format, as age-keygen writes it).
+func ageIdentities(files []string) ([]age.Identity, error) {
+	var out []age.Identity
+	for _, path := range files {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, fmt.Errorf("--identity: %w", err)
+		}
+		ids, err := age.ParseIdentities(f)
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("--identity %s: %w", path, err)
+		}
+		out = append(out, ids...)
+	}
+	return out, nil
 }
 
 func cmdRestore(ctx context.Context, e *env, args []string) int {
@@ -178,6 +274,10 @@ func cmdRestore(ctx context.Context, e *env, args []string) int {
 	ref := fs.String("tenant", "", "the tenant to restore into, by identifier or UUID: it must exist in this database's registry (required)")
 	replace := fs.Bool("replace", false, "delete the tenant's rows first (in the same transaction) instead of refusing a tenant that has rows")
 	role := fs.String("role", "", "the declared role to write as (default: the first role with SELECT, INSERT (and DELETE with --replace) that no restrictive policy narrows)")
+	var identityFiles refs
+	fs.Var(&identityFiles, "identity", "an age identity file (age-keygen's) to decrypt an encrypted backup; repeat for several")
+	allowUnauth := fs.Bool("allow-unauthenticated", false, "restore a file whose origin cannot be verified: one without "+
+		"an HMAC, or any file when BACKUP_KEY is not set. What it claims (its source tenant) is then unverified")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
@@ -191,6 +291,15 @@ func cmdRestore(ctx context.Context, e *env, args []string) int {
 	if strings.TrimSpace(*ref) == "" {
 		return usageError(fs, e, "--tenant is required")
 	}
+	identities, err := ageIdentities(identityFiles)
+	if err != nil {
+		return usageError(fs, e, "%v", err)
+	}
+	key, err := backupKey(e)
+	if err != nil {
+		return fail(e, "restore", err)
+	}
+	trust := backup.Trust{Key: key, AllowUnauthenticated: *allowUnauth}
 	need := []schema.Privilege{schema.Select, schema.Insert}
 	if *replace {
 		need = append(need, schema.Delete)
@@ -207,9 +316,14 @@ func cmdRestore(ctx context.Context, e *env, args []string) int {
 			return fail(e, "restore", err)
 		}
 		defer f.Close()
-		// Check the whole file before the transaction: a damaged file is refused before anything is sent. Restore
-		// checks it again as it reads (all it can do with stdin), so a file changed in between is refused too.
-		if _, err := backup.Verify(f); err != nil {
+		// Check the whole file before the transaction: a damaged or forged file is refused before anything is
+		// sent. Restore checks it again as it reads (all it can do with stdin), so a file changed in between is
+		// refused too.
+		plain, _, err := backup.Decrypt(f, identities)
+		if err == nil {
+			_, err = backup.Verify(plain, trust)
+		}
+		if err != nil {
 			return failBackup(e, "restore", err, job.role, "nothing was written")
 		}
 		if _, err := f.Seek(0, io.SeekStart); err != nil {
@@ -217,8 +331,12 @@ func cmdRestore(ctx context.Context, e *env, args []string) int {
 		}
 		in = f
 	}
+	in, _, err = backup.Decrypt(in, identities)
+	if err != nil {
+		return failBackup(e, "restore", err, job.role, "nothing was written")
+	}
 	dst := backup.Target{Tenancy: job.tenancy, Tenant: job.tenant, Role: job.role, SchemaVersion: job.version,
-		Replace: *replace}
+		Replace: *replace, Trust: trust}
 	m, err := backup.Restore(ctx, job.runner, dst, in)
 	if errors.Is(err, backup.ErrTenantHasRows) {
 		return fail(e, "restore", fmt.Errorf("tenant %s already has rows%s: nothing was written. Pass --replace to "+
@@ -228,10 +346,32 @@ func cmdRestore(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return failBackup(e, "restore", err, job.role, "nothing was written")
 	}
+	if !m.Authenticated {
+		// Nothing in the file is vouched for: its claims are reported as claims, never as facts.
+		fmt.Fprintf(e.stderr, "pgtenant restore: warning: the file's origin is NOT verified (%s): anyone who could "+
+			"write it could have chosen its rows and what it says about itself.\n", unverifiedWhy(m, key))
+		fmt.Fprintf(e.stdout, "Restored %d rows in %d tables into tenant %s (%s), from an unauthenticated file that "+
+			"claims, unverified, to be a backup of tenant %q made %s (schema version %d).\n", m.Rows, len(m.Tables),
+			job.tenant.Identifier, job.tenant.ID, m.Tenant.Identifier, when(m.CreatedAt), m.SchemaVersion)
+		return exitOK
+	}
 	fmt.Fprintf(e.stdout, "Restored %d rows in %d tables into tenant %s (%s), from the backup of tenant %s made %s "+
-		"(schema version %d).\n", m.Rows, len(m.Tables), job.tenant.Identifier, job.tenant.ID, m.Tenant.Identifier,
-		when(m.CreatedAt), m.SchemaVersion)
+		"(schema version %d, HMAC verified with BACKUP_KEY, key id %s).\n", m.Rows, len(m.Tables), job.tenant.Identifier,
+		job.tenant.ID, m.Tenant.Identifier, when(m.CreatedAt), m.SchemaVersion, m.KeyID)
 	return exitOK
+}
+
+// unverifiedWhy says why a restored file's origin was not verified.
+func unverifiedWhy(m *backup.Manifest, key *backup.Key) string {
+	switch {
+	case m.FormatVersion < backup.FormatVersion:
+		return fmt.Sprintf("format version %d has no HMAC", m.FormatVersion)
+	case m.MAC == "":
+		return "it carries no HMAC: it was written without BACKUP_KEY"
+	case key == nil:
+		return "BACKUP_KEY is not set, so its HMAC was not checked"
+	}
+	return "its HMAC was not checked"
 }
 
 // atomicFile is a file written under a temporary name in the same directory and renamed into place once

@@ -42,8 +42,20 @@ func useBackupDB(t *testing.T) *backupDB {
 	return b
 }
 
-// use points the CLI at b.
+// testBackupKey is the BACKUP_KEY of the CLI in these tests, and cliTrust what verifies its files.
+const testBackupKey = "cli-test-backup-key-0123456789abcdef"
+
+var cliTrust = func() backup.Trust {
+	k, err := backup.NewKey([]byte(testBackupKey))
+	if err != nil {
+		panic(err)
+	}
+	return backup.Trust{Key: k}
+}()
+
+// use points the CLI at b, with BACKUP_KEY set.
 func (b *backupDB) use(t *testing.T) {
+	t.Setenv("BACKUP_KEY", testBackupKey)
 	t.Setenv("DATABASE_URL", b.loginURL)
 	t.Setenv("ADMIN_DATABASE_URL", b.db.OwnerURL)
 	t.Setenv("POLICIES_FILE", "../../policies.hcl")
@@ -103,7 +115,7 @@ func TestBackupRestore(t *testing.T) {
 	require.Equal(t, exitOK, code, stderr)
 	assert.Empty(t, stdout)
 	assert.Regexp(t, `^Backed up tenant alpha \(`+alpha+`\) as role app: 8 rows in 8 tables, schema version 1, to `+
-		regexp.QuoteMeta(path)+`\.\n$`, stderr)
+		regexp.QuoteMeta(path)+`; authenticated with BACKUP_KEY \(key id `+cliTrust.Key.ID()+`\), not encrypted\.\n$`, stderr)
 	info, err := os.Stat(path)
 	require.NoError(t, err)
 	assert.Equal(t, os.FileMode(0o600), info.Mode().Perm(), "tenant data is readable by its owner only")
@@ -112,7 +124,7 @@ func TestBackupRestore(t *testing.T) {
 	assert.Len(t, entries, 1, "no temporary file is left behind")
 	file, err := os.ReadFile(path)
 	require.NoError(t, err)
-	m, err := backup.Verify(bytes.NewReader(file))
+	m, err := backup.Verify(bytes.NewReader(file), cliTrust)
 	require.NoError(t, err)
 	assert.NotContains(t, string(file), "beta")
 	assert.NotContains(t, string(file), beta)
@@ -120,8 +132,8 @@ func TestBackupRestore(t *testing.T) {
 	// Without -o the backup goes to stdout, and the note to stderr.
 	code, stdout, stderr = pgtenant(t, "backup", "--tenant", alpha)
 	require.Equal(t, exitOK, code, stderr)
-	assert.Contains(t, stderr, "to stdout.")
-	m2, err := backup.Verify(strings.NewReader(stdout))
+	assert.Contains(t, stderr, "to stdout; ")
+	m2, err := backup.Verify(strings.NewReader(stdout), cliTrust)
 	require.NoError(t, err)
 	assert.Equal(t, m.Tables, m2.Tables)
 
@@ -131,10 +143,10 @@ func TestBackupRestore(t *testing.T) {
 	code, stdout, stderr = pgtenant(t, "restore", "--tenant", "gamma", path)
 	require.Equal(t, exitOK, code, stderr)
 	assert.Regexp(t, `^Restored 8 rows in 8 tables into tenant gamma \(`+gamma+`\), from the backup of tenant alpha `+
-		`made \S+ \(schema version 1\)\.\n$`, stdout)
+		`made \S+ \(schema version 1, HMAC verified with BACKUP_KEY, key id `+cliTrust.Key.ID()+`\)\.\n$`, stdout)
 	code, stdout, stderr = pgtenant(t, "backup", "--tenant", "gamma")
 	require.Equal(t, exitOK, code, stderr)
-	restored, err := backup.Verify(strings.NewReader(stdout))
+	restored, err := backup.Verify(strings.NewReader(stdout), cliTrust)
 	require.NoError(t, err)
 	assert.Equal(t, m.Tables, restored.Tables, "the same rows: same counts and checksums")
 
@@ -170,7 +182,7 @@ func TestBackupRestore(t *testing.T) {
 	}
 	code, stdout, _ = pgtenant(t, "backup", "--tenant", "epsilon")
 	require.Equal(t, exitOK, code)
-	empty, err := backup.Verify(strings.NewReader(stdout))
+	empty, err := backup.Verify(strings.NewReader(stdout), cliTrust)
 	require.NoError(t, err)
 	assert.Zero(t, empty.Rows, "epsilon has no rows")
 

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"pgtenant/engine/backup"
 	"pgtenant/engine/header"
 	"pgtenant/engine/httpapi"
 )
@@ -62,6 +63,10 @@ type Config struct {
 	// DatabaseListenURL is DATABASE_LISTEN_URL, the connection that LISTENs for NOTIFY pgtenant; empty means
 	// DATABASE_URL. It must reach PostgreSQL directly: LISTEN does not work through transaction pooling.
 	DatabaseListenURL string
+
+	// BackupKey is BACKUP_KEY, the secret (at least backup.MinKeyBytes bytes) that authenticates backups with an
+	// HMAC: backup writes it, restore verifies it. Never printed.
+	BackupKey string
 
 	// JWT credentials (Authorization: Bearer): set exactly one of JWTSecret and JWTJWKSFile to accept them.
 	JWTSecret      string        // JWT_SECRET: the HS256 key, at least 32 bytes
@@ -122,6 +127,7 @@ func LoadConfig() (Config, []string) {
 		"JWT_AUDIENCE":       &c.JWTAudience,
 		"JWT_ISSUER":         &c.JWTIssuer,
 		"CACHE_CONTROL":      &c.CacheControl,
+		"BACKUP_KEY":         &c.BackupKey,
 	} {
 		if v, ok := os.LookupEnv(name); ok && v != "" {
 			*field = v
@@ -233,6 +239,10 @@ func (c Config) Validate() []string {
 	}
 	if _, err := newLogger(nil, "text", c.LogLevel); err != nil {
 		problems = append(problems, err.Error())
+	}
+	if c.BackupKey != "" && len(c.BackupKey) < backup.MinKeyBytes {
+		problems = append(problems, fmt.Sprintf("BACKUP_KEY: want at least %d bytes (e.g. `openssl rand -base64 48`), got %d",
+			backup.MinKeyBytes, len(c.BackupKey)))
 	}
 	if p := cacheControlProblem(c.CacheControl); p != "" {
 		problems = append(problems, p)
