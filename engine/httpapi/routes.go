@@ -9,7 +9,8 @@ import (
 )
 
 // routes wires every endpoint. Middleware runs outermost first: request id,
-// logging, recovery, CORS, then the route. Recovery runs inside logging, so
+// cache headers, logging, recovery, the Transfer-Encoding refusal, CORS,
+// then the route. Recovery runs inside logging, so
 // that a request whose handler panics still writes its line and counts in
 // the metrics, with the 500 it got.
 func (s *Server) routes() http.Handler {
