@@ -153,6 +153,7 @@ func TestServe_JWT(t *testing.T) {
 		"wrong key":       bearer(other, nil),
 		"undeclared role": bearer(key, func(c jwt.MapClaims) { c["role"] = "postgres" }),
 		"no exp":          bearer(key, func(c jwt.MapClaims) { delete(c, "exp") }),
+		"crit":            withCrit(t, key),
 	} {
 		r := do(http.MethodGet, auth, "acme", "")
 		assert.Equal(t, badBody, r, "%s: 401 with the one body, no reason", name)
@@ -161,6 +162,20 @@ func TestServe_JWT(t *testing.T) {
 	assert.Eventually(t, func() bool { return strings.Contains(logs.String(), "token is expired") }, 5*time.Second, 10*time.Millisecond)
 	assert.Contains(t, logs.String(), "token has invalid audience")
 	assert.Contains(t, logs.String(), `\"postgres\" is not a declared role`)
+	assert.Contains(t, logs.String(), "crit header lists extensions this server does not understand")
+}
+
+// withCrit is a valid reader JWT for acme whose header has crit (RFC 7515 §4.1.11) naming an extension.
+func withCrit(t *testing.T, k *ecdsa.PrivateKey) string {
+	t.Helper()
+	now := time.Now()
+	tok := jwt.NewWithClaims(jwt.SigningMethodES256, jwt.MapClaims{"sub": "svc-reporting", "tenant_id": "acme",
+		"role": "reader", "aud": "pgtenant-test", "iat": now.Unix(), "exp": now.Add(time.Hour).Unix()})
+	tok.Header["kid"] = "k1"
+	tok.Header["crit"] = []string{"exp"}
+	s, err := tok.SignedString(k)
+	require.NoError(t, err)
+	return "Bearer " + s
 }
 
 // lockedBuffer is a log destination that the server's goroutines write to
