@@ -50,6 +50,7 @@ fuzz:
 	$(GO) test ./schema -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
 	$(GO) test ./engine/query -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./engine/query -run '^$$' -fuzz '^FuzzParseParams$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./engine/query -run '^$$' -fuzz '^FuzzParseBody$$' -fuzztime $(FUZZTIME)
 
 ## stop: stop the private PostgreSQL of `make run`.
 stop:
