@@ -107,7 +107,7 @@ func startServer(ctx context.Context, sc Config, declared *schema.Model, logger 
 		return nil, fmt.Errorf("DATABASE_URL: %w", err)
 	}
 	poolCfg.ConnConfig.RuntimeParams["application_name"] = "pgtenant"
-	pgtx.CancelOnContext(&poolCfg.ConnConfig.Config) // a client that goes away stops its query
+	pgtx.CloseOnContext(&poolCfg.ConnConfig.Config) // a client that goes away ends its own statement only
 	if poolCfg.ConnConfig.DefaultQueryExecMode, err = parseExecMode(sc.ExecMode); err != nil {
 		return nil, err
 	}

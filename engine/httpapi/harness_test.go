@@ -115,6 +115,11 @@ type serverOpts struct {
 	// 0, replaces pgx's default exec mode.
 	poolURL  string
 	execMode pgx.QueryExecMode
+
+	// cancelDelay, when set, makes the pool's cancel requests reach PostgreSQL that much later
+	// (pgtest.LateCancels); statementTimeout replaces the 10s STATEMENT_TIMEOUT.
+	cancelDelay      time.Duration
+	statementTimeout time.Duration
 }
 
 // server is one httpapi.Server behind httptest, with its own pool, whose
@@ -149,13 +154,16 @@ func (e *env) start(t *testing.T, o serverOpts) *server {
 	if o.execMode != 0 {
 		cfg.ConnConfig.DefaultQueryExecMode = o.execMode
 	}
-	pgtx.CancelOnContext(&cfg.ConnConfig.Config) // as cmd/pgtenant's startServer
+	pgtx.CloseOnContext(&cfg.ConnConfig.Config) // as cmd/pgtenant's startServer
 	cfg.ConnConfig.Tracer = &tracer{n: &s.queries, sql: &s.statements}
 	cfg.ConnConfig.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
 		var d net.Dialer
 		c, err := d.DialContext(ctx, network, addr)
 		if err != nil {
 			return nil, err
+		}
+		if o.cancelDelay > 0 {
+			c = pgtest.LateCancels(c, o.cancelDelay)
 		}
 		return &countingConn{Conn: c, trips: &s.roundTrips, read: true}, nil
 	}
@@ -174,7 +182,7 @@ func (e *env) start(t *testing.T, o serverOpts) *server {
 	s.api = httpapi.New(httpapi.Config{
 		Metrics: s.reg, PoolStats: s.pool.Stat, Ping: s.pool.Ping, RateLimit: o.rateLimit, SlowRequest: o.slowRequest,
 		BasePath: basePath, Tenancy: tenancy, Roles: e.declared.Roles, Runner: pgtx.New(s.pool), Resolver: resolver,
-		MaxRows: o.maxRows, StatementTimeout: 10 * time.Second, MaxBodyBytes: maxBodyBytes, MaxURLBytes: maxURLBytes,
+		MaxRows: o.maxRows, StatementTimeout: cmp.Or(o.statementTimeout, 10*time.Second), MaxBodyBytes: maxBodyBytes, MaxURLBytes: maxURLBytes,
 		CORSOrigins: o.corsOrigins, Logger: o.logger,
 	}, s.model)
 	s.ts = httptest.NewServer(s.api)
