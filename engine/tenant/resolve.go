@@ -25,7 +25,13 @@ type Config struct {
 	// caused by unknown tenants: a flood of made-up tenants costs at most
 	// one query per interval. Default 1s.
 	MinRefresh time.Duration
-	Now        func() time.Time // the clock; time.Now by default
+	// LookupTimeout bounds one registry lookup (a credential, the tenant
+	// directory). Concurrent requests that need the same lookup share it, so
+	// it runs under a context of its own, not under the request that started
+	// it: a request that goes away stops waiting and fails no other.
+	// Default 5s.
+	LookupTimeout time.Duration
+	Now           func() time.Time // the clock; time.Now by default
 	// JWT, when set, accepts `Authorization: Bearer <jwt>` (see JWTConfig);
 	// nil: a Bearer credential is ErrBadCredential.
 	JWT *JWTConfig
@@ -94,6 +100,9 @@ func NewResolver(store Store, cfg Config) *Resolver {
 	}
 	if cfg.MinRefresh <= 0 {
 		cfg.MinRefresh = time.Second
+	}
+	if cfg.LookupTimeout <= 0 {
+		cfg.LookupTimeout = 5 * time.Second
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -174,8 +183,8 @@ func (r *Resolver) credential(req *http.Request) (*Credential, error) {
 	r.mu.Unlock()
 	if !hit || now.After(e.expires) {
 		// gen in the key: a request after Invalidate never joins a lookup begun before it.
-		v, err, _ := r.group.Do(fmt.Sprintf("cred:%d:%s", gen, key), func() (any, error) {
-			c, err := r.store.Credential(req.Context(), hash)
+		v, err := r.shared(req.Context(), fmt.Sprintf("cred:%d:%s", gen, key), func(ctx context.Context) (any, error) {
+			c, err := r.store.Credential(ctx, hash)
 			if err != nil {
 				return nil, fmt.Errorf("tenant: look up credential: %w", err)
 			}
@@ -244,7 +253,7 @@ func (r *Resolver) tenant(ctx context.Context, ref string) (Tenant, error) {
 		}
 		return t, nil
 	}
-	v, err, _ := r.group.Do(fmt.Sprintf("directory:%d", gen), func() (any, error) { return r.reload(ctx, gen) })
+	v, err := r.shared(ctx, fmt.Sprintf("directory:%d", gen), func(ctx context.Context) (any, error) { return r.reload(ctx, gen) })
 	if err != nil {
 		return Tenant{}, err
 	}
@@ -252,6 +261,26 @@ func (r *Resolver) tenant(ctx context.Context, ref string) (Tenant, error) {
 		return Tenant{}, ErrTenantRefused
 	}
 	return t, nil
+}
+
+// shared runs lookup once for all concurrent callers with the same key
+// (singleflight), under a context detached from any one request: it keeps
+// ctx's values, not its cancellation, and ends after LookupTimeout. So a
+// request that goes away never fails the requests that joined its lookup;
+// it stops waiting, with its own context's error, and the lookup goes on
+// (and fills the cache) for the others.
+func (r *Resolver) shared(ctx context.Context, key string, lookup func(context.Context) (any, error)) (any, error) {
+	ch := r.group.DoChan(key, func() (any, error) {
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.cfg.LookupTimeout)
+		defer cancel()
+		return lookup(lctx)
+	})
+	select {
+	case res := <-ch:
+		return res.Val, res.Err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 func (d directory) lookup(ref string) (Tenant, bool) {
