@@ -49,6 +49,11 @@ type Config struct {
 	AdminListenAddr string
 	RateLimitRPS    float64 // RATE_LIMIT_RPS: the default per-tenant requests per second; 0 = no limit
 	RateLimitBurst  int     // RATE_LIMIT_BURST: the default bucket size; 0 = RATE_LIMIT_RPS rounded up
+	// AuthFailureRPS and AuthFailureBurst are AUTH_FAILURE_RPS and AUTH_FAILURE_BURST: the failed
+	// authentications each client address may make per second, and at once; over them its requests get 429
+	// before any database work. AUTH_FAILURE_RPS=0 turns the limit off.
+	AuthFailureRPS   float64
+	AuthFailureBurst int
 	// SlowRequestThreshold is SLOW_REQUEST_THRESHOLD: slower requests are logged at warn; 0 = never.
 	SlowRequestThreshold time.Duration
 
@@ -90,6 +95,8 @@ func DefaultConfig() Config {
 
 		AdminListenAddr:      "127.0.0.1:3001",
 		SlowRequestThreshold: time.Second,
+		AuthFailureRPS:       1,
+		AuthFailureBurst:     20,
 	}
 }
 
@@ -145,12 +152,15 @@ func LoadConfig() (Config, []string) {
 	intVar("MAX_ROWS", &c.MaxRows, 0)
 	intVar("DB_POOL_SIZE", &c.PoolSize, 0)
 	intVar("RATE_LIMIT_BURST", &c.RateLimitBurst, 0)
-	if v := os.Getenv("RATE_LIMIT_RPS"); v != "" {
-		f, err := strconv.ParseFloat(v, 64)
-		if err != nil || f < 0 || math.IsInf(f, 0) || math.IsNaN(f) {
-			problems = append(problems, fmt.Sprintf("RATE_LIMIT_RPS: want a number ≥ 0 such as 50 or 0.5, got %q", v))
-		} else {
-			c.RateLimitRPS = f
+	intVar("AUTH_FAILURE_BURST", &c.AuthFailureBurst, 0)
+	for name, dst := range map[string]*float64{"RATE_LIMIT_RPS": &c.RateLimitRPS, "AUTH_FAILURE_RPS": &c.AuthFailureRPS} {
+		if v := os.Getenv(name); v != "" {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil || f < 0 || math.IsInf(f, 0) || math.IsNaN(f) {
+				problems = append(problems, fmt.Sprintf("%s: want a number ≥ 0 such as 50 or 0.5, got %q", name, v))
+			} else {
+				*dst = f
+			}
 		}
 	}
 	body := int(c.MaxBodyBytes)

@@ -154,8 +154,9 @@ func startServer(ctx context.Context, sc Config, declared *schema.Model, logger 
 	reg := prometheus.NewRegistry()
 	api := httpapi.New(httpapi.Config{
 		Metrics: reg, PoolStats: pool.Stat, Ping: pool.Ping, SlowRequest: sc.SlowRequestThreshold,
-		RateLimit: httpapi.RateLimit{RPS: sc.RateLimitRPS, Burst: sc.RateLimitBurst},
-		BasePath:  sc.BasePath, Tenancy: tenancy, Roles: declared.Roles, Runner: pgtx.New(pool), Resolver: resolver,
+		RateLimit:    httpapi.RateLimit{RPS: sc.RateLimitRPS, Burst: sc.RateLimitBurst},
+		AuthFailures: httpapi.AuthFailureLimit{RPS: sc.AuthFailureRPS, Burst: sc.AuthFailureBurst},
+		BasePath:     sc.BasePath, Tenancy: tenancy, Roles: declared.Roles, Runner: pgtx.New(pool), Resolver: resolver,
 		Logger: logger, MaxRows: sc.MaxRows, StatementTimeout: sc.StatementTimeout, MaxBodyBytes: sc.MaxBodyBytes,
 		CORSOrigins: sc.CORSOrigins, Limits: query.Limits{},
 	}, model)

@@ -103,13 +103,14 @@ func newEnvOn(t *testing.T, db *pgtest.DB) *env {
 
 // serverOpts changes how a test server is built.
 type serverOpts struct {
-	corsOrigins []string
-	maxConns    int32
-	maxRows     int
-	logger      *slog.Logger
-	captureSQL  bool // keep the SQL text of every statement in server.statements
-	rateLimit   httpapi.RateLimit
-	slowRequest time.Duration
+	corsOrigins  []string
+	maxConns     int32
+	maxRows      int
+	logger       *slog.Logger
+	captureSQL   bool // keep the SQL text of every statement in server.statements
+	rateLimit    httpapi.RateLimit
+	authFailures httpapi.AuthFailureLimit
+	slowRequest  time.Duration
 
 	// poolURL, when set, is where the pool connects instead of env.url (PgBouncer's), and execMode, when not
 	// 0, replaces pgx's default exec mode.
@@ -181,7 +182,8 @@ func (e *env) start(t *testing.T, o serverOpts) *server {
 	s.reg = prometheus.NewRegistry()
 	s.api = httpapi.New(httpapi.Config{
 		Metrics: s.reg, PoolStats: s.pool.Stat, Ping: s.pool.Ping, RateLimit: o.rateLimit, SlowRequest: o.slowRequest,
-		BasePath: basePath, Tenancy: tenancy, Roles: e.declared.Roles, Runner: pgtx.New(s.pool), Resolver: resolver,
+		AuthFailures: o.authFailures,
+		BasePath:     basePath, Tenancy: tenancy, Roles: e.declared.Roles, Runner: pgtx.New(s.pool), Resolver: resolver,
 		MaxRows: o.maxRows, StatementTimeout: cmp.Or(o.statementTimeout, 10*time.Second), MaxBodyBytes: maxBodyBytes, MaxURLBytes: maxURLBytes,
 		CORSOrigins: o.corsOrigins, Logger: o.logger,
 	}, s.model)

@@ -46,9 +46,12 @@ type Config struct {
 	// Only statistics: the server never queries through the pool.
 	PoolStats func() *pgxpool.Stat
 	// Ping tells /readyz whether the database answers; nil: always ready.
-	Ping        func(context.Context) error
-	RateLimit   RateLimit     // the default per-tenant rate limit
-	SlowRequest time.Duration // requests slower than this are logged at warn; 0: never
+	Ping      func(context.Context) error
+	RateLimit RateLimit // the default per-tenant rate limit
+	// AuthFailures limits failed authentications per client address; the
+	// zero value: no limit.
+	AuthFailures AuthFailureLimit
+	SlowRequest  time.Duration // requests slower than this are logged at warn; 0: never
 }
 
 // Runner runs a request's statement in a transaction bound to its tenant.
@@ -71,6 +74,7 @@ type Server struct {
 	handler  http.Handler
 	metrics  *metrics
 	limits   *limiters
+	auth     *authLimiter
 	draining atomic.Bool
 }
 
@@ -88,7 +92,8 @@ func New(cfg Config, model *schema.Model) *Server {
 	if cfg.Metrics == nil {
 		cfg.Metrics = prometheus.NewRegistry()
 	}
-	s := &Server{cfg: cfg, tenancy: cfg.Tenancy, limits: newLimiters(cfg.RateLimit)}
+	s := &Server{cfg: cfg, tenancy: cfg.Tenancy, limits: newLimiters(cfg.RateLimit),
+		auth: newAuthLimiter(cfg.AuthFailures)}
 	s.metrics = newMetrics(cfg.Metrics, cfg.PoolStats)
 	s.model.Store(model)
 	s.handler = s.routes()
