@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -82,22 +83,56 @@ func (l *authLimiter) failed(addr string, now time.Time) {
 }
 
 // clientAddress is the address whose failures a request counts against: the
-// TCP peer (behind a proxy, the proxy's), an IPv6 address as its /64, since
-// one host commonly holds a whole /64.
-func clientAddress(remoteAddr string) string {
-	host, _, err := net.SplitHostPort(remoteAddr)
-	if err != nil {
-		host = remoteAddr
+// TCP peer, unless the peer is a trusted proxy: then the right-most address of
+// X-Forwarded-For that is not a trusted proxy (each proxy appends the address
+// it received the request from, so entries left of it may be made up by the
+// client and are never read). An IPv6 address counts as its /64, since one
+// host commonly holds a whole /64.
+func clientAddress(r *http.Request, trusted []netip.Prefix) string {
+	peer := r.RemoteAddr
+	if host, _, err := net.SplitHostPort(peer); err == nil {
+		peer = host
 	}
-	ip, err := netip.ParseAddr(host)
+	ip, err := netip.ParseAddr(peer)
 	if err != nil {
-		return host
+		return peer
 	}
 	ip = ip.Unmap().WithZone("")
+	if isTrusted(ip, trusted) {
+		ip = forwardedFor(r.Header.Values("X-Forwarded-For"), trusted, ip)
+	}
 	if ip.Is4() {
 		return ip.String()
 	}
 	return netip.PrefixFrom(ip, 64).Masked().String()
+}
+
+// forwardedFor walks X-Forwarded-For from the right past the trusted proxies
+// and returns the first other address; peer when there is none, or when an
+// entry does not parse (nothing left of it can be trusted).
+func forwardedFor(values []string, trusted []netip.Prefix, peer netip.Addr) netip.Addr {
+	for i := len(values) - 1; i >= 0; i-- {
+		entries := strings.Split(values[i], ",")
+		for j := len(entries) - 1; j >= 0; j-- {
+			ip, err := netip.ParseAddr(strings.TrimSpace(entries[j]))
+			if err != nil {
+				return peer
+			}
+			if ip = ip.Unmap().WithZone(""); !isTrusted(ip, trusted) {
+				return ip
+			}
+		}
+	}
+	return peer
+}
+
+func isTrusted(ip netip.Addr, trusted []netip.Prefix) bool {
+	for _, p := range trusted {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
 }
 
 // authThrottled refuses a request from an address over its failed

@@ -121,6 +121,9 @@ type serverOpts struct {
 	// (pgtest.LateCancels); statementTimeout replaces the 10s STATEMENT_TIMEOUT.
 	cancelDelay      time.Duration
 	statementTimeout time.Duration
+	// writeTimeout and spoolDir are Config.WriteTimeout and Config.SpoolDir.
+	writeTimeout time.Duration
+	spoolDir     string
 }
 
 // server is one httpapi.Server behind httptest, with its own pool, whose
@@ -182,8 +185,8 @@ func (e *env) start(t *testing.T, o serverOpts) *server {
 	s.reg = prometheus.NewRegistry()
 	s.api = httpapi.New(httpapi.Config{
 		Metrics: s.reg, PoolStats: s.pool.Stat, Ping: s.pool.Ping, RateLimit: o.rateLimit, SlowRequest: o.slowRequest,
-		AuthFailures: o.authFailures,
-		BasePath:     basePath, Tenancy: tenancy, Roles: e.declared.Roles, Runner: pgtx.New(s.pool), Resolver: resolver,
+		AuthFailures: o.authFailures, WriteTimeout: o.writeTimeout, SpoolDir: o.spoolDir,
+		BasePath: basePath, Tenancy: tenancy, Roles: e.declared.Roles, Runner: pgtx.New(s.pool), Resolver: resolver,
 		MaxRows: o.maxRows, StatementTimeout: cmp.Or(o.statementTimeout, 10*time.Second), MaxBodyBytes: maxBodyBytes, MaxURLBytes: maxURLBytes,
 		CORSOrigins: o.corsOrigins, Logger: o.logger,
 	}, s.model)

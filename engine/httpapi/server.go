@@ -12,6 +12,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"sync/atomic"
 	"time"
 
@@ -51,7 +52,16 @@ type Config struct {
 	// AuthFailures limits failed authentications per client address; the
 	// zero value: no limit.
 	AuthFailures AuthFailureLimit
-	SlowRequest  time.Duration // requests slower than this are logged at warn; 0: never
+	// TrustedProxies are the proxies whose X-Forwarded-For names the client
+	// address that AuthFailures counts against; none: the TCP peer's.
+	TrustedProxies []netip.Prefix
+	// WriteTimeout bounds how long writing a response may make no progress
+	// (a client that reads nothing): the response is then given up. 0: none.
+	WriteTimeout time.Duration
+	// SpoolDir is where a streamed read's rows wait for a slow client once
+	// they outgrow memory (spool.go); "": os.TempDir().
+	SpoolDir    string
+	SlowRequest time.Duration // requests slower than this are logged at warn; 0: never
 }
 
 // Runner runs a request's statement in a transaction bound to its tenant.

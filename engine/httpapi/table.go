@@ -39,7 +39,7 @@ const (
 // refused first, before its credential is read: 429, no database work.
 func (s *Server) authorize(r *http.Request) (tenant.Binding, *schema.Role, error) {
 	st := stateFrom(r.Context())
-	addr := clientAddress(r.RemoteAddr)
+	addr := clientAddress(r, s.cfg.TrustedProxies)
 	if over, wait := s.auth.over(addr, time.Now()); over {
 		return tenant.Binding{}, nil, s.authThrottled(wait)
 	}
