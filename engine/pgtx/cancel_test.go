@@ -103,11 +103,6 @@ func serverSetup(t *testing.T, cancelDelay time.Duration) (*pgtx.Runner, *pgtest
 	pool, err := pgxpool.NewWithConfig(t.Context(), cfg)
 	require.NoError(t, err)
 	t.Cleanup(pool.Close)
-	var a, b string
-	for i, id := range []*string{&a, &b} {
-		require.NoError(t, db.Owner.QueryRow(t.Context(),
-			"INSERT INTO pgtenant.tenants (identifier, name, created_by) VALUES ($1, 'T', 'test') RETURNING id::text",
-			[]string{"ta", "tb"}[i]).Scan(id))
-	}
+	a, b := twoTenants(t, db)
 	return pgtx.New(pool), db, a, b
 }
