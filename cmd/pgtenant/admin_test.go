@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -121,6 +122,36 @@ func TestServe_AdminListener(t *testing.T) {
 	}
 	code, _ = admin("/healthz")
 	assert.Zero(t, code, "the admin listener is closed after shutdown")
+}
+
+// TestConfig_Isolation checks the settings that keep tenants from stalling
+// each other: defaults, values and problems.
+func TestConfig_Isolation(t *testing.T) {
+	c := DefaultConfig()
+	assert.Equal(t, 30*time.Second, c.WriteTimeout)
+	assert.Equal(t, 1.0, c.AuthFailureRPS)
+	assert.Equal(t, 20, c.AuthFailureBurst)
+
+	t.Setenv("WRITE_TIMEOUT", "5s")
+	t.Setenv("AUTH_FAILURE_RPS", "0.5")
+	t.Setenv("AUTH_FAILURE_BURST", "3")
+	t.Setenv("TRUSTED_PROXIES", "10.0.0.0/8, 192.0.2.9,2001:db8::/32")
+	c, problems := LoadConfig()
+	assert.Empty(t, problems)
+	assert.Equal(t, []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.0.2.9/32"),
+		netip.MustParsePrefix("2001:db8::/32")}, c.TrustedProxies)
+	assert.Equal(t, 5*time.Second, c.WriteTimeout)
+	assert.Equal(t, 0.5, c.AuthFailureRPS)
+	assert.Equal(t, 3, c.AuthFailureBurst)
+
+	t.Setenv("WRITE_TIMEOUT", "soon")
+	t.Setenv("AUTH_FAILURE_RPS", "-1")
+	t.Setenv("AUTH_FAILURE_BURST", "many")
+	t.Setenv("TRUSTED_PROXIES", "10.0.0.0/8,proxy.internal")
+	_, problems = LoadConfig()
+	for _, want := range []string{"WRITE_TIMEOUT", "AUTH_FAILURE_RPS", "AUTH_FAILURE_BURST", `TRUSTED_PROXIES: want addresses or CIDR ranges such as 10.0.0.0/8, got "proxy.internal"`} {
+		assert.True(t, strings.Contains(strings.Join(problems, "\n"), want), "%s: %v", want, problems)
+	}
 }
 
 // TestConfig_Operations checks the new settings' defaults and problems.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"regexp"
@@ -40,13 +41,17 @@ type Config struct {
 	TenantHeader     string        // TENANT_HEADER; empty: the declaration's tenancy.header
 	MaxRows          int           // MAX_ROWS: cap on rows per read; 0 = none
 	StatementTimeout time.Duration // STATEMENT_TIMEOUT: per request
-	MaxBodyBytes     int64         // MAX_BODY_BYTES
-	CORSOrigins      []string      // CORS_ALLOWED_ORIGINS, comma-separated; empty: no CORS
-	CacheControl     string        // CACHE_CONTROL: the Cache-Control of every API answer (see cacheControlProblem)
-	CacheTTL         time.Duration // REGISTRY_CACHE_TTL: how long tenants and tokens are cached; NOTIFY drops them sooner
-	PoolSize         int           // DB_POOL_SIZE; 0: pgx's default (max(4, cores))
-	LogFormat        string        // LOG_FORMAT: json or text
-	LogLevel         string        // LOG_LEVEL: debug, info, warn, error
+	// WriteTimeout is WRITE_TIMEOUT: how long writing a response to a client may make no progress before it is
+	// given up; 0 = never. A slow client never holds a database connection (bodies are written after the
+	// transaction ends), only its own request.
+	WriteTimeout time.Duration
+	MaxBodyBytes int64         // MAX_BODY_BYTES
+	CORSOrigins  []string      // CORS_ALLOWED_ORIGINS, comma-separated; empty: no CORS
+	CacheControl string        // CACHE_CONTROL: the Cache-Control of every API answer (see cacheControlProblem)
+	CacheTTL     time.Duration // REGISTRY_CACHE_TTL: how long tenants and tokens are cached; NOTIFY drops them sooner
+	PoolSize     int           // DB_POOL_SIZE; 0: pgx's default (max(4, cores))
+	LogFormat    string        // LOG_FORMAT: json or text
+	LogLevel     string        // LOG_LEVEL: debug, info, warn, error
 
 	// Operations (README "Metrics and health").
 	// AdminListenAddr is ADMIN_LISTEN_ADDR, the admin listener (/metrics, /healthz, /readyz): keep it on
@@ -54,6 +59,15 @@ type Config struct {
 	AdminListenAddr string
 	RateLimitRPS    float64 // RATE_LIMIT_RPS: the default per-tenant requests per second; 0 = no limit
 	RateLimitBurst  int     // RATE_LIMIT_BURST: the default bucket size; 0 = RATE_LIMIT_RPS rounded up
+	// AuthFailureRPS and AuthFailureBurst are AUTH_FAILURE_RPS and AUTH_FAILURE_BURST: the failed
+	// authentications each client address may make per second, and at once; over them its requests get 429
+	// before any database work. AUTH_FAILURE_RPS=0 turns the limit off.
+	AuthFailureRPS   float64
+	AuthFailureBurst int
+	// TrustedProxies is TRUSTED_PROXIES, comma-separated addresses or CIDR ranges of the proxies in front of the
+	// API: for a request from one of them, the client address the failed-authentication limit counts against is
+	// read from X-Forwarded-For. Empty: the TCP peer's.
+	TrustedProxies []netip.Prefix
 	// SlowRequestThreshold is SLOW_REQUEST_THRESHOLD: slower requests are logged at warn; 0 = never.
 	SlowRequestThreshold time.Duration
 
@@ -89,6 +103,7 @@ func DefaultConfig() Config {
 		RequireTenant:    true,
 		MaxRows:          1000,
 		StatementTimeout: 10 * time.Second,
+		WriteTimeout:     30 * time.Second,
 		MaxBodyBytes:     1 << 20,
 		CacheControl:     httpapi.DefaultCacheControl,
 		CacheTTL:         5 * time.Second,
@@ -100,6 +115,8 @@ func DefaultConfig() Config {
 
 		AdminListenAddr:      "127.0.0.1:3001",
 		SlowRequestThreshold: time.Second,
+		AuthFailureRPS:       1,
+		AuthFailureBurst:     20,
 	}
 }
 
@@ -157,19 +174,23 @@ func LoadConfig() (Config, []string) {
 	intVar("MAX_ROWS", &c.MaxRows, 0)
 	intVar("DB_POOL_SIZE", &c.PoolSize, 0)
 	intVar("RATE_LIMIT_BURST", &c.RateLimitBurst, 0)
-	if v := os.Getenv("RATE_LIMIT_RPS"); v != "" {
-		f, err := strconv.ParseFloat(v, 64)
-		if err != nil || f < 0 || math.IsInf(f, 0) || math.IsNaN(f) {
-			problems = append(problems, fmt.Sprintf("RATE_LIMIT_RPS: want a number ≥ 0 such as 50 or 0.5, got %q", v))
-		} else {
-			c.RateLimitRPS = f
+	intVar("AUTH_FAILURE_BURST", &c.AuthFailureBurst, 0)
+	for name, dst := range map[string]*float64{"RATE_LIMIT_RPS": &c.RateLimitRPS, "AUTH_FAILURE_RPS": &c.AuthFailureRPS} {
+		if v := os.Getenv(name); v != "" {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil || f < 0 || math.IsInf(f, 0) || math.IsNaN(f) {
+				problems = append(problems, fmt.Sprintf("%s: want a number ≥ 0 such as 50 or 0.5, got %q", name, v))
+			} else {
+				*dst = f
+			}
 		}
 	}
 	body := int(c.MaxBodyBytes)
 	intVar("MAX_BODY_BYTES", &body, 1)
 	c.MaxBodyBytes = int64(body)
 	for name, dst := range map[string]*time.Duration{"STATEMENT_TIMEOUT": &c.StatementTimeout, "REGISTRY_CACHE_TTL": &c.CacheTTL,
-		"JWT_LEEWAY": &c.JWTLeeway, "SLOW_REQUEST_THRESHOLD": &c.SlowRequestThreshold} {
+		"WRITE_TIMEOUT": &c.WriteTimeout,
+		"JWT_LEEWAY":    &c.JWTLeeway, "SLOW_REQUEST_THRESHOLD": &c.SlowRequestThreshold} {
 		if v := os.Getenv(name); v != "" {
 			d, err := time.ParseDuration(v)
 			if err != nil || d < 0 {
@@ -177,6 +198,19 @@ func LoadConfig() (Config, []string) {
 				continue
 			}
 			*dst = d
+		}
+	}
+	if v := os.Getenv("TRUSTED_PROXIES"); v != "" {
+		for _, p := range strings.Split(v, ",") {
+			if p = strings.TrimSpace(p); p == "" {
+				continue
+			}
+			prefix, err := parsePrefix(p)
+			if err != nil {
+				problems = append(problems, fmt.Sprintf("TRUSTED_PROXIES: want addresses or CIDR ranges such as 10.0.0.0/8, got %q", p))
+				continue
+			}
+			c.TrustedProxies = append(c.TrustedProxies, prefix)
 		}
 	}
 	if v := os.Getenv("CORS_ALLOWED_ORIGINS"); v != "" {
@@ -290,6 +324,20 @@ func (c Config) ServeProblems() []string {
 			"e.g. postgres://api:secret@127.0.0.1:5432/app; `make run` prints one"}
 	}
 	return nil
+}
+
+// parsePrefix reads a CIDR range, or an address as the range of itself.
+func parsePrefix(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		return p.Masked(), err
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	a = a.Unmap()
+	return netip.PrefixFrom(a, a.BitLen()), nil
 }
 
 var basePathRE = regexp.MustCompile(`^(/[A-Za-z0-9._~-]+)+$`)

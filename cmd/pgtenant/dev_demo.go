@@ -66,7 +66,16 @@ func devDemo(ctx context.Context, urls devURLs, dataDir string, m *schema.Model)
 			d.Token = demos[i].Token
 		}
 		if d.Token != "" {
-			if c, err := store.Credential(ctx, tenant.HashToken(d.Token)); err != nil || c == nil || !c.Allows(t.ID) {
+			c, err := store.Credential(ctx, tenant.HashToken(d.Token))
+			switch {
+			case err != nil || c == nil || !c.Allows(t.ID):
+				d.Token = ""
+			case tenant.CheckToken(d.Token) != nil:
+				// A token of an earlier format, which servers now refuse:
+				// revoke it and make a new one, so that the printed curls work.
+				if err := registry.RevokeToken(ctx, owner, c.ID); err != nil && !errors.Is(err, registry.ErrAlreadyRevoked) {
+					return nil, err
+				}
 				d.Token = ""
 			}
 		}

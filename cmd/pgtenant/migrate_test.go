@@ -1,14 +1,20 @@
 package main
 
 import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"pgtenant/engine/tenant"
 	"pgtenant/internal/pgtest"
 )
 
@@ -117,8 +123,43 @@ func TestDev(t *testing.T) {
 	assert.Contains(t, stdout, "version 0 → 1")
 	assert.Contains(t, stdout, "export DATABASE_URL=")
 
+	// A .pgtenant of an earlier version keeps a token of the earlier format
+	// (no checksum), which servers refuse: the next run revokes it and makes
+	// another, so that the printed curls keep working.
+	demoPath := filepath.Join(dir, "pg", demoFile)
+	var demos []demoTenant
+	b, err := os.ReadFile(demoPath)
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(b, &demos))
+	require.Len(t, demos, 2)
+	owner := regexp.MustCompile(`export ADMIN_DATABASE_URL='([^']+)'`).FindStringSubmatch(stdout)
+	require.NotNil(t, owner, stdout)
+	conn, err := pgx.Connect(t.Context(), owner[1])
+	require.NoError(t, err)
+	defer conn.Close(t.Context())
+	legacy := "pgt_" + base64.RawURLEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))
+	var legacyID string
+	require.NoError(t, conn.QueryRow(t.Context(), `WITH k AS (
+		INSERT INTO pgtenant.tokens (name, token_hash, role) VALUES ('demo-acme', $1, 'app') RETURNING id)
+		INSERT INTO pgtenant.token_tenants (token_id, tenant_id) SELECT k.id, $2::uuid FROM k RETURNING token_id::text`,
+		tenant.HashToken(legacy), demos[0].ID).Scan(&legacyID))
+	globexToken := demos[1].Token
+	demos[0].Token = legacy
+	b, err = json.Marshal(demos)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(demoPath, b, 0o600))
+
 	code, stdout, stderr = pgtenant(t, "dev", "--no-serve")
 	require.Equal(t, exitOK, code, stderr)
 	assert.Contains(t, stdout, "reused the running server")
 	assert.Contains(t, stdout, "already at version 1")
+	b, err = os.ReadFile(demoPath)
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(b, &demos))
+	assert.NoError(t, tenant.CheckToken(demos[0].Token), "a new token for acme")
+	assert.Equal(t, globexToken, demos[1].Token, "globex's token is kept")
+	var revoked bool
+	require.NoError(t, conn.QueryRow(t.Context(), `SELECT revoked_at IS NOT NULL FROM pgtenant.tokens WHERE id = $1`,
+		legacyID).Scan(&revoked))
+	assert.True(t, revoked, "the token of the earlier format is revoked")
 }

@@ -107,7 +107,7 @@ func startServer(ctx context.Context, sc Config, declared *schema.Model, logger 
 		return nil, fmt.Errorf("DATABASE_URL: %w", err)
 	}
 	poolCfg.ConnConfig.RuntimeParams["application_name"] = "pgtenant"
-	pgtx.CancelOnContext(&poolCfg.ConnConfig.Config) // a client that goes away stops its query
+	pgtx.CloseOnContext(&poolCfg.ConnConfig.Config) // a client that goes away ends its own statement only
 	if poolCfg.ConnConfig.DefaultQueryExecMode, err = parseExecMode(sc.ExecMode); err != nil {
 		return nil, err
 	}
@@ -154,8 +154,10 @@ func startServer(ctx context.Context, sc Config, declared *schema.Model, logger 
 	reg := prometheus.NewRegistry()
 	api := httpapi.New(httpapi.Config{
 		Metrics: reg, PoolStats: pool.Stat, Ping: pool.Ping, SlowRequest: sc.SlowRequestThreshold,
-		RateLimit: httpapi.RateLimit{RPS: sc.RateLimitRPS, Burst: sc.RateLimitBurst},
-		BasePath:  sc.BasePath, Tenancy: tenancy, Roles: declared.Roles, Runner: pgtx.New(pool), Resolver: resolver,
+		RateLimit:    httpapi.RateLimit{RPS: sc.RateLimitRPS, Burst: sc.RateLimitBurst},
+		AuthFailures: httpapi.AuthFailureLimit{RPS: sc.AuthFailureRPS, Burst: sc.AuthFailureBurst},
+		WriteTimeout: sc.WriteTimeout, TrustedProxies: sc.TrustedProxies,
+		BasePath: sc.BasePath, Tenancy: tenancy, Roles: declared.Roles, Runner: pgtx.New(pool), Resolver: resolver,
 		Logger: logger, MaxRows: sc.MaxRows, StatementTimeout: sc.StatementTimeout, MaxBodyBytes: sc.MaxBodyBytes,
 		CORSOrigins: sc.CORSOrigins, CacheControl: sc.CacheControl, Limits: query.Limits{},
 	}, model)
@@ -169,7 +171,11 @@ func startServer(ctx context.Context, sc Config, declared *schema.Model, logger 
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		// No WriteTimeout: net/http would count it from the request's arrival, so a request that waited for a
+		// database connection or ran a long statement would lose its answer. The API bounds every response
+		// instead, from its first byte and again at every write of a streamed read (WRITE_TIMEOUT).
+		WriteTimeout: 0,
+		ErrorLog:     slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	lctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	r := &running{addr: ln.Addr().String(), http: hs, api: api, pool: pool, resolver: resolver, logger: logger,

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"pgtenant/engine/tenant"
 	"pgtenant/engine/verify"
 	"pgtenant/schema"
 )
@@ -68,7 +68,7 @@ func probeServer(ctx context.Context, cfg Config, m *schema.Model, base, token s
 
 	auth := "Token " + token
 	if token == "" {
-		auth = "Token pgt_" + probeToken()
+		auth = "Token " + probeToken()
 	}
 	refs := []string{"pgtenant_verify_" + probeHex(6)}
 	var registered []verify.ProbeTenant
@@ -175,11 +175,11 @@ func (p *httpProbe) get(ctx context.Context, tenant, auth string) (httpAnswer, e
 	return httpAnswer{status: resp.StatusCode, body: body}, nil
 }
 
-// probeToken is a token of the right shape (43 base64url characters after pgt_) that no server knows.
+// probeToken is a token of the right format (it passes tenant.CheckToken) that no server knows.
 func probeToken() string {
-	b := make([]byte, 32)
-	_, _ = rand.Read(b) // crypto/rand.Read never returns an error
-	return base64.RawURLEncoding.EncodeToString(b)
+	var secret [32]byte
+	_, _ = rand.Read(secret[:]) // crypto/rand.Read never returns an error
+	return tenant.FormatToken(secret)
 }
 
 func probeHex(n int) string {

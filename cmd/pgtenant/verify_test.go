@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"pgtenant/engine/registry"
+	"pgtenant/engine/tenant"
 	"pgtenant/engine/verify"
 	"pgtenant/internal/pgtest"
 	"pgtenant/schema"
@@ -152,7 +153,7 @@ func TestVerify_Server(t *testing.T) {
 		assert.Contains(t, out.String(), "403 PGT011, identical")
 		assert.NotContains(t, out.String(), token)
 
-		code, stdout, _ := pgtenant(t, "verify", "--server", base, "--token", "pgt_"+strings.Repeat("A", 43))
+		code, stdout, _ := pgtenant(t, "verify", "--server", base, "--token", tenant.FormatToken([32]byte{}))
 		assert.Equal(t, exitFailure, code)
 		m := serverLine.FindStringSubmatch(stdout)
 		require.NotNil(t, m, stdout)

@@ -33,9 +33,10 @@ import (
 
 const (
 	benchTenant = "00000000-0000-4000-a000-000000000100"
-	benchToken  = "pgt_bench-token-0123456789abcdef"
 	benchPage   = "00000100-0000-4000-8000-000000001000"
 )
+
+var benchToken = madeUpToken("bench")
 
 var benchRow = []byte(`{"tenant_id":"` + benchTenant + `","id":"` + benchPage + `","namespace_id":"00000100-0000-4000-9000-000000000001",` +
 	`"category_id":null,"theme_id":null,"hero_media_id":null,"slug":"page-1000","title":"Page 1000 of tenant 100",` +

@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"sync/atomic"
 	"testing"
@@ -73,4 +74,52 @@ func requestsWithStatus(t *testing.T, reg prometheus.Gatherer, status string) fl
 		}
 	}
 	return n
+}
+
+// slowThemes makes inserts into webpages_pagetheme slow without waiting on a
+// lock: a CHECK constraint sleeps secs(name) seconds, an SQL expression over
+// the column name.
+func slowThemes(t *testing.T, s *server, secs string) {
+	t.Helper()
+	_, err := s.db.Owner.Exec(t.Context(), `
+		CREATE FUNCTION public.slow_check(name text) RETURNS boolean LANGUAGE sql AS
+		$$ SELECT pg_sleep(`+secs+`) IS NOT NULL $$;
+		ALTER TABLE public.webpages_pagetheme ADD CONSTRAINT slow CHECK (public.slow_check(name)) NOT VALID`)
+	require.NoError(t, err)
+}
+
+// TestStatementTimeout_Is504: PostgreSQL's own statement_timeout is 504
+// 57014, told apart from a client that goes away (499,
+// TestClientDisconnectCancelsQuery).
+func TestStatementTimeout_Is504(t *testing.T) {
+	s := newEnv(t).start(t, serverOpts{statementTimeout: 200 * time.Millisecond})
+	slowThemes(t, s, "5")
+	r := s.acmeApp().do(t, http.MethodPost, "/webpages_pagetheme", `{"name":"slow"}`)
+	r.requireStatus(t, http.StatusGatewayTimeout)
+	assert.Equal(t, "57014", r.error(t).Code)
+	assert.Zero(t, s.count(t, "webpages_pagetheme", "name = 'slow'"), "nothing written")
+	assert.Zero(t, requestsWithStatus(t, s.reg, "499"))
+}
+
+// TestClientDisconnect_NeverFailsAnotherTenant: a client that goes away
+// ends its own statement only. Acme's client gives up under a statement
+// that then finishes on its own while the cancel request sent for it is
+// still on its way to PostgreSQL (pgtest.LateCancels: a postmaster slow to
+// fork under load); globex's request runs next on the pool's one
+// connection. Before pgtx.CloseOnContext the connection was kept and the late
+// cancel ended globex's statement: 504 57014 for a request that did nothing
+// wrong.
+func TestClientDisconnect_NeverFailsAnotherTenant(t *testing.T) {
+	s := newEnv(t).start(t, serverOpts{maxConns: 1, cancelDelay: 600 * time.Millisecond})
+	slowThemes(t, s, "CASE WHEN name LIKE 'gone-%' THEN 0.2 ELSE 1 END")
+	for i := range 3 {
+		ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+		_, err := s.acmeApp().try(ctx, http.MethodPost, "/webpages_pagetheme", fmt.Sprintf(`{"name":"gone-%d"}`, i))
+		cancel()
+		require.Error(t, err, "acme's client gave up")
+		r := s.globexApp().do(t, http.MethodPost, "/webpages_pagetheme", fmt.Sprintf(`{"name":"kept-%d"}`, i))
+		r.requireStatus(t, http.StatusCreated)
+	}
+	assert.Equal(t, 3, s.count(t, "webpages_pagetheme", "name LIKE 'kept-%'"))
+	assert.Zero(t, requestsWithStatus(t, s.reg, "504"))
 }

@@ -35,6 +35,7 @@ const (
 	codeNoCredential       = "PGT001"
 	codeBadCredential      = "PGT002"
 	codeDuplicateAuth      = "PGT003"
+	codeAuthThrottled      = "PGT004"
 	codeNoTenant           = "PGT010"
 	codeTenantRefused      = "PGT011"
 	codeDuplicateTenant    = "PGT012"

@@ -103,13 +103,14 @@ func newEnvOn(t *testing.T, db *pgtest.DB) *env {
 
 // serverOpts changes how a test server is built.
 type serverOpts struct {
-	corsOrigins []string
-	maxConns    int32
-	maxRows     int
-	logger      *slog.Logger
-	captureSQL  bool // keep the SQL text of every statement in server.statements
-	rateLimit   httpapi.RateLimit
-	slowRequest time.Duration
+	corsOrigins  []string
+	maxConns     int32
+	maxRows      int
+	logger       *slog.Logger
+	captureSQL   bool // keep the SQL text of every statement in server.statements
+	rateLimit    httpapi.RateLimit
+	authFailures httpapi.AuthFailureLimit
+	slowRequest  time.Duration
 	// cacheControl is Config.CacheControl; empty: the default.
 	cacheControl string
 
@@ -117,6 +118,14 @@ type serverOpts struct {
 	// 0, replaces pgx's default exec mode.
 	poolURL  string
 	execMode pgx.QueryExecMode
+
+	// cancelDelay, when set, makes the pool's cancel requests reach PostgreSQL that much later
+	// (pgtest.LateCancels); statementTimeout replaces the 10s STATEMENT_TIMEOUT.
+	cancelDelay      time.Duration
+	statementTimeout time.Duration
+	// writeTimeout and spoolDir are Config.WriteTimeout and Config.SpoolDir.
+	writeTimeout time.Duration
+	spoolDir     string
 }
 
 // server is one httpapi.Server behind httptest, with its own pool, whose
@@ -151,13 +160,16 @@ func (e *env) start(t *testing.T, o serverOpts) *server {
 	if o.execMode != 0 {
 		cfg.ConnConfig.DefaultQueryExecMode = o.execMode
 	}
-	pgtx.CancelOnContext(&cfg.ConnConfig.Config) // as cmd/pgtenant's startServer
+	pgtx.CloseOnContext(&cfg.ConnConfig.Config) // as cmd/pgtenant's startServer
 	cfg.ConnConfig.Tracer = &tracer{n: &s.queries, sql: &s.statements}
 	cfg.ConnConfig.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
 		var d net.Dialer
 		c, err := d.DialContext(ctx, network, addr)
 		if err != nil {
 			return nil, err
+		}
+		if o.cancelDelay > 0 {
+			c = pgtest.LateCancels(c, o.cancelDelay)
 		}
 		return &countingConn{Conn: c, trips: &s.roundTrips, read: true}, nil
 	}
@@ -175,8 +187,9 @@ func (e *env) start(t *testing.T, o serverOpts) *server {
 	s.reg = prometheus.NewRegistry()
 	s.api = httpapi.New(httpapi.Config{
 		Metrics: s.reg, PoolStats: s.pool.Stat, Ping: s.pool.Ping, RateLimit: o.rateLimit, SlowRequest: o.slowRequest,
+		AuthFailures: o.authFailures, WriteTimeout: o.writeTimeout, SpoolDir: o.spoolDir,
 		BasePath: basePath, Tenancy: tenancy, Roles: e.declared.Roles, Runner: pgtx.New(s.pool), Resolver: resolver,
-		MaxRows: o.maxRows, StatementTimeout: 10 * time.Second, MaxBodyBytes: maxBodyBytes, MaxURLBytes: maxURLBytes,
+		MaxRows: o.maxRows, StatementTimeout: cmp.Or(o.statementTimeout, 10*time.Second), MaxBodyBytes: maxBodyBytes, MaxURLBytes: maxURLBytes,
 		CORSOrigins: o.corsOrigins, Logger: o.logger, CacheControl: o.cacheControl,
 	}, s.model)
 	s.ts = httptest.NewServer(s.api)

@@ -20,7 +20,10 @@ type metrics struct {
 	duration    *prometheus.HistogramVec
 	refusals    *prometheus.CounterVec
 	rateLimited prometheus.Counter
-	reloads     *prometheus.CounterVec
+	// authThrottled counts requests refused because their address had too
+	// many failed authentications.
+	authThrottled prometheus.Counter
+	reloads       *prometheus.CounterVec
 }
 
 // newMetrics registers the server's series into reg; stats, when not nil,
@@ -44,6 +47,10 @@ func newMetrics(reg prometheus.Registerer, stats func() *pgxpool.Stat) *metrics 
 			Name: "pgtenant_ratelimit_rejections_total",
 			Help: "Requests answered 429 because their tenant was over its rate limit.",
 		}),
+		authThrottled: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "pgtenant_auth_failure_rejections_total",
+			Help: "Requests answered 429 because their client address had too many failed authentications.",
+		}),
 		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "pgtenant_schema_reloads_total",
 			Help: "Schema reloads (SIGHUP, NOTIFY pgtenant 'reload', reconnects), by result: ok or error.",
@@ -58,7 +65,7 @@ func newMetrics(reg prometheus.Registerer, stats func() *pgxpool.Stat) *metrics 
 		Help: "Always 1; the labels say which pgtenant version and Go version run.",
 	}, []string{"version", "go_version"})
 	build.WithLabelValues(version, runtime.Version()).Set(1)
-	reg.MustRegister(m.requests, m.duration, m.refusals, m.rateLimited, m.reloads, build)
+	reg.MustRegister(m.requests, m.duration, m.refusals, m.rateLimited, m.authThrottled, m.reloads, build)
 	for _, result := range []string{"ok", "error"} {
 		m.reloads.WithLabelValues(result)
 	}

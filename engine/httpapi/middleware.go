@@ -60,23 +60,39 @@ func (s *Server) recoverer(next http.Handler) http.Handler {
 	})
 }
 
-// statusWriter records what a handler wrote, for the log line.
+// statusWriter records what a handler wrote, for the log line, and bounds
+// how long writing the response may take: when the response begins (its
+// status), the connection's write deadline is set writeTimeout ahead, so a
+// client that reads nothing holds the handler (never a database connection:
+// bodies are written after the transaction ends) for writeTimeout at most.
+// The deadline starts with the response, not the request, so that time
+// spent waiting for a database connection or on the statement does not
+// count; a streamed read (stream.go) moves it on with every write.
 type statusWriter struct {
 	http.ResponseWriter
-	status int
-	bytes  int64
+	status       int
+	bytes        int64
+	writeTimeout time.Duration
 }
 
 func (w *statusWriter) WriteHeader(code int) {
 	if w.status == 0 {
-		w.status = code
+		w.begin(code)
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
 
+// begin records the status and sets the write deadline.
+func (w *statusWriter) begin(code int) {
+	w.status = code
+	if w.writeTimeout > 0 {
+		_ = http.NewResponseController(w.ResponseWriter).SetWriteDeadline(time.Now().Add(w.writeTimeout))
+	}
+}
+
 func (w *statusWriter) Write(b []byte) (int, error) {
 	if w.status == 0 {
-		w.status = http.StatusOK
+		w.begin(http.StatusOK)
 	}
 	n, err := w.ResponseWriter.Write(b)
 	w.bytes += int64(n)
@@ -101,44 +117,51 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		st := &logState{}
-		sw := &statusWriter{ResponseWriter: w}
+		sw := &statusWriter{ResponseWriter: w, writeTimeout: s.cfg.WriteTimeout}
 		r = r.WithContext(context.WithValue(r.Context(), logStateKey{}, st))
+		// Deferred, so that a response cut off (http.ErrAbortHandler, which
+		// the recoverer lets through) is logged and counted too.
+		defer s.logRequest(r, st, sw, start)
 		next.ServeHTTP(sw, r)
-		elapsed := time.Since(start)
-		route := "unmatched"
-		if st.route != "" {
-			route = st.route
-		}
-		level := slog.LevelInfo
-		if st.refusal != "" || (s.cfg.SlowRequest > 0 && elapsed > s.cfg.SlowRequest) {
-			level = slog.LevelWarn
-		}
-		s.metrics.observe(route, r.Method, sw.status, elapsed, st.refusal)
-		if !s.cfg.Logger.Enabled(r.Context(), level) {
-			return // the line would be dropped: build nothing
-		}
-		ip, _, err := net.SplitHostPort(r.RemoteAddr)
-		if err != nil {
-			ip = r.RemoteAddr
-		}
-		attrs := []any{"request_id", requestIDFrom(r.Context()), "method", r.Method, "route", route,
-			"status", sw.status, "duration_ms", float64(elapsed.Microseconds()) / 1000, "bytes", sw.bytes,
-			"client_ip", ip}
-		if b := st.binding; b != nil {
-			attrs = append(attrs, "tenant", b.Tenant.ID, "tenant_identifier", b.Tenant.Identifier,
-				"credential", b.Credential.Name, "role", b.Credential.Role)
-		}
-		if st.refusal != "" {
-			attrs = append(attrs, "refusal", st.refusal)
-			if st.reason != nil {
-				attrs = append(attrs, "err", st.reason.Error())
-			}
-		}
-		if s.cfg.SlowRequest > 0 && elapsed > s.cfg.SlowRequest {
-			attrs = append(attrs, "slow", true)
-		}
-		s.cfg.Logger.Log(r.Context(), level, "request", attrs...)
 	})
+}
+
+// logRequest writes the line of one request and counts it.
+func (s *Server) logRequest(r *http.Request, st *logState, sw *statusWriter, start time.Time) {
+	elapsed := time.Since(start)
+	route := "unmatched"
+	if st.route != "" {
+		route = st.route
+	}
+	level := slog.LevelInfo
+	if st.refusal != "" || (s.cfg.SlowRequest > 0 && elapsed > s.cfg.SlowRequest) {
+		level = slog.LevelWarn
+	}
+	s.metrics.observe(route, r.Method, sw.status, elapsed, st.refusal)
+	if !s.cfg.Logger.Enabled(r.Context(), level) {
+		return // the line would be dropped: build nothing
+	}
+	ip, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		ip = r.RemoteAddr
+	}
+	attrs := []any{"request_id", requestIDFrom(r.Context()), "method", r.Method, "route", route,
+		"status", sw.status, "duration_ms", float64(elapsed.Microseconds()) / 1000, "bytes", sw.bytes,
+		"client_ip", ip}
+	if b := st.binding; b != nil {
+		attrs = append(attrs, "tenant", b.Tenant.ID, "tenant_identifier", b.Tenant.Identifier,
+			"credential", b.Credential.Name, "role", b.Credential.Role)
+	}
+	if st.refusal != "" {
+		attrs = append(attrs, "refusal", st.refusal)
+		if st.reason != nil {
+			attrs = append(attrs, "err", st.reason.Error())
+		}
+	}
+	if s.cfg.SlowRequest > 0 && elapsed > s.cfg.SlowRequest {
+		attrs = append(attrs, "slow", true)
+	}
+	s.cfg.Logger.Log(r.Context(), level, "request", attrs...)
 }
 
 // recordRoute notes the matched route's template for the log line. It runs

@@ -12,6 +12,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"sync/atomic"
 	"time"
 
@@ -49,8 +50,20 @@ type Config struct {
 	// Only statistics: the server never queries through the pool.
 	PoolStats func() *pgxpool.Stat
 	// Ping tells /readyz whether the database answers; nil: always ready.
-	Ping        func(context.Context) error
-	RateLimit   RateLimit     // the default per-tenant rate limit
+	Ping      func(context.Context) error
+	RateLimit RateLimit // the default per-tenant rate limit
+	// AuthFailures limits failed authentications per client address; the
+	// zero value: no limit.
+	AuthFailures AuthFailureLimit
+	// TrustedProxies are the proxies whose X-Forwarded-For names the client
+	// address that AuthFailures counts against; none: the TCP peer's.
+	TrustedProxies []netip.Prefix
+	// WriteTimeout bounds how long writing a response may make no progress
+	// (a client that reads nothing): the response is then given up. 0: none.
+	WriteTimeout time.Duration
+	// SpoolDir is where a streamed read's rows wait for a slow client once
+	// they outgrow memory (spool.go); "": os.TempDir().
+	SpoolDir    string
 	SlowRequest time.Duration // requests slower than this are logged at warn; 0: never
 }
 
@@ -79,6 +92,7 @@ type Server struct {
 	handler  http.Handler
 	metrics  *metrics
 	limits   *limiters
+	auth     *authLimiter
 	draining atomic.Bool
 }
 
@@ -99,7 +113,8 @@ func New(cfg Config, model *schema.Model) *Server {
 	if cfg.Metrics == nil {
 		cfg.Metrics = prometheus.NewRegistry()
 	}
-	s := &Server{cfg: cfg, tenancy: cfg.Tenancy, limits: newLimiters(cfg.RateLimit)}
+	s := &Server{cfg: cfg, tenancy: cfg.Tenancy, limits: newLimiters(cfg.RateLimit),
+		auth: newAuthLimiter(cfg.AuthFailures)}
 	s.metrics = newMetrics(cfg.Metrics, cfg.PoolStats)
 	s.model.Store(model)
 	s.handler = s.routes()

@@ -58,7 +58,7 @@ func TestTransferEncoding_Refused(t *testing.T) {
 	defer admin.Close()
 	addr := strings.TrimPrefix(ts.URL, "http://")
 
-	const auth = "Authorization: Token " + benchToken + "\r\nX-Tenant-ID: t100\r\n"
+	auth := "Authorization: Token " + benchToken + "\r\nX-Tenant-ID: t100\r\n"
 	smuggled := "GET /api/v1/webpages_webpage HTTP/1.1\r\nHost: x\r\n" + auth + "\r\n"
 	chunkedEnd := "0\r\n\r\n"
 

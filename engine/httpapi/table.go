@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gorilla/mux"
 	"github.com/jackc/pgx/v5"
@@ -33,13 +34,21 @@ const (
 
 // authorize resolves the request's credential and tenant and the database
 // role it acts as. Refusals are recorded for the audit log line.
+//
+// An address that made too many failed authentications (AuthFailures) is
+// refused first, before its credential is read: 429, no database work.
 func (s *Server) authorize(r *http.Request) (tenant.Binding, *schema.Role, error) {
 	st := stateFrom(r.Context())
+	addr := clientAddress(r, s.cfg.TrustedProxies)
+	if over, wait := s.auth.over(addr, time.Now()); over {
+		return tenant.Binding{}, nil, s.authThrottled(wait)
+	}
 	b, err := s.cfg.Resolver.Resolve(r)
 	if err != nil {
 		st.refusal = refusalReason(err)
 		if errors.Is(err, tenant.ErrBadCredential) {
 			st.reason = err
+			s.auth.failed(addr, time.Now())
 		}
 		return b, nil, err
 	}

@@ -41,16 +41,24 @@ type Statement struct {
 	Args []any
 }
 
-// CancelOnContext makes connections built from cfg send PostgreSQL a cancel
-// request as soon as a statement's context ends (the client went away, or
-// the request's deadline passed) and then keep the connection for the pool.
-// pgx's default handler instead sets a socket deadline and, when it fires,
-// closes the connection (cancelling from its close path), so every abandoned
-// request would cost a new connection. The socket deadline stays as a
-// fallback, a few seconds later.
-func CancelOnContext(cfg *pgconn.Config) {
+// CloseOnContext makes connections built from cfg close as soon as a
+// statement's context ends (the client went away, or the request's deadline
+// passed): the socket's deadline is set to now, the pending read fails, and
+// pgx closes the connection, sending PostgreSQL a cancel request for that
+// connection's own backend from its close path so that the server stops the
+// statement too. The pool then opens a new connection for a later request:
+// that is the cost of an abandoned statement.
+//
+// Why not keep the connection and only send a cancel request (pgx's
+// CancelRequestContextWatcherHandler)? A cancel request names a backend, not a
+// statement, and arrives when the postmaster gets to it: if the abandoned
+// statement finishes first, the connection goes back to the pool and the late
+// cancel ends the next statement on that backend, another tenant's request
+// (pgx documents the handler as racy). A closed connection's backend serves
+// nobody else, so a cancel can only ever end its own statement.
+func CloseOnContext(cfg *pgconn.Config) {
 	cfg.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
-		return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: 3 * time.Second}
+		return &pgconn.DeadlineContextWatcherHandler{Conn: c.Conn()}
 	}
 }
 
@@ -152,9 +160,9 @@ func (r *Runner) batch(ctx context.Context, s Scope, sql string, args []any, rea
 	return err
 }
 
-// cancelled marks err with ctx's own error when ctx ended: CancelOnContext makes PostgreSQL end the statement,
-// and its "canceling statement due to user request" (57014) is then the client going away or the request's
-// deadline, not a statement_timeout of the server's.
+// cancelled marks err with ctx's own error when ctx ended: the error is then the client going away or the
+// request's deadline (CloseOnContext closed the connection under the statement), not a fault of the statement
+// nor a statement_timeout of the server's. A 57014 while ctx is still live is PostgreSQL's statement_timeout.
 func cancelled(ctx context.Context, err error) error {
 	if err != nil && ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
 		return fmt.Errorf("%w: %w", ctx.Err(), err)

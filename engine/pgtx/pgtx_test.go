@@ -48,13 +48,20 @@ func setup(t *testing.T) (*pgtx.Runner, *pgxpool.Pool, *counter, string, string)
 	pool, err := pgxpool.NewWithConfig(t.Context(), cfg)
 	require.NoError(t, err)
 	t.Cleanup(pool.Close)
+	a, b := twoTenants(t, db)
+	return pgtx.New(pool), pool, c, a, b
+}
+
+// twoTenants registers two tenants in db and returns their ids.
+func twoTenants(t *testing.T, db *pgtest.DB) (string, string) {
+	t.Helper()
 	var a, b string
 	for i, id := range []*string{&a, &b} {
 		require.NoError(t, db.Owner.QueryRow(t.Context(),
 			"INSERT INTO pgtenant.tenants (identifier, name, created_by) VALUES ($1, 'T', 'test') RETURNING id::text",
 			[]string{"ta", "tb"}[i]).Scan(id))
 	}
-	return pgtx.New(pool), pool, c, a, b
+	return a, b
 }
 
 func TestQueryRow_BindsScopeForOneTransaction(t *testing.T) {

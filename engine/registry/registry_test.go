@@ -238,7 +238,8 @@ func TestCreateToken(t *testing.T) {
 	token, cred, err := registry.CreateToken(t.Context(), db.Owner, "deploy", "reader",
 		[]string{strings.ToUpper(globex.ID), "acme", acme.ID})
 	require.NoError(t, err)
-	assert.Regexp(t, `^pgt_[A-Za-z0-9_-]{43}$`, token, "pgt_ and 32 bytes of unpadded base64url")
+	assert.Regexp(t, `^pgt_[A-Za-z0-9_-]{49}$`, token, "pgt_, 32 bytes and a checksum in unpadded base64url")
+	assert.NoError(t, tenant.CheckToken(token), "the server's format check accepts it")
 	assert.Equal(t, "deploy", cred.Name)
 	assert.Equal(t, "reader", cred.Role)
 	assert.ElementsMatch(t, []string{acme.ID, globex.ID}, cred.Tenants, "each tenant once")

@@ -3,7 +3,6 @@ package registry
 import (
 	"context"
 	"crypto/rand"
-	"encoding/base64"
 	"fmt"
 	"slices"
 	"strings"
@@ -13,13 +12,6 @@ import (
 
 	"pgtenant/engine/tenant"
 )
-
-// TokenPrefix starts every token, so that a leaked one is recognisable (by
-// secret scanners, in logs) and cannot be mistaken for a JWT.
-const TokenPrefix = "pgt_"
-
-// tokenBytes is the randomness in a token: 256 bits.
-const tokenBytes = 32
 
 // TokenInfo is a token as the administrator sees it: never its secret nor
 // its hash.
@@ -87,13 +79,13 @@ func CreateToken(ctx context.Context, db DB, name, role string, tenantRefs []str
 	return token, cred, nil
 }
 
-// newToken returns TokenPrefix and 32 random bytes in unpadded base64url.
+// newToken returns a token (tenant.FormatToken) with 256 random bits.
 func newToken() (string, error) {
-	b := make([]byte, tokenBytes)
-	if _, err := rand.Read(b); err != nil {
+	var secret [32]byte
+	if _, err := rand.Read(secret[:]); err != nil {
 		return "", fmt.Errorf("registry: make token: %w", err)
 	}
-	return TokenPrefix + base64.RawURLEncoding.EncodeToString(b), nil
+	return tenant.FormatToken(secret), nil
 }
 
 // ListTokens returns every token, revoked ones included, oldest first. It

@@ -2,7 +2,7 @@ package tenant
 
 import (
 	"context"
-	"encoding/hex"
+	"crypto/sha256"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hashicorp/golang-lru/v2/simplelru"
 	"golang.org/x/sync/singleflight"
 
 	"pgtenant/engine/header"
@@ -23,11 +24,20 @@ type Config struct {
 	DefaultTenant string        // used when the header is missing and Require is off: a UUID or identifier
 	TTL           time.Duration // how long a credential or the tenant directory is trusted; default 5s
 	NegativeTTL   time.Duration // how long an unknown token is remembered as unknown; default 5s
+	// NegativeCacheSize bounds how many unknown tokens are remembered; the
+	// least recently seen are forgotten first. Default 10000.
+	NegativeCacheSize int
 	// MinRefresh is the shortest interval between two directory reloads
 	// caused by unknown tenants: a flood of made-up tenants costs at most
 	// one query per interval. Default 1s.
 	MinRefresh time.Duration
-	Now        func() time.Time // the clock; time.Now by default
+	// LookupTimeout bounds one registry lookup (a credential, the tenant
+	// directory). Concurrent requests that need the same lookup share it, so
+	// it runs under a context of its own, not under the request that started
+	// it: a request that goes away stops waiting and fails no other.
+	// Default 5s.
+	LookupTimeout time.Duration
+	Now           func() time.Time // the clock; time.Now by default
 	// JWT, when set, accepts `Authorization: Bearer <jwt>` (see JWTConfig);
 	// nil: a Bearer credential is ErrBadCredential.
 	JWT *JWTConfig
@@ -38,25 +48,6 @@ var (
 	identifierRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`) // as the registry's CHECK constraint
 )
 
-// wellFormedToken reports whether s could be a token: 16 to 512 of
-// A-Z a-z 0-9 _ - . ~ + / =. A loop rather than a regexp: it runs on every
-// request, and the regexp's counted repetition made it a few per cent of
-// the server's CPU under load.
-func wellFormedToken(s string) bool {
-	if len(s) < 16 || len(s) > 512 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case c == '_' || c == '-' || c == '.' || c == '~' || c == '+' || c == '/' || c == '=':
-		default:
-			return false
-		}
-	}
-	return true
-}
-
 // Resolver resolves requests to a Binding, caching the registry.
 type Resolver struct {
 	store Store
@@ -66,8 +57,13 @@ type Resolver struct {
 	jwt    *jwtVerifier // nil: Bearer is refused (for jwtErr, when the JWT config is invalid)
 	jwtErr error
 
-	mu       sync.Mutex
-	creds    map[string]credEntry // hex(token hash) → entry
+	mu sync.Mutex
+	// creds holds the live tokens found, by hash: no more than the registry
+	// has live tokens. unknown holds the hashes found to name no live token,
+	// until when they are trusted as unknown: at most NegativeCacheSize, so
+	// a flood of made-up tokens cannot grow it.
+	creds    map[tokenHash]credEntry
+	unknown  *simplelru.LRU[tokenHash, time.Time]
 	dir      directory
 	dirStamp time.Time // when dir was loaded; zero: never
 	// gen counts Invalidate calls. A lookup keeps its result only if gen
@@ -75,6 +71,8 @@ type Resolver struct {
 	// committed may have read the old row.
 	gen uint64
 }
+
+type tokenHash [sha256.Size]byte
 
 type credEntry struct {
 	cred    *Credential // nil: no such live token
@@ -97,10 +95,17 @@ func NewResolver(store Store, cfg Config) *Resolver {
 	if cfg.MinRefresh <= 0 {
 		cfg.MinRefresh = time.Second
 	}
+	if cfg.LookupTimeout <= 0 {
+		cfg.LookupTimeout = 5 * time.Second
+	}
+	if cfg.NegativeCacheSize <= 0 {
+		cfg.NegativeCacheSize = 10000
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	r := &Resolver{store: store, cfg: cfg, creds: map[string]credEntry{}}
+	unknown, _ := simplelru.NewLRU[tokenHash, time.Time](cfg.NegativeCacheSize, nil) // fails only for a size ≤ 0
+	r := &Resolver{store: store, cfg: cfg, creds: map[tokenHash]credEntry{}, unknown: unknown}
 	r.jwt, r.jwtErr = newJWTVerifier(cfg.JWT, cfg.Now)
 	return r
 }
@@ -112,7 +117,8 @@ func NewResolver(store Store, cfg Config) *Resolver {
 func (r *Resolver) Invalidate() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.creds = map[string]credEntry{}
+	r.creds = map[tokenHash]credEntry{}
+	r.unknown.Purge()
 	r.dirStamp = time.Time{}
 	r.gen++
 }
@@ -164,33 +170,45 @@ func (r *Resolver) credential(req *http.Request) (*Credential, error) {
 	if ok && strings.EqualFold(scheme, "Bearer") {
 		return r.bearer(req.Context(), token)
 	}
-	if !ok || !strings.EqualFold(scheme, "Token") || !wellFormedToken(token) {
+	if !ok || !strings.EqualFold(scheme, "Token") {
 		return nil, ErrBadCredential
 	}
-	hash := HashToken(token)
-	key := hex.EncodeToString(hash)
+	if err := CheckToken(token); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadCredential, err) // no lookup: the reason goes to the log
+	}
+	hash := tokenHash(HashToken(token))
 	now := r.cfg.Now()
 	r.mu.Lock()
-	e, hit := r.creds[key]
+	e, hit := r.creds[hash]
+	if !hit {
+		if until, unknown := r.unknown.Get(hash); unknown {
+			e, hit = credEntry{expires: until}, true
+		}
+	}
 	gen := r.gen
 	r.mu.Unlock()
 	if !hit || now.After(e.expires) {
 		// gen in the key: a request after Invalidate never joins a lookup begun before it.
-		v, err, _ := r.group.Do(fmt.Sprintf("cred:%d:%s", gen, key), func() (any, error) {
-			c, err := r.store.Credential(req.Context(), hash)
+		v, err := r.shared(req.Context(), fmt.Sprintf("cred:%d:%x", gen, hash), func(ctx context.Context) (any, error) {
+			c, err := r.store.Credential(ctx, hash[:])
 			if err != nil {
 				return nil, fmt.Errorf("tenant: look up credential: %w", err)
 			}
-			ttl := r.cfg.TTL
-			if c == nil {
-				ttl = r.cfg.NegativeTTL
-			}
-			entry := credEntry{cred: c, expires: r.cfg.Now().Add(ttl)}
 			r.mu.Lock()
-			if r.gen == gen {
-				r.creds[key] = entry
+			defer r.mu.Unlock()
+			if c == nil {
+				entry := credEntry{expires: r.cfg.Now().Add(r.cfg.NegativeTTL)}
+				if r.gen == gen {
+					delete(r.creds, hash)
+					r.unknown.Add(hash, entry.expires)
+				}
+				return entry, nil
 			}
-			r.mu.Unlock()
+			entry := credEntry{cred: c, expires: r.cfg.Now().Add(r.cfg.TTL)}
+			if r.gen == gen {
+				r.unknown.Remove(hash)
+				r.creds[hash] = entry
+			}
 			return entry, nil
 		})
 		if err != nil {
@@ -246,7 +264,7 @@ func (r *Resolver) tenant(ctx context.Context, ref string) (Tenant, error) {
 		}
 		return t, nil
 	}
-	v, err, _ := r.group.Do(fmt.Sprintf("directory:%d", gen), func() (any, error) { return r.reload(ctx, gen) })
+	v, err := r.shared(ctx, fmt.Sprintf("directory:%d", gen), func(ctx context.Context) (any, error) { return r.reload(ctx, gen) })
 	if err != nil {
 		return Tenant{}, err
 	}
@@ -254,6 +272,26 @@ func (r *Resolver) tenant(ctx context.Context, ref string) (Tenant, error) {
 		return Tenant{}, ErrTenantRefused
 	}
 	return t, nil
+}
+
+// shared runs lookup once for all concurrent callers with the same key
+// (singleflight), under a context detached from any one request: it keeps
+// ctx's values, not its cancellation, and ends after LookupTimeout. So a
+// request that goes away never fails the requests that joined its lookup;
+// it stops waiting, with its own context's error, and the lookup goes on
+// (and fills the cache) for the others.
+func (r *Resolver) shared(ctx context.Context, key string, lookup func(context.Context) (any, error)) (any, error) {
+	ch := r.group.DoChan(key, func() (any, error) {
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.cfg.LookupTimeout)
+		defer cancel()
+		return lookup(lctx)
+	})
+	select {
+	case res := <-ch:
+		return res.Val, res.Err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 func (d directory) lookup(ref string) (Tenant, bool) {

@@ -45,8 +45,12 @@ const (
 	acmeID   = "6f1c2a8e-3b7d-4e0f-9a51-2c4b8d7e6f10"
 	globexID = "0b9e8d7c-6a5f-4e3d-8c2b-1a0f9e8d7c6b"
 	sleepyID = "11111111-2222-4333-8444-555555555555"
-	tokA     = "pgt_acmeacmeacmeacmeacmeacme"
-	tokBoth  = "pgt_bothbothbothbothbothboth"
+)
+
+// Tokens of the real format (they pass tenant.CheckToken).
+var (
+	tokA    = token("acme")
+	tokBoth = token("both")
 )
 
 func newStore() *fakeStore {
@@ -83,7 +87,7 @@ func TestResolve(t *testing.T) {
 		{"uuid in upper case", tenant.Config{}, []string{"Authorization", "Token " + tokA, "X-Tenant-ID", "6F1C2A8E-3B7D-4E0F-9A51-2C4B8D7E6F10"}, acmeID, nil},
 		{"scheme is case-insensitive", tenant.Config{}, []string{"Authorization", "token " + tokA, "X-Tenant-ID", "acme"}, acmeID, nil},
 		{"no credential", tenant.Config{}, []string{"X-Tenant-ID", "acme"}, "", tenant.ErrNoCredential},
-		{"credential checked before the tenant is looked up", tenant.Config{}, []string{"Authorization", "Token pgt_nosuchtokennosuchtoken", "X-Tenant-ID", "initech"}, "", tenant.ErrBadCredential},
+		{"credential checked before the tenant is looked up", tenant.Config{}, []string{"Authorization", "Token " + token("nosuch"), "X-Tenant-ID", "initech"}, "", tenant.ErrBadCredential},
 		{"missing tenant header refused before credentials", tenant.Config{Require: true}, nil, "", tenant.ErrNoTenant},
 		{"two credentials", tenant.Config{}, []string{"Authorization", "Token " + tokA, "Authorization", "Token " + tokA, "X-Tenant-ID", "acme"}, "", tenant.ErrDuplicateCredential},
 		{"bearer is not a token", tenant.Config{}, []string{"Authorization", "Bearer " + tokA, "X-Tenant-ID", "acme"}, "", tenant.ErrBadCredential},
