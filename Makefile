@@ -47,7 +47,8 @@ vet:
 ## fuzz: run every parser's fuzz target for a while each (FUZZTIME=30s).
 FUZZTIME ?= 30s
 fuzz:
-	$(GO) test ./schema -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
+	$(GO) test ./schema -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./schema -run '^$$' -fuzz '^FuzzFragment$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./engine/query -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./engine/query -run '^$$' -fuzz '^FuzzParseParams$$' -fuzztime $(FUZZTIME)
 
