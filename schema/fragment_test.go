@@ -306,3 +306,20 @@ func FuzzFragment(f *testing.F) {
 		}
 	})
 }
+
+// TestQuoteLiteral checks that a quoted string reads back as itself, and the same whether or not the server
+// has standard_conforming_strings on: with a backslash in it, it is an E'' string.
+func TestQuoteLiteral(t *testing.T) {
+	for _, s := range []string{"plain", "it's", `C:\dir\`, `\' ); DROP TABLE t; --`} {
+		q := schema.QuoteLiteral(s)
+		assert.Equal(t, strings.Contains(s, `\`), strings.HasPrefix(q, "E'"), q)
+		f, err := schema.ParseFragment(schema.DefaultFragment, q)
+		require.Nil(t, err, "%s: %v", q, err)
+		require.Len(t, f.Names(), 0)
+		stmts, perr := schema.ParseScript("COMMENT ON TABLE t IS " + q + "; SELECT 1")
+		require.NoError(t, perr)
+		assert.Len(t, stmts, 2)
+	}
+	assert.Equal(t, `E'a\\b''c'`, schema.QuoteLiteral(`a\b'c`))
+	assert.Equal(t, `'it''s'`, schema.QuoteLiteral("it's"))
+}
