@@ -195,32 +195,20 @@ func (c *checker) apply(ctx context.Context, i int, ch ddl.Change) error {
 }
 
 // try runs sql, one of the plan's changes, in a savepoint, rolled back when PostgreSQL rejects it. Each statement
-// goes alone to the server in the extended protocol (Parse, Bind, Execute), whose Parse refuses more than one
-// statement: so the server's own parser confirms that each statement is one statement, as libpg_query split them.
-// It returns how many statements completed, the byte offset in sql of PostgreSQL's error position (-1 when the
+// goes alone to the server (ExecEach), so the server's own parser confirms that each is one statement. It returns how many statements completed, the byte offset in sql of PostgreSQL's error position (-1 when the
 // error has none), the statements' spans in sql, and PostgreSQL's error; err is any other failure.
 func (c *checker) try(ctx context.Context, sql string) (r tried, err error) {
 	r.pos = -1
-	if r.stmts, err = schema.ParseScript(sql); err != nil {
-		return r, err
-	}
 	if _, err := c.conn.Exec(ctx, "SAVEPOINT pgtenant_check").ReadAll(); err != nil {
 		return r, err
 	}
-	for _, st := range r.stmts {
-		text := sql[st.Start:st.End]
-		_, err = c.conn.ExecParams(ctx, text, nil, nil, nil, nil).Close()
-		if err == nil {
-			r.completed++
-			continue
-		}
-		if !errors.As(err, &r.pgErr) {
-			return r, err
-		}
-		if r.pgErr.Position > 0 {
-			r.pos = st.Start + byteOffset(text, int(r.pgErr.Position)-1, c.runes)
-		}
-		break
+	r.stmts, r.completed, err = ExecEach(ctx, c.conn, sql)
+	if err != nil && !errors.As(err, &r.pgErr) {
+		return r, err
+	}
+	if r.pgErr != nil && r.pgErr.Position > 0 {
+		st := r.stmts[r.completed]
+		r.pos = st.Start + byteOffset(sql[st.Start:st.End], int(r.pgErr.Position)-1, c.runes)
 	}
 	if c.conn.TxStatus() == 'I' {
 		return r, errors.New("the SQL ended the check's transaction: a fragment holds a COMMIT or ROLLBACK")
