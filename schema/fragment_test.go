@@ -308,7 +308,7 @@ func FuzzFragment(f *testing.F) {
 }
 
 // TestQuoteLiteral checks that a quoted string reads back as itself, and the same whether or not the server
-// has standard_conforming_strings on: with a backslash in it, it is an E'' string.
+// has standard_conforming_strings on: with a backslash in it, it is an E” string.
 func TestQuoteLiteral(t *testing.T) {
 	for _, s := range []string{"plain", "it's", `C:\dir\`, `\' ); DROP TABLE t; --`} {
 		q := schema.QuoteLiteral(s)
@@ -322,4 +322,17 @@ func TestQuoteLiteral(t *testing.T) {
 	}
 	assert.Equal(t, `E'a\\b''c'`, schema.QuoteLiteral(`a\b'c`))
 	assert.Equal(t, `'it''s'`, schema.QuoteLiteral("it's"))
+}
+
+func TestParseScript_Creates(t *testing.T) {
+	got, err := schema.ParseScript(`CREATE TABLE public.t (a int); CREATE TABLE u (b int);
+		CREATE FUNCTION pgtenant.f() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$;
+		CREATE TRIGGER g AFTER INSERT ON public.t FOR EACH STATEMENT EXECUTE FUNCTION pgtenant.f();
+		CREATE RULE r AS ON INSERT TO public.t DO ALSO NOTIFY x; GRANT SELECT ON public.t TO x`)
+	require.NoError(t, err)
+	var objects [][2]string
+	for _, s := range got {
+		objects = append(objects, [2]string{s.Object, s.On})
+	}
+	assert.Equal(t, [][2]string{{"public.t", ""}, {".u", ""}, {"pgtenant.f", ""}, {"g", "public.t"}, {"r", "public.t"}, {"", ""}}, objects)
 }

@@ -18,6 +18,11 @@ type Statement struct {
 	Start, End int
 	// First is where its first token starts, after the comments and white space that lead its span.
 	First int
+	// Object is what the statement creates, for the statements that create what a table carries or what it
+	// runs: CREATE TABLE (the table, schema.name), CREATE TRIGGER and CREATE RULE (the trigger or rule; On is its
+	// table, schema.name) and CREATE FUNCTION (the function, schema.name). The schema is "" when the statement
+	// does not name one. Both are "" for other statements.
+	Object, On string
 }
 
 // ParseScript parses sql, a script of statements separated by ';', with PostgreSQL's own parser (libpg_query) and
@@ -56,12 +61,41 @@ func ParseScript(sql string) ([]Statement, error) {
 		}
 		first, _ := slices.BinarySearch(starts, int(s.StmtLocation))
 		st := Statement{Kind: kind, Start: int(s.StmtLocation), End: end, First: end}
+		st.Object, st.On = creates(s.Stmt)
 		if first < len(starts) {
 			st.First = min(starts[first], end)
 		}
 		out = append(out, st)
 	}
 	return out, nil
+}
+
+// creates returns Statement.Object and Statement.On of stmt.
+func creates(stmt *pg.Node) (object, on string) {
+	rel := func(r *pg.RangeVar) string {
+		if r == nil {
+			return ""
+		}
+		return r.Schemaname + "." + r.Relname
+	}
+	switch n := stmt.GetNode().(type) {
+	case *pg.Node_CreateStmt:
+		return rel(n.CreateStmt.Relation), ""
+	case *pg.Node_CreateTrigStmt:
+		return n.CreateTrigStmt.Trigname, rel(n.CreateTrigStmt.Relation)
+	case *pg.Node_RuleStmt:
+		return n.RuleStmt.Rulename, rel(n.RuleStmt.Relation)
+	case *pg.Node_CreateFunctionStmt:
+		var parts []string
+		for _, p := range n.CreateFunctionStmt.Funcname {
+			parts = append(parts, p.GetString_().GetSval())
+		}
+		if len(parts) == 1 {
+			parts = append([]string{""}, parts...)
+		}
+		return strings.Join(parts, "."), ""
+	}
+	return "", ""
 }
 
 // MaskFragments returns copies of models (a nil model stays nil) in which every SQL expression of the
