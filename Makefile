@@ -16,8 +16,14 @@ test: deps
 	$(GO) run ./cmd/pgtenant generate --check
 	$(GO) run ./cmd/pgtenant fmt -check
 
-## deps: install the PostgreSQL server binaries and pgbouncer (Debian, as root) and the e2e test's npm packages when missing.
+## deps: install a C compiler (cgo builds libpg_query, PostgreSQL's parser), the PostgreSQL server binaries and
+## pgbouncer (Debian, as root) and the e2e test's npm packages when missing.
 deps:
+	@if ! command -v "$$($(GO) env CC)" >/dev/null 2>&1; then \
+		echo "no C compiler found: installing gcc from Debian's packages (cgo compiles libpg_query, PostgreSQL's parser)"; \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q gcc libc6-dev; \
+		else echo "run as root, or: sudo apt-get install gcc libc6-dev" >&2; exit 1; fi; \
+	fi
 	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null 2>&1; then \
 		echo "PostgreSQL server binaries not found: installing postgresql-15 from Debian's packages"; \
 		if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql-15; \
@@ -47,7 +53,8 @@ vet:
 ## fuzz: run every parser's fuzz target for a while each (FUZZTIME=30s).
 FUZZTIME ?= 30s
 fuzz:
-	$(GO) test ./schema -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
+	$(GO) test ./schema -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./schema -run '^$$' -fuzz '^FuzzFragment$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./engine/query -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./engine/query -run '^$$' -fuzz '^FuzzParseParams$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./engine/query -run '^$$' -fuzz '^FuzzParseBody$$' -fuzztime $(FUZZTIME)

@@ -7,5 +7,12 @@
 // stores. Naming and key rules that both validation and generation need live
 // here (keys.go), so that what is checked is what is emitted.
 //
-// Package schema is pure: it must not import engine/*, pgx or net/http.
+// The SQL fragments of the declaration (types, defaults, checks, index predicates, policy clauses) are checked
+// with PostgreSQL's own parser, libpg_query through pg_query_go (cgo): each must be exactly one expression or
+// type of its kind and call nothing a fragment may not (fragment.go, forbidden.go). ParseScript and
+// MaskFragments let the generator's callers re-parse what it writes (script.go).
+//
+// Package schema is pure: it must not import engine/*, pgx or net/http. Besides the standard library it imports
+// only hcl/v2, cty, levenshtein and pg_query_go with its protobuf tree (internal/layout checks it); the parser
+// parses text and does no I/O.
 package schema

@@ -306,8 +306,14 @@ func defaultExpr(expr hcl.Expression) (string, hcl.Diagnostics) {
 	}}
 }
 
-// QuoteLiteral quotes s as a standard SQL string literal.
+// QuoteLiteral quotes s as a SQL string literal: '…' with quotes doubled, or, when s holds a backslash, E'…'
+// with backslashes doubled too. A plain '…' string that holds a backslash reads differently on a server with
+// standard_conforming_strings off (a backslash then escapes the quote after it), so that a declared comment or
+// default could end the string early there; an E'…' string reads the same either way.
 func QuoteLiteral(s string) string {
+	if strings.Contains(s, `\`) {
+		return "E'" + strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), "'", "''") + "'"
+	}
 	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
 }
 

@@ -84,6 +84,10 @@ func Parse(srcs ...Source) (*Model, Files, hcl.Diagnostics) {
 		return nil, p.Files(), diags
 	}
 	d := newDecoder()
+	d.model.src = map[string][]byte{}
+	for _, s := range srcs {
+		d.model.src[s.Filename] = s.Bytes
+	}
 	for _, b := range bodies {
 		diags = append(diags, d.file(b)...)
 	}

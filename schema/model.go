@@ -1,6 +1,8 @@
 package schema
 
 import (
+	"slices"
+
 	"github.com/hashicorp/hcl/v2"
 )
 
@@ -68,6 +70,53 @@ type Model struct {
 	Roles    []*Role   `json:"roles"`
 	Tables   []*Table  `json:"tables"`
 	Policies []*Policy `json:"policies"`
+
+	src map[string][]byte // the source files by name, for Locate; nil for a model not read from source
+}
+
+// clone copies m deeply, source ranges and renames included.
+func (m *Model) clone() *Model {
+	c := *m
+	c.Roles = cloneEach(m.Roles, func(r Role) Role {
+		r.Privileges = slices.Clone(r.Privileges)
+		return r
+	})
+	c.Tables = cloneEach(m.Tables, func(t Table) Table {
+		t.Columns = cloneEach(t.Columns, func(c Column) Column { return c })
+		if t.PrimaryKey != nil {
+			pk := *t.PrimaryKey
+			pk.Columns = slices.Clone(pk.Columns)
+			t.PrimaryKey = &pk
+		}
+		t.Indexes = cloneEach(t.Indexes, func(ix Index) Index {
+			ix.Columns = slices.Clone(ix.Columns)
+			return ix
+		})
+		t.ForeignKeys = cloneEach(t.ForeignKeys, func(fk ForeignKey) ForeignKey {
+			fk.Columns, fk.RefColumns = slices.Clone(fk.Columns), slices.Clone(fk.RefColumns)
+			return fk
+		})
+		t.Checks = cloneEach(t.Checks, func(c Check) Check { return c })
+		return t
+	})
+	c.Policies = cloneEach(m.Policies, func(p Policy) Policy {
+		p.To = slices.Clone(p.To)
+		return p
+	})
+	return &c
+}
+
+// cloneEach copies every element of s with f; nil stays nil.
+func cloneEach[T any](s []*T, f func(T) T) []*T {
+	if s == nil {
+		return nil
+	}
+	out := make([]*T, len(s))
+	for i, p := range s {
+		v := f(*p)
+		out[i] = &v
+	}
+	return out
 }
 
 // Tenancy names the tenant column, the session setting the policies read and

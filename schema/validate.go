@@ -57,32 +57,10 @@ func validate(m *Model) hcl.Diagnostics {
 	return v.diags
 }
 
-// fragments checks that every SQL fragment is one self-contained expression:
-// it is pasted into the migration as written, so an unclosed bracket or
-// quote, a top-level ';' or a comment would change the SQL around it.
+// fragments checks every SQL fragment with PostgreSQL's grammar: it is pasted into the migration as written,
+// so anything but exactly one expression (or type) of its kind would change the SQL around it.
 func (v *validator) fragments() {
-	check := func(rng *hcl.Range, what, text string) {
-		if rng != nil && text != "" && !Balanced(text) {
-			v.errorf(*rng, "Invalid SQL fragment",
-				"The %s must be one SQL expression: close every bracket and quote, and leave out ';' and comments.", what)
-		}
-	}
-	for _, t := range v.m.Tables {
-		for _, c := range t.Columns {
-			check(c.DefaultRange, "default of "+c.Name, c.Default)
-			check(c.TypeRange, "type of "+c.Name, c.Type)
-		}
-		for _, ix := range t.Indexes {
-			check(ix.WhereRange, "where predicate of "+ix.Name, ix.Where)
-		}
-		for _, c := range t.Checks {
-			check(c.ExprRange, "expr of "+c.Name, c.Expr)
-		}
-	}
-	for _, p := range v.m.Policies {
-		check(p.UsingRange, "using expression of "+p.Name, p.Using)
-		check(p.CheckRange, "check expression of "+p.Name, p.Check)
-	}
+	v.diags = append(v.diags, CheckFragments(v.m)...)
 }
 
 // generatedName checks a name pgtenant derives from declared ones: those

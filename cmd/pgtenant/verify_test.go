@@ -40,17 +40,17 @@ func TestVerify_Clean(t *testing.T) {
 	code, stdout, stderr := pgtenant(t, "verify")
 	require.Equal(t, exitOK, code, stdout+stderr)
 	lines := strings.Split(strings.TrimSpace(stdout), "\n")
-	require.Len(t, lines, 14, stdout) // 12 checks, a blank line, the summary
-	for _, l := range lines[:12] {
+	require.Len(t, lines, 15, stdout) // 13 checks, a blank line, the summary
+	for _, l := range lines[:13] {
 		assert.True(t, strings.HasPrefix(l, "✓ "), l)
 	}
-	assert.Contains(t, stdout, "12 of 12 checks passed. The HTTP checks did not run")
+	assert.Contains(t, stdout, "13 of 13 checks passed. The HTTP checks did not run")
 
 	code, stdout, _ = pgtenant(t, "verify", "--json")
 	require.Equal(t, exitOK, code)
 	var results []verify.Result
 	require.NoError(t, json.Unmarshal([]byte(stdout), &results), stdout)
-	require.Len(t, results, 12)
+	require.Len(t, results, 13)
 	for _, r := range results {
 		assert.True(t, r.OK, "%s: %s", r.Name, r.Detail)
 		assert.Empty(t, r.Fix)
@@ -69,7 +69,7 @@ func TestVerify_Acceptance(t *testing.T) {
 		assert.Contains(t, stdout, "✗ RLS: enabled and forced on every declared table — table public.webpages_webpage "+
 			"has row-level security enabled but not forced: its owner is exempt from the policies\n"+
 			"    fix: ALTER TABLE public.webpages_webpage FORCE ROW LEVEL SECURITY;\n")
-		assert.Contains(t, stdout, "11 of 12 checks passed.")
+		assert.Contains(t, stdout, "12 of 13 checks passed.")
 
 		code, stdout, _ = pgtenant(t, "verify", "--json")
 		assert.Equal(t, exitFailure, code)
@@ -130,7 +130,7 @@ func TestVerify_Server(t *testing.T) {
 		code, stdout, stderr := pgtenant(t, "verify", "--server", base)
 		require.Equal(t, exitOK, code, stdout+stderr)
 		assert.Equal(t, "✓", serverLine.FindStringSubmatch(stdout)[1])
-		assert.Contains(t, stdout, "13 of 13 checks passed.\n")
+		assert.Contains(t, stdout, "14 of 14 checks passed.\n")
 
 		_, stdout, _ = pgtenant(t, "verify", "--server", base, "--json")
 		var results []verify.Result

@@ -98,3 +98,15 @@ func TestIdent(t *testing.T) {
 		assert.Equal(t, tt.want, ddl.Ident(tt.in), tt.in)
 	}
 }
+
+// TestRender_CommentLines checks that a change's comment cannot end early: PostgreSQL ends a -- comment at a
+// carriage return as well as at a newline, and a comment may quote declared SQL ("default x → y").
+func TestRender_CommentLines(t *testing.T) {
+	c := ddl.Change{Comment: "Column t.c: default 0 → 1\rDROP TABLE t;\r\nDROP TABLE u;", Up: "SELECT 1;", Down: "SELECT 2;"}
+	up, down := ddl.Render([]ddl.Change{c})
+	for _, sql := range []string{up, down} {
+		stmts, err := schema.ParseScript(sql)
+		require.NoError(t, err)
+		assert.Len(t, stmts, 1, "%s", sql)
+	}
+}

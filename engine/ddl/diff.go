@@ -404,8 +404,9 @@ func (d *differ) policyChanged(table string, p *schema.Policy, oldSQL, nextSQL s
 	return false
 }
 
-// mentions reports whether SQL text names ident as a whole word.
-func mentions(sql, ident string) bool { return schema.WordIndex(sql, ident) >= 0 }
+// mentions reports whether the SQL expression text refers to ident (a column, a table), as PostgreSQL's parser
+// reads it; text that does not parse counts as naming it.
+func mentions(sql, ident string) bool { return sql != "" && schema.Mentions(sql, ident) }
 
 func (d *differ) dropPolicies() {
 	for _, pr := range d.pairs() {

@@ -35,7 +35,10 @@ func Render(changes []Change) (up, down string) {
 	return u.String(), d.String()
 }
 
+// writeComment writes comment as -- lines. PostgreSQL's lexer ends a -- comment at a carriage return as well as
+// at a newline, so both start a new -- line: a comment that names declared SQL cannot end early.
 func writeComment(b *strings.Builder, comment string) {
+	comment = strings.ReplaceAll(strings.ReplaceAll(comment, "\r\n", "\n"), "\r", "\n")
 	for _, line := range strings.Split(comment, "\n") {
 		b.WriteString("-- ")
 		b.WriteString(line)

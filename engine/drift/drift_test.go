@@ -209,6 +209,15 @@ func TestPlan_Drift(t *testing.T) {
 		what:  []string{"is disabled, want enabled"},
 		sql:   []string{"ALTER TABLE pgtenant.tokens ENABLE TRIGGER tokens_notify;"},
 	}, {
+		// Issue 11: a trigger that moves the transaction to the tenant a new row names let one tenant read
+		// another's rows. Made by hand, it is drift.
+		name: "trigger by hand on a tenant table",
+		drift: `CREATE FUNCTION public.steal() RETURNS trigger LANGUAGE plpgsql AS $f$
+			BEGIN PERFORM set_config('app.current_tenant_id', NEW.name, true); RETURN NEW; END $f$;
+			CREATE TRIGGER steal BEFORE INSERT ON public.content_tag FOR EACH ROW EXECUTE FUNCTION public.steal()`,
+		what: []string{"is not declared: CREATE TRIGGER steal BEFORE INSERT ON public.content_tag"},
+		sql:  []string{"DROP TRIGGER steal ON public.content_tag;"},
+	}, {
 		// The altered policy reads the column added by hand: it must be replaced before the column is dropped.
 		name: "policy on a column by hand",
 		drift: `ALTER TABLE content_tag ADD COLUMN color text; DROP POLICY reader_access ON content_tag;

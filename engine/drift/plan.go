@@ -12,11 +12,16 @@ import (
 )
 
 // Declared is the catalog the declaration m makes: the first migration of m (ddl.Plan(nil, m)) applied to a
-// scratch database created through serverURL, read inside the transaction that applied it, which is then rolled
+// scratch database created through serverURL (statement by statement: migrate.ExecEach), read inside the transaction that applied it, which is then rolled
 // back. The roles the migration creates are cluster-wide, and the rollback removes them again; so the role of
 // serverURL needs CREATEDB, and CREATEROLE unless the declared roles exist (as NOSUPERUSER NOBYPASSRLS). The
 // scratch database is dropped before Declared returns.
 func Declared(ctx context.Context, serverURL string, m *schema.Model) (*Catalog, error) {
+	// The declaration's SQL runs only once PostgreSQL's grammar has read each fragment as exactly one expression
+	// (schema.Load checks it; so does this, for a model from elsewhere), and then statement by statement.
+	if d := schema.CheckFragments(m); d.HasErrors() {
+		return nil, fmt.Errorf("drift: the declaration's SQL does not pass `pgtenant validate`: %w", d)
+	}
 	changes, err := ddl.Plan(nil, m)
 	if err != nil {
 		return nil, fmt.Errorf("drift: plan the declaration: %w", err)
@@ -50,8 +55,8 @@ func Declared(ctx context.Context, serverURL string, m *schema.Model) (*Catalog,
 			defer cancel()
 			_ = tx.Rollback(cctx)
 		}()
-		// Without arguments pgx sends the simple protocol, which runs the whole script.
-		if _, err := tx.Exec(ctx, up); err != nil {
+		// Statement by statement, each alone in the extended protocol, which the server refuses to read as more.
+		if _, _, err := migrate.ExecEach(ctx, tx.Conn().PgConn(), up); err != nil {
 			return fmt.Errorf("drift: apply the declaration to a scratch database (does `pgtenant validate` pass?): %w", err)
 		}
 		cat, err = Read(ctx, tx)

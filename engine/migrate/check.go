@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -31,9 +30,19 @@ import (
 // at the end: the plan creates the declared roles when they are missing, and roles are cluster-wide. The role of
 // serverURL therefore also needs CREATEROLE unless the declared roles exist (as NOSUPERUSER NOBYPASSRLS).
 //
+// Each statement is sent alone in the extended protocol, so the server's own parser confirms that it is one
+// statement; the fragments were parsed before with PostgreSQL's grammar (schema.CheckFragments), and a model whose
+// fragments fail that gets those diagnostics back, without a database.
+//
 // The error reports what kept the check from running: no connection, a server older than PostgreSQL 15, or
 // pgtenant's own SQL (roles, the tenant registry) refused by the server. The diagnostics are nil when err is not.
 func CheckSQL(ctx context.Context, serverURL string, m *schema.Model) (diags hcl.Diagnostics, err error) {
+	// Nothing of a fragment that PostgreSQL's grammar does not read as exactly one expression (or type) of its
+	// kind, or that calls what a fragment may not, is ever sent to a server: schema.Load refuses it, and so does
+	// this check for a model that did not come from Load.
+	if d := schema.CheckFragments(m); d.HasErrors() {
+		return d, nil
+	}
 	changes, err := ddl.Plan(nil, m)
 	if err != nil {
 		return nil, fmt.Errorf("migrate: check: %w", err)
@@ -136,9 +145,9 @@ func (c *checker) apply(ctx context.Context, i int, ch ddl.Change) error {
 			return nil
 		}
 	default:
-		_, pgErr, err := c.try(ctx, ch.Up)
-		if err == nil && pgErr != nil {
-			err = pgErr
+		r, err := c.try(ctx, ch.Up)
+		if err == nil && r.pgErr != nil {
+			err = r.pgErr
 		}
 		if err != nil {
 			return fmt.Errorf("migrate: check: %s: %w", ch.Object, err)
@@ -155,19 +164,19 @@ func (c *checker) apply(ctx context.Context, i int, ch ddl.Change) error {
 		} else {
 			frags, fallback = c.policyFragments(pi, ch.Up), c.work.Policies[pi].Range
 		}
-		completed, pgErr, err := c.try(ctx, ch.Up)
+		r, err := c.try(ctx, ch.Up)
 		if err != nil {
 			return fmt.Errorf("migrate: check: %s: %w", ch.Object, err)
 		}
-		if pgErr == nil {
+		if r.pgErr == nil {
 			return nil
 		}
-		f, off, n := c.attribute(ch.Up, frags, pgErr, completed)
+		f, off, n := attribute(frags, r)
 		if f == nil || repaired[f.rng] {
-			c.diags = append(c.diags, diagnostic(pgErr, fallback, nil))
+			c.diags = append(c.diags, diagnostic(r.pgErr, fallback, nil))
 			break
 		}
-		c.diags = append(c.diags, diagnostic(pgErr, subRange(f, off, n), &f.rng))
+		c.diags = append(c.diags, diagnostic(r.pgErr, c.work.Locate(f.rng, f.text, off, n), &f.rng))
 		if f.repair == nil {
 			break
 		}
@@ -185,32 +194,39 @@ func (c *checker) apply(ctx context.Context, i int, ch ddl.Change) error {
 	return nil
 }
 
-// try runs sql in a savepoint, rolled back when PostgreSQL rejects it. It returns how many of its statements
-// completed and PostgreSQL's error; err is any other failure.
-func (c *checker) try(ctx context.Context, sql string) (completed int, pgErr *pgconn.PgError, err error) {
+// try runs sql, one of the plan's changes, in a savepoint, rolled back when PostgreSQL rejects it. Each statement
+// goes alone to the server (ExecEach), so the server's own parser confirms that each is one statement. It returns how many statements completed, the byte offset in sql of PostgreSQL's error position (-1 when the
+// error has none), the statements' spans in sql, and PostgreSQL's error; err is any other failure.
+func (c *checker) try(ctx context.Context, sql string) (r tried, err error) {
+	r.pos = -1
 	if _, err := c.conn.Exec(ctx, "SAVEPOINT pgtenant_check").ReadAll(); err != nil {
-		return 0, nil, err
+		return r, err
 	}
-	// The SQL goes alone in one simple-protocol Query message, so that an error position counts from its start.
-	mrr := c.conn.Exec(ctx, sql)
-	for mrr.NextResult() {
-		if _, err := mrr.ResultReader().Close(); err == nil {
-			completed++
-		}
+	r.stmts, r.completed, err = ExecEach(ctx, c.conn, sql)
+	if err != nil && !errors.As(err, &r.pgErr) {
+		return r, err
 	}
-	err = mrr.Close()
-	if err != nil && !errors.As(err, &pgErr) {
-		return 0, nil, err
+	if r.pgErr != nil && r.pgErr.Position > 0 {
+		st := r.stmts[r.completed]
+		r.pos = st.Start + byteOffset(sql[st.Start:st.End], int(r.pgErr.Position)-1, c.runes)
 	}
 	if c.conn.TxStatus() == 'I' {
-		return 0, nil, errors.New("the SQL ended the check's transaction: a fragment holds a COMMIT or ROLLBACK")
+		return r, errors.New("the SQL ended the check's transaction: a fragment holds a COMMIT or ROLLBACK")
 	}
-	if pgErr == nil {
+	if r.pgErr == nil {
 		_, err = c.conn.Exec(ctx, "RELEASE SAVEPOINT pgtenant_check").ReadAll()
-		return completed, nil, err
+		return r, err
 	}
 	_, err = c.conn.Exec(ctx, "ROLLBACK TO SAVEPOINT pgtenant_check; RELEASE SAVEPOINT pgtenant_check").ReadAll()
-	return completed, pgErr, err
+	return r, err
+}
+
+// tried is what try found out.
+type tried struct {
+	stmts     []schema.Statement
+	completed int
+	pos       int // PostgreSQL's error position as a byte offset in the SQL; -1 when it gave none
+	pgErr     *pgconn.PgError
 }
 
 // tableFragments finds the declared SQL of table ti in up, the statements ddl made for it. Each piece is looked
@@ -223,7 +239,7 @@ func (c *checker) tableFragments(ti int, up string) []*fragment {
 	cursor := 0
 	for j, col := range t.Columns {
 		typeAt := -1
-		if at := schema.FindToken(up, ddl.Ident(col.Name)+" "+col.Type, cursor); at >= 0 {
+		if at := findLaidOut(up, ddl.Ident(col.Name)+" "+col.Type, cursor); at >= 0 {
 			typeAt = at + len(ddl.Ident(col.Name)) + 1
 			cursor = typeAt + len(col.Type)
 		}
@@ -253,7 +269,7 @@ func (c *checker) tableFragments(ti int, up string) []*fragment {
 			continue
 		}
 		prefix := "CONSTRAINT " + ddl.Ident(chk.Name) + " CHECK ("
-		at := schema.FindToken(up, prefix+chk.Expr+")", 0)
+		at := findLaidOut(up, prefix+chk.Expr+")", 0)
 		if at >= 0 {
 			at += len(prefix)
 		}
@@ -271,7 +287,7 @@ func (c *checker) tableFragments(ti int, up string) []*fragment {
 			continue
 		}
 		at := -1
-		if k := schema.FindToken(up, "INDEX "+ddl.Ident(ix.Name)+" ON ", 0); k >= 0 {
+		if k := findLaidOut(up, "INDEX "+ddl.Ident(ix.Name)+" ON ", 0); k >= 0 {
 			if w := strings.Index(up[k:], " WHERE ("+ix.Where+")"); w >= 0 {
 				at = k + w + len(" WHERE (")
 			}
@@ -311,6 +327,27 @@ func (c *checker) policyFragments(pi int, up string) []*fragment {
 	return out
 }
 
+// findLaidOut returns the index of the first sub in s, SQL that ddl wrote, at or after from where it does not
+// continue a name (the byte before it is no letter, digit, '_' or '$'), or -1. sub is text ddl lays out around a
+// fragment: a column's name and type, a constraint's or an index's name.
+func findLaidOut(s, sub string, from int) int {
+	for from <= len(s) {
+		k := strings.Index(s[from:], sub)
+		if k < 0 {
+			return -1
+		}
+		if at := from + k; at == 0 || !nameByte(s[at-1]) {
+			return at
+		}
+		from += k + 1
+	}
+	return -1
+}
+
+func nameByte(b byte) bool {
+	return b == '_' || b == '$' || b >= '0' && b <= '9' || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= 0x80
+}
+
 // editTable replaces table ti of the work model by an edited copy, leaving the declaration alone.
 func (c *checker) editTable(ti int, edit func(*schema.Table)) {
 	t := *c.work.Tables[ti]
@@ -325,75 +362,53 @@ func cloneModel(m *schema.Model) *schema.Model {
 	return &w
 }
 
-// syntaxError is the SQLSTATE of a statement PostgreSQL cannot parse.
-const syntaxError = "42601"
-
 var quotedName = regexp.MustCompile(`"((?:[^"]|"")+)"`)
 
 // attribute finds the fragment an error is about, and the part of it (offset and length in its text; -1 for the
 // whole) to point at; nil when it is none of them. PostgreSQL gives the position of most errors. Some come
 // without one: a policy's expressions are checked with no statement text at hand (column "x" does not exist), and
 // an index predicate's functions or a default's type are checked after parsing; narrow deals with those.
-func (c *checker) attribute(up string, frags []*fragment, e *pgconn.PgError, completed int) (*fragment, int, int) {
-	pos := -1
-	if e.Position > 0 {
-		pos = byteOffset(up, int(e.Position)-1, c.runes)
-	}
-	if e.Code == syntaxError {
-		// A fragment that does not balance its brackets and quotes, such as "(a = b" or "text[", upsets the SQL
-		// after it, where PostgreSQL then notices the error: blame it when it is the only one before that point.
-		odd := slices.DeleteFunc(slices.Clone(frags), func(f *fragment) bool {
-			return f.start < 0 || schema.Balanced(f.text) || pos >= 0 && f.start > pos
-		})
-		if len(odd) == 1 {
-			if f := odd[0]; pos >= 0 && pos < f.end() {
-				return f, pos - f.start, tokenLength(f.text, pos-f.start)
-			}
-			return odd[0], -1, 0
-		}
-	}
-	if pos >= 0 {
+func attribute(frags []*fragment, r tried) (*fragment, int, int) {
+	if pos := r.pos; pos >= 0 {
 		// The position is where the error is noticed: for a syntax error at the end of a fragment, the parenthesis
 		// or comma just after it.
 		for _, strict := range []bool{true, false} {
 			for _, f := range frags {
 				if f.start >= 0 && f.start <= pos && (pos < f.end() || !strict && pos == f.end()) {
-					return f, pos - f.start, tokenLength(f.text, pos-f.start)
+					start, end := schema.Token(f.text, pos-f.start)
+					return f, start, end - start
 				}
 			}
 		}
 	}
-	return narrow(up, frags, e, pos, completed)
+	return narrow(frags, r)
 }
 
 // narrow finds the fragment of an error that no position places: among the fragments of the statement that
-// failed (the one holding pos, or the one after the completed ones), the one whose owner the message quotes,
-// whose kind it names, or whose text holds a name it quotes.
-func narrow(up string, frags []*fragment, e *pgconn.PgError, pos, completed int) (*fragment, int, int) {
-	stmts := statements(up)
-	var stmt [2]int
-	switch i := slices.IndexFunc(stmts, func(s [2]int) bool { return s[0] <= pos && pos < s[1] }); {
-	case pos >= 0 && i >= 0:
-		stmt = stmts[i]
-	case pos < 0 && completed < len(stmts):
-		stmt = stmts[completed]
+// failed (the one holding the position, or the one after the completed ones), the one whose owner the message
+// quotes, whose kind it names, or that refers to a name it quotes.
+func narrow(frags []*fragment, r tried) (*fragment, int, int) {
+	var stmt schema.Statement
+	switch i := slices.IndexFunc(r.stmts, func(s schema.Statement) bool { return s.Start <= r.pos && r.pos < s.End }); {
+	case r.pos >= 0 && i >= 0:
+		stmt = r.stmts[i]
+	case r.pos < 0 && r.completed < len(r.stmts):
+		stmt = r.stmts[r.completed]
 	default:
 		return nil, -1, 0
 	}
 	var names []string
-	for _, m := range quotedName.FindAllStringSubmatch(e.Message, -1) {
+	for _, m := range quotedName.FindAllStringSubmatch(r.pgErr.Message, -1) {
 		names = append(names, strings.ReplaceAll(m[1], `""`, `"`))
 	}
-	msg := strings.ToLower(e.Message)
+	msg := strings.ToLower(r.pgErr.Message)
 	cands := slices.DeleteFunc(slices.Clone(frags), func(f *fragment) bool {
-		return f.start < stmt[0] || f.end() > stmt[1]
+		return f.start < stmt.Start || f.end() > stmt.End
 	})
 	for _, keep := range []func(*fragment) bool{
 		func(f *fragment) bool { return slices.Contains(names, f.owner) },
 		func(f *fragment) bool { return strings.Contains(msg, kindWords[f.kind]) },
-		func(f *fragment) bool {
-			return slices.ContainsFunc(names, func(n string) bool { return schema.WordIndex(f.text, n) >= 0 })
-		},
+		func(f *fragment) bool { return refersTo(f, names) >= 0 },
 	} {
 		if len(cands) == 1 {
 			break
@@ -406,12 +421,33 @@ func narrow(up string, frags []*fragment, e *pgconn.PgError, pos, completed int)
 		return nil, -1, 0
 	}
 	f := cands[0]
-	for _, n := range names {
-		if k := schema.WordIndex(f.text, n); k >= 0 {
-			return f, k, len(n)
-		}
+	if off := refersTo(f, names); off >= 0 {
+		start, end := schema.Token(f.text, off)
+		return f, start, end - start
 	}
 	return f, -1, 0
+}
+
+// refersTo returns where fragment f first refers to one of names, as PostgreSQL's parser reads it; -1 when it
+// refers to none.
+func refersTo(f *fragment, names []string) int {
+	kind := schema.ExprFragment
+	switch f.kind {
+	case "type":
+		kind = schema.TypeFragment
+	case "default":
+		kind = schema.DefaultFragment
+	}
+	parsed, err := schema.ParseFragment(kind, f.text)
+	if err != nil {
+		return -1
+	}
+	for _, n := range parsed.Names() {
+		if slices.Contains(names, n.Text) && n.Offset >= 0 {
+			return n.Offset
+		}
+	}
+	return -1
 }
 
 // kindWords are how PostgreSQL's messages name each kind of fragment. A message about a type names it in quotes
@@ -437,52 +473,6 @@ func diagnostic(e *pgconn.PgError, subject hcl.Range, context *hcl.Range) *hcl.D
 	return d
 }
 
-// subRange narrows a fragment's source range to n bytes at offset off of its text when the source spells the
-// text out as it is, which the lengths tell: a quoted string without escapes ("is_published": 2 bytes more than
-// the text), a type or default written as sql("…") without escapes (7 more) or bare (uuid, varchar(8), 0: as
-// long). Otherwise, or for off < 0, it is the whole range.
-func subRange(f *fragment, off, n int) hcl.Range {
-	r := f.rng
-	if off < 0 || off >= len(f.text) || r.Start.Line != r.End.Line {
-		return r
-	}
-	sqlCall := f.kind == "type" || f.kind == "default"
-	var lead int
-	switch extra := r.End.Byte - r.Start.Byte - len(f.text); {
-	case extra == 0 && sqlCall:
-		lead = 0
-	case extra == 7 && sqlCall:
-		lead = len(`sql("`)
-	case extra == 2 && !sqlCall:
-		lead = 1
-	default:
-		return r
-	}
-	n = max(1, min(n, len(f.text)-off))
-	at := func(k int) hcl.Pos {
-		return hcl.Pos{Line: r.Start.Line, Column: r.Start.Column + lead + utf8.RuneCountInString(f.text[:k]),
-			Byte: r.Start.Byte + lead + k}
-	}
-	return hcl.Range{Filename: r.Filename, Start: at(off), End: at(off + n)}
-}
-
-// tokenLength is the length of the token at off in text: a name, a quoted name, or one character.
-func tokenLength(text string, off int) int {
-	if off < 0 || off >= len(text) {
-		return 0
-	}
-	if text[off] == '"' {
-		if k := strings.IndexByte(text[off+1:], '"'); k >= 0 {
-			return k + 2
-		}
-	}
-	n := 0
-	for off+n < len(text) && schema.IsIdentByte(text[off+n]) {
-		n++
-	}
-	return max(n, 1)
-}
-
 // byteOffset turns PostgreSQL's 0-based character offset into s into a byte offset.
 func byteOffset(s string, chars int, runes bool) int {
 	if !runes {
@@ -495,77 +485,6 @@ func byteOffset(s string, chars int, runes bool) int {
 		chars--
 	}
 	return len(s)
-}
-
-// statements returns the byte spans of the statements in sql, split as PostgreSQL splits a simple query: at
-// semicolons outside quotes, dollar quotes and comments. A comment before a statement belongs to its span.
-func statements(sql string) [][2]int {
-	var out [][2]int
-	start, token := 0, false
-	for i := 0; i < len(sql); {
-		ch := sql[i]
-		switch {
-		case strings.HasPrefix(sql[i:], "--"):
-			if k := strings.IndexByte(sql[i:], '\n'); k >= 0 {
-				i += k + 1
-			} else {
-				i = len(sql)
-			}
-			continue
-		case strings.HasPrefix(sql[i:], "/*"):
-			if i = schema.SkipBlockComment(sql, i); i < 0 {
-				i = len(sql)
-			}
-			continue
-		case ch == '\'' || ch == '"':
-			// E'…' strings may escape a quote with a backslash.
-			escapes := ch == '\'' && i > 0 && (sql[i-1] == 'E' || sql[i-1] == 'e') && (i == 1 || !schema.IsIdentByte(sql[i-2]))
-			if i = schema.SkipQuoted(sql, i, escapes); i < 0 {
-				i = len(sql)
-			}
-			token = true
-			continue
-		case ch == '$' && (i == 0 || !schema.IsIdentByte(sql[i-1])):
-			if tag := dollarTag(sql[i:]); tag != "" {
-				if k := strings.Index(sql[i+len(tag):], tag); k >= 0 {
-					i += len(tag) + k + len(tag)
-				} else {
-					i = len(sql)
-				}
-				token = true
-				continue
-			}
-		case ch == ';':
-			if token {
-				out = append(out, [2]int{start, i + 1})
-			}
-			start, token = i+1, false
-			i++
-			continue
-		}
-		if ch != ' ' && ch != '\t' && ch != '\n' && ch != '\r' {
-			token = true
-		}
-		i++
-	}
-	if token {
-		out = append(out, [2]int{start, len(sql)})
-	}
-	return out
-}
-
-// dollarTag returns the $tag$ that s starts with, or "".
-func dollarTag(s string) string {
-	for j := 1; j < len(s); j++ {
-		b := s[j]
-		if b == '$' {
-			return s[:j+1]
-		}
-		if !schema.IsIdentByte(b) || j == 1 && b >= '0' && b <= '9' {
-			return ""
-		}
-	}
-	return ""
 }
 
 // majorVersion reads the major version from a server_version such as "15.6 (Debian 15.6-1)"; 0 if it cannot.

@@ -119,6 +119,12 @@ func (e *DestructiveError) Error() string {
 // Generate returns the files (name → contents) of the next migrations that take the database described by dir
 // to next, plus the new snapshot; nil when nothing changed. That is one pair of files, and with
 // ConcurrentIndexes one more pair per index built concurrently.
+//
+// Before it returns them, Generate re-parses every file with PostgreSQL's parser and refuses them all unless
+// each holds exactly the statements it generated (CheckStatements): as many, of the same kinds, in the same
+// order as the same migrations generated with every SQL fragment of the declaration masked
+// (schema.MaskFragments). schema.Load already refuses a fragment that is not exactly one expression; this
+// catches what would get past it, in the declaration or in the generator.
 func Generate(dir string, next *schema.Model, opts GenerateOptions) (map[string][]byte, error) {
 	existing, err := List(dir)
 	if err != nil {
@@ -132,10 +138,30 @@ func Generate(dir string, next *schema.Model, opts GenerateOptions) (map[string]
 		return nil, fmt.Errorf("migrate: %s holds migrations but no %s, so the next one cannot be planned; "+
 			"restore %s from version control", dir, SnapshotFile, SnapshotFile)
 	}
-	snap, err := Snapshot(next)
-	if err != nil {
+	files, err := generate(prev, next, existing, opts)
+	if err != nil || files == nil {
 		return nil, err
 	}
+	masked, err := schema.MaskFragments(prev, next)
+	if err != nil {
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	want, err := generate(masked[0], masked[1], existing, opts)
+	if err != nil {
+		return nil, fmt.Errorf("migrate: generate the migration without its SQL fragments: %w", err)
+	}
+	if err := CheckStatements(files, want); err != nil {
+		return nil, err
+	}
+	if files[SnapshotFile], err = Snapshot(next); err != nil {
+		return nil, err
+	}
+	return files, nil
+}
+
+// generate returns the migration files that take a database built from prev (nil: an empty one) to next, given
+// the existing migrations; nil when nothing changed.
+func generate(prev, next *schema.Model, existing []Migration, opts GenerateOptions) (map[string][]byte, error) {
 	if prev == nil {
 		changes, err := ddl.Plan(nil, next)
 		if err != nil {
@@ -143,7 +169,7 @@ func Generate(dir string, next *schema.Model, opts GenerateOptions) (map[string]
 		}
 		m := Migration{Version: 1, Name: "init"}
 		up, down := ddl.Render(changes)
-		return map[string][]byte{m.UpFile(): []byte(up), m.DownFile(): []byte(down), SnapshotFile: snap}, nil
+		return map[string][]byte{m.UpFile(): []byte(up), m.DownFile(): []byte(down)}, nil
 	}
 	mig, err := ddl.Incremental(prev, next, ddl.Options{ConcurrentIndexes: opts.ConcurrentIndexes})
 	if err != nil {
@@ -167,7 +193,7 @@ func Generate(dir string, next *schema.Model, opts GenerateOptions) (map[string]
 	if len(existing) > 0 {
 		v = existing[len(existing)-1].Version + 1
 	}
-	files := map[string][]byte{SnapshotFile: snap}
+	files := map[string][]byte{}
 	if len(mig.Changes) > 0 {
 		m := Migration{Version: v, Name: name}
 		up, down := ddl.Render(mig.Changes)
@@ -182,6 +208,98 @@ func Generate(dir string, next *schema.Model, opts GenerateOptions) (map[string]
 	}
 	return files, nil
 }
+
+// StatementError is CheckStatements' refusal of a migration file that holds other statements than pgtenant
+// generated for it.
+type StatementError struct {
+	File string
+	// Line is where the first statement that differs starts in the file; 0 when the file does not parse or only
+	// lacks statements at its end.
+	Line int
+	// Got and Want are the statement kinds as PostgreSQL's parser names them ("AlterTableStmt"); Got is nil when
+	// the file does not parse.
+	Got, Want []string
+	Err       error // why the file does not parse
+}
+
+func (e *StatementError) Error() string {
+	msg := fmt.Sprintf("migrate: refusing to write %s: ", e.File)
+	switch {
+	case e.Err != nil:
+		msg += fmt.Sprintf("PostgreSQL's parser cannot read it (%v)", e.Err)
+	case len(e.Got) != len(e.Want):
+		msg += fmt.Sprintf("it holds %d statements where pgtenant generated %d", len(e.Got), len(e.Want))
+	default:
+		msg += "it holds other statements than pgtenant generated"
+	}
+	for i := range max(len(e.Got), len(e.Want)) {
+		if i < len(e.Got) && i < len(e.Want) && e.Got[i] == e.Want[i] {
+			continue
+		}
+		got, want := "nothing", "nothing"
+		if i < len(e.Got) {
+			got = e.Got[i]
+		}
+		if i < len(e.Want) {
+			want = e.Want[i]
+		}
+		msg += fmt.Sprintf("; statement %d", i+1)
+		if e.Line > 0 {
+			msg += fmt.Sprintf(" (line %d)", e.Line)
+		}
+		msg += fmt.Sprintf(" is %s where pgtenant wrote %s", got, want)
+		break
+	}
+	return msg + ". A SQL fragment of the declaration changes the SQL around it: run `pgtenant validate`"
+}
+
+// CheckStatements compares migration files (got: name → contents) with the same migrations generated from the
+// declaration with its SQL fragments masked (want; see Generate). Every SQL file of got must hold as many
+// statements as its twin in want, of the same kinds and in the same order, as PostgreSQL's parser reads them
+// (schema.ParseScript); the snapshot is not SQL and is left out. The error is a *StatementError about the first
+// file that differs.
+func CheckStatements(got, want map[string][]byte) error {
+	names := make([]string, 0, len(got))
+	for n := range got {
+		if n != SnapshotFile {
+			names = append(names, n)
+		}
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		w, ok := want[name]
+		if !ok {
+			return &StatementError{File: name, Err: errors.New("pgtenant did not generate a file of that name")}
+		}
+		wantStmts, err := schema.ParseScript(string(w))
+		if err != nil {
+			return fmt.Errorf("migrate: %s without its SQL fragments: %w", name, err)
+		}
+		e := &StatementError{File: name}
+		for _, st := range wantStmts {
+			e.Want = append(e.Want, st.Kind)
+		}
+		sql := string(got[name])
+		gotStmts, err := schema.ParseScript(sql)
+		if err != nil {
+			e.Err = err
+			return e
+		}
+		for i, st := range gotStmts {
+			e.Got = append(e.Got, st.Kind)
+			if e.Line == 0 && (i >= len(e.Want) || st.Kind != e.Want[i]) {
+				e.Line = lineOf(sql, st)
+			}
+		}
+		if !slices.Equal(e.Got, e.Want) {
+			return e
+		}
+	}
+	return nil
+}
+
+// lineOf is the line a statement's first token is on.
+func lineOf(sql string, st schema.Statement) int { return strings.Count(sql[:st.First], "\n") + 1 }
 
 // Stale returns the files of dir that differ from what this version of
 // pgtenant generates for them. Only a directory holding just the first

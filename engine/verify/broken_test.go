@@ -110,6 +110,54 @@ func TestRun_Broken(t *testing.T) {
 			verify.CheckPolicies: {"policy open_all on public.webpages_webpage is not in policies.hcl"},
 		},
 	}, {
+		// Issue 11: a trigger that moves the transaction to the tenant a new row names let one tenant read
+		// another's rows, and every check passed. This one keeps the probe's tenant, so only CheckAttached sees it.
+		name: "trigger that sets the tenant",
+		brk: func(t *testing.T, db *pgtest.DB, _ *verify.Config) {
+			owner(t, db, `CREATE FUNCTION public.steal() RETURNS trigger LANGUAGE plpgsql AS $f$
+				BEGIN PERFORM set_config('app.current_tenant_id', NEW.tenant_id::text, true); RETURN NEW; END $f$;
+				CREATE TRIGGER steal BEFORE INSERT ON webpages_webpage FOR EACH ROW EXECUTE FUNCTION public.steal()`)
+		},
+		fails: map[string][]string{verify.CheckAttached: {
+			"trigger steal on public.webpages_webpage (EXECUTE FUNCTION public.steal()) is not one the migrations create",
+			"DROP TRIGGER steal ON public.webpages_webpage;"}},
+	}, {
+		name: "rule on a tenant table",
+		brk: func(t *testing.T, db *pgtest.DB, _ *verify.Config) {
+			owner(t, db, `CREATE RULE tell AS ON INSERT TO content_tag DO ALSO NOTIFY pgtenant`)
+		},
+		fails: map[string][]string{verify.CheckAttached: {"rule tell on public.content_tag is not one the migrations create",
+			"DROP RULE tell ON public.content_tag;"}},
+	}, {
+		name: "default calling a function pgtenant did not create",
+		brk: func(t *testing.T, db *pgtest.DB, _ *verify.Config) {
+			owner(t, db, `CREATE FUNCTION public.stamp() RETURNS timestamptz LANGUAGE sql AS $$ SELECT now() $$;
+				ALTER TABLE content_tag ALTER COLUMN created_at SET DEFAULT public.stamp()`)
+		},
+		fails: map[string][]string{verify.CheckAttached: {
+			"the default of column created_at of public.content_tag calls public.stamp(), which the migrations do not create",
+			"take the call out of the default of column created_at"}},
+	}, {
+		// A declaration that did not come through schema.Load: verify runs none of its SQL.
+		name: "declaration with smuggled SQL",
+		brk: func(t *testing.T, _ *pgtest.DB, cfg *verify.Config) {
+			p := *cfg.Declared.Policies[0]
+			p.Using = "is_published AND $x$'$x$ <> '' ); ALTER TABLE webpages_webpage NO FORCE ROW LEVEL SECURITY; SELECT ( $y$'$y$ = ''"
+			cfg.Declared.Policies[0] = &p
+		},
+		fails: map[string][]string{
+			verify.CheckPolicies:       {"does not pass pgtenant validate", "closes a bracket the fragment did not open"},
+			verify.CheckPermissiveTrue: {"does not pass pgtenant validate"},
+			verify.CheckAttached:       {"does not pass pgtenant validate"},
+			verify.CheckSchema:         {"policies.hcl differs from schema.json"},
+		},
+	}, {
+		name: "registry trigger dropped",
+		brk: func(t *testing.T, db *pgtest.DB, _ *verify.Config) {
+			owner(t, db, `DROP TRIGGER tokens_notify ON pgtenant.tokens`)
+		},
+		fails: map[string][]string{verify.CheckAttached: {"trigger tokens_notify on pgtenant.tokens is missing", "pgtenant plan"}},
+	}, {
 		name: "tenant_isolation dropped",
 		brk: func(t *testing.T, db *pgtest.DB, _ *verify.Config) {
 			owner(t, db, "DROP POLICY tenant_isolation ON webpages_webpage")
@@ -305,7 +353,7 @@ func TestRun_PasswordNotRequired(t *testing.T) {
 // TestRun_NoDatabase: with neither URL, every database check fails saying so, and none hangs or panics.
 func TestRun_NoDatabase(t *testing.T) {
 	results := verify.Run(t.Context(), verify.Config{RequireTenant: true})
-	require.Len(t, results, 12)
+	require.Len(t, results, 13)
 	for _, r := range results {
 		if r.Name == verify.CheckProduction {
 			assert.True(t, r.OK)

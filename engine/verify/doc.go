@@ -14,10 +14,16 @@
 //   - every declared table has row-level security enabled and forced, and so does every other table the login
 //     can reach; the policies are exactly those engine/ddl generates and policies.hcl declares, compared as
 //     PostgreSQL prints them; no PERMISSIVE policy with USING (true) or WITH CHECK (true) is on a tenant table;
+//   - the tables the migrations create carry only the triggers and rules the migrations create, and call no
+//     function outside pg_catalog and extensions that the migrations did not create (a hand-made trigger that
+//     sets the tenant setting moves a transaction to another tenant);
 //   - a live isolation probe, as the login in the role the API uses, in a transaction that is rolled back;
 //   - the tenant column leads every index and every foreign key between tenant tables;
 //   - the server's minor version has none of the row-level security flaws in Flaws;
 //   - every migration is applied, none dirty, and the tables match policies.hcl.
+//
+// verify runs SQL of the declaration in one place only, the policy comparison, and only once
+// schema.CheckFragments accepts every fragment; each statement goes alone in the extended protocol.
 //
 // The HTTP probe of a running server (CheckServer) lives in cmd/pgtenant, which alone may speak HTTP: verify must
 // not import net/http (nor engine/tenant or engine/registry, which do) or engine/httpapi. It imports pgx, schema,

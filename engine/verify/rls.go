@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"pgtenant/engine/ddl"
+	"pgtenant/engine/migrate"
 	"pgtenant/schema"
 )
 
@@ -79,6 +80,9 @@ func readPolicies(ctx context.Context, db *pgx.Conn, schemaName string, tables [
 // expected policy is created on a temporary copy of its table (CREATE TEMP TABLE … (LIKE …): only an ACCESS SHARE
 // lock on the real table), and pg_policies prints both. A missing policy, one that differs (kind, command,
 // roles, USING or WITH CHECK), and a policy nobody declared are failures, each with the SQL that repairs it.
+// This is the one place verify runs SQL of the declaration: only once schema.CheckFragments has read every
+// fragment as exactly one expression that calls nothing a fragment may not, each statement alone in the extended
+// protocol (migrate.ExecEach), and CREATE POLICY stores its expressions without evaluating them.
 //
 // CheckPermissiveTrue fails for every PERMISSIVE policy whose USING or WITH CHECK is the constant true on a table
 // of public that has the tenant column: permissive policies are ORed, so such a policy lets every row through
@@ -88,6 +92,11 @@ func (s *session) policyChecks(ctx context.Context) []Result {
 		return r
 	}
 	m := s.cfg.Declared
+	// The comparison creates the declared policies on temporary copies, so it runs declared SQL: only SQL that
+	// PostgreSQL's grammar reads as exactly one expression per fragment, calling nothing a fragment may not.
+	if err := checkFragments(m); err != nil {
+		return []Result{failedQuery(CheckPolicies, err), failedQuery(CheckPermissiveTrue, err)}
+	}
 	tx, err := s.admin.Begin(ctx)
 	if err != nil {
 		return []Result{failedQuery(CheckPolicies, err), failedQuery(CheckPermissiveTrue, err)}
@@ -150,14 +159,13 @@ func expectedPolicies(ctx context.Context, tx pgx.Tx, m *schema.Model, t *schema
 	}
 	defer func() { _ = sp.Rollback(context.WithoutCancel(ctx)) }()
 	copyName := "pg_temp." + ddl.Ident(t.Name)
-	stmts := []string{fmt.Sprintf("CREATE TEMP TABLE %s (LIKE %s)", ddl.Ident(t.Name), qualified(t.Name))}
+	stmts := []string{fmt.Sprintf("CREATE TEMP TABLE %s (LIKE %s);", ddl.Ident(t.Name), qualified(t.Name))}
 	for _, p := range ddl.Policies(m, t) {
 		stmts = append(stmts, ddl.CreatePolicy(p, copyName))
 	}
-	for _, stmt := range stmts {
-		if _, err := sp.Exec(ctx, stmt); err != nil {
-			return nil, err
-		}
+	// Each statement alone in the extended protocol (migrate.ExecEach): the server refuses to read one as more.
+	if _, _, err := migrate.ExecEach(ctx, sp.Conn().PgConn(), strings.Join(stmts, "\n")); err != nil {
+		return nil, err
 	}
 	var temp string
 	if err := sp.QueryRow(ctx, "SELECT nspname::text FROM pg_catalog.pg_namespace WHERE oid = pg_catalog.pg_my_temp_schema()").Scan(&temp); err != nil {

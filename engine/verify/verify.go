@@ -24,6 +24,7 @@ const (
 	CheckRLSReachable   = "RLS: on every other table the app role can reach"
 	CheckPolicies       = "RLS: the policies are exactly the generated and declared ones"
 	CheckPermissiveTrue = "RLS: no permissive true policy on a tenant table"
+	CheckAttached       = "tables: no trigger, rule or function the migrations did not create"
 	CheckProbe          = "isolation probe: two tenants, as the app role, rolled back"
 	CheckIndexes        = "indexes: the tenant column leads every tenant index and foreign key"
 	CheckVersion        = "PostgreSQL version: no known row-level security flaw"
@@ -119,6 +120,7 @@ func Run(ctx context.Context, cfg Config) []Result {
 	out = append(out, checkProduction(cfg.RequireTenant, cfg.DefaultTenant))
 	step(s.rlsChecks)
 	step(s.policyChecks)
+	step(func(ctx context.Context) []Result { return []Result{s.checkAttached(ctx)} })
 	step(func(ctx context.Context) []Result { return []Result{s.probe(ctx)} })
 	step(func(ctx context.Context) []Result { return []Result{s.checkIndexes(ctx)} })
 	step(func(ctx context.Context) []Result { return []Result{s.checkVersion(ctx)} })

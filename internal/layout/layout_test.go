@@ -29,6 +29,19 @@ var rules = []struct {
 	{"pgtenant/engine/drift", []string{"net/http", "pgtenant/engine/httpapi"}},
 }
 
+// allowed: a package may import directly only the standard library, the module's own packages that its rules
+// above allow, and the listed modules (a prefix ending in "/" stands for every package under it). schema is the
+// pure reading of the declaration: HCL and cty decode it, levenshtein suggests names, and pg_query_go is
+// PostgreSQL's own parser (libpg_query, with its parse tree as protobuf messages), with which schema checks the
+// declaration's SQL fragments: it parses text and does no I/O.
+var allowed = []struct {
+	pkg     string
+	modules []string
+}{
+	{"pgtenant/schema", []string{"github.com/hashicorp/hcl/v2", "github.com/zclconf/go-cty/", "github.com/agext/levenshtein",
+		"github.com/pganalyze/pg_query_go/v6", "google.golang.org/protobuf/"}},
+}
+
 // deps lists every package of the module with its transitive dependencies.
 func deps(t *testing.T) map[string][]string {
 	t.Helper()
@@ -73,6 +86,24 @@ func TestHTTPAPIOnlyFromCmd(t *testing.T) {
 		}
 		for _, dep := range d {
 			assert.NotEqual(t, "pgtenant/engine/httpapi", dep, "%s must not import engine/httpapi", pkg)
+		}
+	}
+}
+
+// TestAllowedImports checks the direct imports of the packages with an allow-list.
+func TestAllowedImports(t *testing.T) {
+	for _, a := range allowed {
+		out, err := exec.Command("go", "list", "-f", `{{join .Imports " "}}`, a.pkg).Output()
+		require.NoError(t, err)
+		for _, imp := range strings.Fields(string(out)) {
+			if first, _, _ := strings.Cut(imp, "/"); !strings.Contains(first, ".") {
+				continue // the standard library
+			}
+			ok := false
+			for _, m := range a.modules {
+				ok = ok || imp == m || strings.HasPrefix(imp, strings.TrimSuffix(m, "/")+"/")
+			}
+			assert.True(t, ok, "%s must not import %s (STYLE.md §1)", a.pkg, imp)
 		}
 	}
 }
