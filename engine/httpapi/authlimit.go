@@ -12,6 +12,8 @@ import (
 
 	"github.com/hashicorp/golang-lru/v2/simplelru"
 	"golang.org/x/time/rate"
+
+	"pgtenant/engine/header"
 )
 
 // AuthFailureLimit is the token bucket of failed authentications (401
@@ -83,28 +85,38 @@ func (l *authLimiter) failed(addr string, now time.Time) {
 }
 
 // clientAddress is the address whose failures a request counts against: the
-// TCP peer, unless the peer is a trusted proxy: then the right-most address of
-// X-Forwarded-For that is not a trusted proxy (each proxy appends the address
-// it received the request from, so entries left of it may be made up by the
-// client and are never read). An IPv6 address counts as its /64, since one
-// host commonly holds a whole /64.
+// client's (clientIP), an IPv6 address as its /64, since one host commonly
+// holds a whole /64.
 func clientAddress(r *http.Request, trusted []netip.Prefix) string {
+	ip, ok := clientIP(r, trusted)
+	if !ok {
+		return r.RemoteAddr
+	}
+	if ip.Is4() {
+		return ip.String()
+	}
+	return netip.PrefixFrom(ip, 64).Masked().String()
+}
+
+// clientIP is the address of the request's client: the TCP peer, unless the
+// peer is a trusted proxy: then the right-most address of X-Forwarded-For that
+// is not a trusted proxy (each proxy appends the address it received the
+// request from, so entries left of it may be made up by the client and are
+// never read). ok is false when the peer's address does not parse.
+func clientIP(r *http.Request, trusted []netip.Prefix) (ip netip.Addr, ok bool) {
 	peer := r.RemoteAddr
 	if host, _, err := net.SplitHostPort(peer); err == nil {
 		peer = host
 	}
 	ip, err := netip.ParseAddr(peer)
 	if err != nil {
-		return peer
+		return netip.Addr{}, false
 	}
 	ip = ip.Unmap().WithZone("")
 	if isTrusted(ip, trusted) {
 		ip = forwardedFor(r.Header.Values("X-Forwarded-For"), trusted, ip)
 	}
-	if ip.Is4() {
-		return ip.String()
-	}
-	return netip.PrefixFrom(ip, 64).Masked().String()
+	return ip, true
 }
 
 // forwardedFor walks X-Forwarded-For from the right past the trusted proxies
@@ -114,7 +126,7 @@ func forwardedFor(values []string, trusted []netip.Prefix, peer netip.Addr) neti
 	for i := len(values) - 1; i >= 0; i-- {
 		entries := strings.Split(values[i], ",")
 		for j := len(entries) - 1; j >= 0; j-- {
-			ip, err := netip.ParseAddr(strings.TrimSpace(entries[j]))
+			ip, err := netip.ParseAddr(header.TrimOWS(entries[j]))
 			if err != nil {
 				return peer
 			}

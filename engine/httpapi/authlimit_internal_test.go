@@ -63,6 +63,34 @@ func TestClientAddress_TrustedProxies(t *testing.T) {
 	}
 }
 
+// TestClientIP: the request log's client_ip is the whole address of the client
+// (not the /64 the failure limit counts), taken from X-Forwarded-For only
+// behind a trusted proxy.
+func TestClientIP(t *testing.T) {
+	trusted := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
+	tests := []struct {
+		peer, xff, want string
+		ok              bool
+	}{
+		{"[2001:db8:1:2:3:4:5:6]:443", "", "2001:db8:1:2:3:4:5:6", true},
+		{"10.1.2.3:80", "203.0.113.9, 2001:db8::7", "2001:db8::7", true},
+		{"198.51.100.1:80", "203.0.113.9", "198.51.100.1", true},
+		{"not an address", "", "", false},
+	}
+	for _, tt := range tests {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.RemoteAddr = tt.peer
+		if tt.xff != "" {
+			r.Header.Set("X-Forwarded-For", tt.xff)
+		}
+		ip, ok := clientIP(r, trusted)
+		assert.Equal(t, tt.ok, ok, tt.peer)
+		if ok {
+			assert.Equal(t, tt.want, ip.String(), tt.peer)
+		}
+	}
+}
+
 // TestAuthLimiter: each address has its own bucket of failures; one that
 // spent it is over until it refills; the table keeps at most MaxClients
 // addresses, the most recently seen.

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"regexp"
 	"runtime/debug"
@@ -141,9 +140,9 @@ func (s *Server) logRequest(r *http.Request, st *logState, sw *statusWriter, sta
 	if !s.cfg.Logger.Enabled(r.Context(), level) {
 		return // the line would be dropped: build nothing
 	}
-	ip, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		ip = r.RemoteAddr
+	ip := r.RemoteAddr
+	if addr, ok := clientIP(r, s.cfg.TrustedProxies); ok {
+		ip = addr.String()
 	}
 	attrs := []any{"request_id", requestIDFrom(r.Context()), "method", r.Method, "route", route,
 		"status", sw.status, "duration_ms", float64(elapsed.Microseconds()) / 1000, "bytes", sw.bytes,
