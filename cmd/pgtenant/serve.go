@@ -157,7 +157,7 @@ func startServer(ctx context.Context, sc Config, declared *schema.Model, logger 
 		RateLimit: httpapi.RateLimit{RPS: sc.RateLimitRPS, Burst: sc.RateLimitBurst},
 		BasePath:  sc.BasePath, Tenancy: tenancy, Roles: declared.Roles, Runner: pgtx.New(pool), Resolver: resolver,
 		Logger: logger, MaxRows: sc.MaxRows, StatementTimeout: sc.StatementTimeout, MaxBodyBytes: sc.MaxBodyBytes,
-		CORSOrigins: sc.CORSOrigins, Limits: query.Limits{},
+		CORSOrigins: sc.CORSOrigins, Limits: query.Limits{}, Version: readBuildInfo().Version,
 	}, model)
 	if ln == nil {
 		if ln, err = net.Listen("tcp", sc.ListenAddr); err != nil {

@@ -49,6 +49,8 @@ type Config struct {
 	Ping        func(context.Context) error
 	RateLimit   RateLimit     // the default per-tenant rate limit
 	SlowRequest time.Duration // requests slower than this are logged at warn; 0: never
+	// Version is the version pgtenant_build_info reports; "": the main module's version that Go recorded.
+	Version string
 }
 
 // Runner runs a request's statement in a transaction bound to its tenant.
@@ -89,7 +91,7 @@ func New(cfg Config, model *schema.Model) *Server {
 		cfg.Metrics = prometheus.NewRegistry()
 	}
 	s := &Server{cfg: cfg, tenancy: cfg.Tenancy, limits: newLimiters(cfg.RateLimit)}
-	s.metrics = newMetrics(cfg.Metrics, cfg.PoolStats)
+	s.metrics = newMetrics(cfg.Metrics, cfg.PoolStats, cfg.Version)
 	s.model.Store(model)
 	s.handler = s.routes()
 	return s
