@@ -16,7 +16,7 @@ import (
 
 // TokenPrefix starts every token, so that a leaked one is recognisable (by
 // secret scanners, in logs) and cannot be mistaken for a JWT.
-const TokenPrefix = "pgt_"
+const TokenPrefix = tenant.TokenPrefix
 
 // tokenBytes is the randomness in a token: 256 bits.
 const tokenBytes = 32

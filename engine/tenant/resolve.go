@@ -160,6 +160,9 @@ func (r *Resolver) credential(req *http.Request) (*Credential, error) {
 	scheme, token, ok := strings.Cut(strings.TrimSpace(values[0]), " ")
 	token = strings.TrimSpace(token)
 	if ok && strings.EqualFold(scheme, "Bearer") {
+		if strings.HasPrefix(token, TokenPrefix) {
+			return nil, ErrWrongScheme
+		}
 		return r.bearer(req.Context(), token)
 	}
 	if !ok || !strings.EqualFold(scheme, "Token") || !wellFormedToken(token) {
