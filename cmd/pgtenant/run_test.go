@@ -339,3 +339,16 @@ func TestGenerate_FromScratch(t *testing.T) {
 		assert.Equal(t, string(want), string(got), "the committed %s is what generate writes", f)
 	}
 }
+
+// TestValidate_NoDeclaration: without a declaration, the error says which setting points at it.
+func TestValidate_NoDeclaration(t *testing.T) {
+	t.Setenv("POLICIES_FILE", filepath.Join(t.TempDir(), "policies.hcl"))
+	code, _, stderr := pgtenant(t, "validate", "-offline")
+	assert.Equal(t, exitFailure, code)
+	assert.Contains(t, stderr, "error: No declaration")
+	assert.Contains(t, stderr, "Set POLICIES_FILE to the declaration")
+
+	code, stdout, _ := pgtenant(t, "validate", "-offline", "-json")
+	assert.Equal(t, exitFailure, code)
+	assert.Contains(t, stdout, "Set POLICIES_FILE")
+}
