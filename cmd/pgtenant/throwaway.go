@@ -44,6 +44,21 @@ func withThrowawayServer(ctx context.Context, root, prefix string, fn func(serve
 	return fn(srv.URL("postgres"))
 }
 
+// scratchServer is where scratch databases are made for verify's drills: on DEV_DATABASE_URL when it is set,
+// else on a private throwaway server (withThrowawayServer) named after prefix, one for all the drills.
+func scratchServer(cfg Config, prefix string) func(ctx context.Context, fn func(serverURL string) error) error {
+	return func(ctx context.Context, fn func(serverURL string) error) error {
+		if cfg.DevDatabaseURL != "" {
+			return fn(cfg.DevDatabaseURL)
+		}
+		err := withThrowawayServer(ctx, cfg.TempDir, prefix, fn)
+		if errors.Is(err, pglocal.ErrNoBinaries) {
+			return fmt.Errorf("DEV_DATABASE_URL is not set and %w", err)
+		}
+		return err
+	}
+}
+
 // throwawayParent is the directory a throwaway server goes in: root (the TMPDIR setting) when it is set, else
 // Linux's in-memory /dev/shm when it has room, which more than halves the time validate takes (initdb and CREATE
 // DATABASE are most of it), else the system's temporary directory. Docker gives a container 64 MB of /dev/shm
