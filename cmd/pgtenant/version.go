@@ -14,6 +14,10 @@ import (
 // module version for `go install pgtenant/cmd/pgtenant@v1.2.3`, "(devel)" for a build from a source tree.
 var version string
 
+// commit is the VCS revision the binary was built from, set with -ldflags "-X main.commit=…" where Go cannot
+// record it (a build without .git, such as deploy/Dockerfile's); otherwise vcs.revision is read.
+var commit string
+
 // buildInfo is what `pgtenant version` prints and pgtenant_build_info carries.
 type buildInfo struct {
 	Version   string // the release, or Go's module version, or "unknown"
@@ -24,7 +28,7 @@ type buildInfo struct {
 // readBuildInfo reads the version, commit and Go version from the binary: -ldflags first, then what the Go
 // toolchain recorded (runtime/debug.ReadBuildInfo: the module version, vcs.revision, vcs.modified).
 func readBuildInfo() buildInfo {
-	b := buildInfo{Version: version}
+	b := buildInfo{Version: version, Commit: commit}
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
 		if b.Version == "" {
@@ -38,6 +42,9 @@ func readBuildInfo() buildInfo {
 	}
 	if b.Version == "" {
 		b.Version = "unknown"
+	}
+	if b.Commit != "" {
+		return b
 	}
 	dirty := false
 	for _, s := range bi.Settings {
