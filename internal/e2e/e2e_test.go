@@ -45,7 +45,7 @@ func TestPostgrestJS(t *testing.T) {
 			"NS_"+letter+"="+namespace(t, db, tn.ID))
 	}
 	cmd := exec.CommandContext(t.Context(), node, "--test", "--test-reporter=spec", "postgrest.test.mjs")
-	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = append(cleanEnv(), env...)
 	out, err := cmd.CombinedOutput()
 	t.Logf("%s", out)
 	require.NoError(t, err, "postgrest-js end-to-end tests failed")
@@ -76,19 +76,31 @@ func namespace(t *testing.T, db *pgtest.DB, tenantID string) string {
 
 var servingRE = regexp.MustCompile(`on (http://\S+)/`)
 
-// startServer builds the pgtenant binary, starts `serve` on a free loopback
-// port as databaseURL, and returns the API's base URL. The process is
-// stopped with SIGTERM, by its PID, when the test ends.
-func startServer(t *testing.T, databaseURL string) string {
+// buildBinary builds the pgtenant binary into the test's temporary directory.
+func buildBinary(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "pgtenant")
 	build := exec.Command("go", "build", "-o", bin, "pgtenant/cmd/pgtenant")
 	out, err := build.CombinedOutput()
 	require.NoError(t, err, "%s", out)
+	return bin
+}
 
+// cleanEnv is the environment of the processes a test starts: PATH and HOME, not the settings of the shell the
+// tests run from (a DATABASE_URL exported after `make run`, say): each test passes the settings it means.
+func cleanEnv() []string {
+	return []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
+}
+
+// startServer builds the pgtenant binary, starts `serve` on a free loopback
+// port as databaseURL, and returns the API's base URL. The process is
+// stopped with SIGTERM, by its PID, when the test ends.
+func startServer(t *testing.T, databaseURL string) string {
+	t.Helper()
+	bin := buildBinary(t)
 	cmd := exec.Command(bin, "serve")
-	cmd.Env = append(os.Environ(), "DATABASE_URL="+databaseURL, "LISTEN_ADDR=127.0.0.1:0", "ADMIN_LISTEN_ADDR=127.0.0.1:0",
-		"POLICIES_FILE=../../policies.hcl", "LOG_FORMAT=text", "LOG_LEVEL=warn", "ADMIN_DATABASE_URL=")
+	cmd.Env = append(cleanEnv(), "DATABASE_URL="+databaseURL, "LISTEN_ADDR=127.0.0.1:0", "ADMIN_LISTEN_ADDR=127.0.0.1:0",
+		"POLICIES_FILE=../../policies.hcl", "LOG_FORMAT=text", "LOG_LEVEL=warn")
 	stdout, err := cmd.StdoutPipe()
 	require.NoError(t, err)
 	cmd.Stderr = &testWriter{t: t}
