@@ -31,7 +31,7 @@ func TestPostgrestJS(t *testing.T) {
 		skipOrFail(t, "node is not installed")
 	}
 	if _, err := os.Stat("node_modules/@supabase/postgrest-js"); err != nil {
-		skipOrFail(t, "@supabase/postgrest-js is not installed: run `make deps` (npm ci in internal/e2e)")
+		skipOrFail(t, "@supabase/postgrest-js is not installed: run `make test-deps` (npm ci in internal/e2e)")
 	}
 	db := pgtest.New(t)
 	env := []string{"BASE_URL=" + startServer(t, db.LoginURL(t, "app", "reader"))}

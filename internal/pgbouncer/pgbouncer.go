@@ -19,7 +19,7 @@ import (
 
 // ErrNotInstalled is returned by Start when no pgbouncer binary is found.
 var ErrNotInstalled = errors.New("pgbouncer: the pgbouncer binary is not installed (apt-get install pgbouncer; " +
-	"`make deps` does it as root)")
+	"`make test` does it as root)")
 
 // Options says how to run PgBouncer.
 type Options struct {
