@@ -38,8 +38,6 @@ type env struct {
 	cfg            Config
 }
 
-// errUsage marks a command-line mistake: run prints the usage and exits 2.
-var errUsage = errors.New("usage")
 
 // Settings groups for the command table.
 var (

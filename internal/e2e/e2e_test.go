@@ -101,6 +101,30 @@ func startServer(t *testing.T, databaseURL string) string {
 	cmd := exec.Command(bin, "serve")
 	cmd.Env = append(cleanEnv(), "DATABASE_URL="+databaseURL, "LISTEN_ADDR=127.0.0.1:0", "ADMIN_LISTEN_ADDR=127.0.0.1:0",
 		"POLICIES_FILE=../../policies.hcl", "LOG_FORMAT=text", "LOG_LEVEL=warn")
+	lines := startProcess(t, cmd, nil)
+	found := make(chan string, 1)
+	go func() {
+		for l := range lines {
+			if m := servingRE.FindStringSubmatch(l); m != nil {
+				found <- m[1]
+				return
+			}
+		}
+	}()
+	select {
+	case base := <-found:
+		return base
+	case <-time.After(30 * time.Second):
+		t.Fatal("the server did not start within 30s")
+	}
+	return ""
+}
+
+// startProcess starts cmd, its stderr to the test log, and returns its stdout line by line (lines nobody reads
+// in time are dropped: the process never blocks on its output). When the test ends, the process is sent SIGTERM,
+// by its PID, and killed if it has not exited 20 s later; then after runs, when not nil.
+func startProcess(t *testing.T, cmd *exec.Cmd, after func()) <-chan string {
+	t.Helper()
 	stdout, err := cmd.StdoutPipe()
 	require.NoError(t, err)
 	cmd.Stderr = &testWriter{t: t}
@@ -114,23 +138,22 @@ func startServer(t *testing.T, databaseURL string) string {
 		case <-time.After(20 * time.Second):
 			_ = cmd.Process.Kill()
 		}
+		if after != nil {
+			after()
+		}
 	})
-	lines := make(chan string, 1)
+	lines := make(chan string, 256)
 	go func() {
+		defer close(lines)
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
-			if m := servingRE.FindStringSubmatch(sc.Text()); m != nil {
-				lines <- m[1]
+			select {
+			case lines <- sc.Text():
+			default:
 			}
 		}
 	}()
-	select {
-	case base := <-lines:
-		return base
-	case <-time.After(30 * time.Second):
-		t.Fatal("the server did not start within 30s")
-	}
-	return ""
+	return lines
 }
 
 // testWriter sends the server's log to the test log.

@@ -1,7 +1,6 @@
 package e2e_test
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"os"
@@ -10,7 +9,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -147,19 +145,7 @@ func startDev(t *testing.T, bin, root, dataDir string, env []string) []string {
 	t.Helper()
 	cmd := exec.Command(bin, "dev")
 	cmd.Dir, cmd.Env = root, env
-	stdout, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	cmd.Stderr = &testWriter{t: t}
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case <-done:
-		case <-time.After(20 * time.Second):
-			_ = cmd.Process.Kill()
-		}
+	lines := startProcess(t, cmd, func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		if bindir, err := pglocal.BinDir(); err == nil {
@@ -168,14 +154,6 @@ func startDev(t *testing.T, bin, root, dataDir string, env []string) []string {
 			}
 		}
 	})
-	lines := make(chan string)
-	go func() {
-		defer close(lines)
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-	}()
 	var printed []string
 	deadline := time.After(3 * time.Minute)
 	for {
@@ -186,10 +164,6 @@ func startDev(t *testing.T, bin, root, dataDir string, env []string) []string {
 			}
 			printed = append(printed, l)
 			if strings.HasPrefix(l, "Metrics and probes:") {
-				go func() {
-					for range lines { // keep the pipe drained
-					}
-				}()
 				return printed
 			}
 		case <-deadline:
