@@ -1,51 +1,43 @@
-# pgtenant: the two commands are `make run` and `make test` (see README.md).
+# pgtenant: the two commands are `make run` and `make test` (see README.md). Neither needs DATABASE_URL.
 GO      ?= go
 PGBIN   ?= $(firstword $(wildcard /usr/lib/postgresql/*/bin))
+# The version `make build` stamps into the binary (pgtenant version, pgtenant_build_info).
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null)
 
-.PHONY: run test deps build vet lint fuzz stop clean-dev bench
+.PHONY: run test postgres test-deps build vet fuzz stop bench
 
-## run: start (or reuse) the private PostgreSQL under .pgtenant/ and apply the migrations.
-run: deps
+## run: start (or reuse) the private PostgreSQL under .pgtenant/, apply the migrations, serve. It installs only
+## the PostgreSQL server binaries, when they are missing.
+run: postgres
 	$(GO) run ./cmd/pgtenant dev
 
 ## test: vet, every test against a real PostgreSQL, and the generated-files checks.
-test: deps
+test: postgres test-deps
 	$(GO) vet ./...
 	PGTEST_REQUIRED=1 $(GO) test -race -count=1 -timeout 30m ./...
 	PGTEST_REQUIRED=1 $(GO) test -count=1 -timeout 30m -run TestConcurrentIsolation ./engine/httpapi/
 	$(GO) run ./cmd/pgtenant generate --check
 	$(GO) run ./cmd/pgtenant fmt -check
 
-## deps: install a C compiler (cgo builds libpg_query, PostgreSQL's parser), the PostgreSQL server binaries and
-## pgbouncer (Debian, as root) and the e2e test's npm packages when missing.
-deps:
-	@if ! command -v "$$($(GO) env CC)" >/dev/null 2>&1; then \
-		echo "no C compiler found: installing gcc from Debian's packages (cgo compiles libpg_query, PostgreSQL's parser)"; \
-		if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q gcc libc6-dev; \
-		else echo "run as root, or: sudo apt-get install gcc libc6-dev" >&2; exit 1; fi; \
-	fi
-	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null 2>&1; then \
-		echo "PostgreSQL server binaries not found: installing postgresql-15 from Debian's packages"; \
-		if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql-15; \
-		else echo "run as root, or: sudo apt-get install postgresql-15" >&2; exit 1; fi; \
-	fi
-	@if ! command -v pgbouncer >/dev/null 2>&1 && [ ! -x /usr/sbin/pgbouncer ]; then \
-		echo "pgbouncer not found: installing it from Debian's packages (for the PgBouncer integration test)"; \
-		if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q pgbouncer; \
-		else echo "run as root, or: sudo apt-get install pgbouncer" >&2; exit 1; fi; \
-	fi
-	@if [ ! -d internal/e2e/node_modules/@supabase/postgrest-js ]; then \
-		command -v npm >/dev/null || { echo "npm is needed for the postgrest-js end-to-end test" >&2; exit 1; }; \
-		npm ci --prefix internal/e2e --no-audit --no-fund; \
-	fi
+## postgres: install a C compiler (the build needs one for libpg_query) and the PostgreSQL server binaries
+## (Debian's postgresql-15, as root) when missing; no cluster is started. What `make run` needs.
+postgres:
+	@sh .ci/deps postgres
+
+## test-deps: what the tests need on top (as root on Debian): pgbouncer (its service neither enabled nor started),
+## curl, and the postgrest-js end-to-end test's npm packages (npm ci in internal/e2e).
+test-deps:
+	@sh .ci/deps test
 
 ## bench: the API against pgbench's ceiling for the same SQL, six scenarios; prints one table (see README
 ## "Performance"). Not part of `make test`: about two and a half minutes (BENCH_DURATION=5s, BENCH_ROUNDS=2).
 bench:
 	GO=$(GO) bash internal/bench/run.sh
 
+## build: bin/pgtenant, with VERSION and COMMIT stamped in.
 build:
-	$(GO) build -o bin/pgtenant ./cmd/pgtenant
+	$(GO) build -ldflags "-X main.version=$(VERSION) -X main.commit=$(COMMIT)" -o bin/pgtenant ./cmd/pgtenant
 
 vet:
 	$(GO) vet ./...
@@ -58,6 +50,7 @@ fuzz:
 	$(GO) test ./engine/query -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./engine/query -run '^$$' -fuzz '^FuzzParseParams$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./engine/query -run '^$$' -fuzz '^FuzzParseBody$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./engine/tenant -run '^$$' -fuzz '^FuzzCheckToken$$' -fuzztime $(FUZZTIME)
 
 ## stop: stop the private PostgreSQL of `make run`.
 stop:

@@ -10,6 +10,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -35,9 +36,13 @@ var wantFiles = []string{
 	"k8s/deployment.yaml",
 	"k8s/service.yaml",
 	"k8s/pdb.yaml",
-	"k8s/migrate-job.yaml",
-	"k8s/verify-server-job.yaml",
+	"k8s/admin-service.yaml",
 	"k8s/kustomization.yaml",
+	"k8s/image/kustomization.yaml",
+	"k8s/migrate/kustomization.yaml",
+	"k8s/migrate/job.yaml",
+	"k8s/verify-server/kustomization.yaml",
+	"k8s/verify-server/job.yaml",
 	"prometheus/prometheus.yml",
 	"prometheus/alerts.yml",
 	"grafana/pgtenant.json",
@@ -322,6 +327,17 @@ func TestMigrateJob(t *testing.T) {
 	if !slices.Equal(steps, []string{"migrate up", "verify"}) {
 		t.Errorf("the Job runs %q, want migrate up, then verify", steps)
 	}
+	// The comment at the top says what the Job runs and how to apply it, as the manifest does it.
+	head, _, _ := strings.Cut(readFile(t, "k8s/migrate/job.yaml"), "\napiVersion:")
+	for _, want := range []string{"kubectl apply -k deploy/k8s/migrate", "pgtenant migrate up", "pgtenant verify",
+		`init container "migrate"`, `container "verify"`, "backoffLimit: 0"} {
+		if !strings.Contains(head, want) {
+			t.Errorf("k8s/migrate/job.yaml: the comment does not say %q", want)
+		}
+	}
+	if strings.Contains(head, "apply -f") {
+		t.Error("k8s/migrate/job.yaml: the comment applies the file with -f, which skips the image component")
+	}
 }
 
 func TestServiceAndPDB(t *testing.T) {
@@ -330,6 +346,15 @@ func TestServiceAndPDB(t *testing.T) {
 		if get(p, "targetPort") == "admin" || get(p, "targetPort") == 3001 || get(p, "port") == 3001 {
 			t.Error("the Service exposes the admin port; metrics and probes stay off it")
 		}
+	}
+	admin := findKind(t, "Service", "pgtenant-admin")
+	for _, p := range list(admin, "spec", "ports") {
+		if get(p, "targetPort") != "admin" {
+			t.Errorf("the admin Service exposes %v; only the admin port", get(p, "targetPort"))
+		}
+	}
+	if str(admin, "spec", "type") != "ClusterIP" {
+		t.Error("the admin Service must stay inside the cluster (ClusterIP)")
 	}
 	pdb := findKind(t, "PodDisruptionBudget", "pgtenant")
 	if get(pdb, "spec", "minAvailable") == nil && get(pdb, "spec", "maxUnavailable") == nil {
@@ -460,8 +485,21 @@ func TestCompose(t *testing.T) {
 	if str(mig, "depends_on", "postgres", "condition") != "service_healthy" {
 		t.Error("migrate must wait for postgres to be healthy")
 	}
-	if get(svcs["postgres"], "healthcheck") == nil {
-		t.Error("postgres has no healthcheck")
+	// pg_isready over TCP: the image's first-start initialisation runs a temporary server on the Unix socket only,
+	// which a socket check would call ready before the init scripts have run.
+	var hc []string
+	for _, x := range list(svcs["postgres"], "healthcheck", "test") {
+		hc = append(hc, x.(string))
+	}
+	if i := slices.Index(hc, "-h"); !slices.Contains(hc, "pg_isready") || i < 0 || i+1 >= len(hc) || hc[i+1] != "127.0.0.1" {
+		t.Errorf("postgres healthcheck = %q, want pg_isready -h 127.0.0.1", hc)
+	}
+	if img := str(svcs["pgbouncer"], "image"); !pinnedImage.MatchString(img) {
+		t.Errorf("pgbouncer image %q is not pinned to a version tag (and digest)", img)
+	}
+	if a := strings.Join(anyStrings(list(svcs["verify"], "command")), " "); !strings.Contains(a, "--server") ||
+		!strings.Contains(a, "--admin http://pgtenant:3001") {
+		t.Errorf("verify: command %q does not check the API and its admin listener", a)
 	}
 	if len(list(svcs["postgres"], "ports")) != 0 {
 		t.Error("postgres is published; keep it inside the network")
@@ -479,6 +517,95 @@ func TestCompose(t *testing.T) {
 	for _, s := range []string{"migrate", "pgtenant"} {
 		if get(svcs[s], "read_only") != true || !slices.Contains(list(svcs[s], "cap_drop"), any("ALL")) {
 			t.Errorf("%s: want read_only and cap_drop ALL", s)
+		}
+	}
+}
+
+// pinnedImage is an image reference with a version tag and a digest.
+var pinnedImage = regexp.MustCompile(`^[a-z0-9./_-]+:v?\d+\.\d+[0-9a-z.-]*@sha256:[0-9a-f]{64}$`)
+
+func anyStrings(xs []any) []string {
+	out := make([]string, len(xs))
+	for i, x := range xs {
+		out[i], _ = x.(string)
+	}
+	return out
+}
+
+// releaseImage is the image of a release everywhere deploy/ and the README name it, as deploy/k8s/image sets it.
+func releaseImage(t *testing.T) string {
+	t.Helper()
+	c := yamlDocs(t, "k8s/image/kustomization.yaml")[0]
+	if str(c, "kind") != "Component" {
+		t.Fatalf("k8s/image/kustomization.yaml is a %s, want a kustomize Component", str(c, "kind"))
+	}
+	imgs := list(c, "images")
+	if len(imgs) != 1 || str(imgs[0], "name") != "pgtenant" || str(imgs[0], "newName") == "" || str(imgs[0], "newTag") == "" {
+		t.Fatalf("k8s/image sets %v, want one image named pgtenant with newName and newTag", imgs)
+	}
+	return str(imgs[0], "newName") + ":" + str(imgs[0], "newTag")
+}
+
+// TestOneImageTag: the Kubernetes manifests name the image only as "pgtenant", which the component k8s/image
+// rewrites; every kustomization includes that component; and wherever a release's image is written out (compose,
+// .env.example, the Dockerfile's comment, both READMEs) it is that same registry and tag.
+func TestOneImageTag(t *testing.T) {
+	image := releaseImage(t)
+	for _, d := range k8sDocs(t) {
+		pod := get(d.doc, "spec", "template", "spec")
+		for _, c := range append(list(pod, "initContainers"), list(pod, "containers")...) {
+			if img := str(c, "image"); img != "pgtenant" {
+				t.Errorf("%s: container %s has image %q; name it pgtenant, which k8s/image sets", d.file, str(c, "name"), img)
+			}
+		}
+	}
+	for _, k := range []string{"k8s/kustomization.yaml", "k8s/migrate/kustomization.yaml", "k8s/verify-server/kustomization.yaml"} {
+		doc := yamlDocs(t, k)[0]
+		comps := anyStrings(list(doc, "components"))
+		if !slices.ContainsFunc(comps, func(c string) bool { return filepath.Base(c) == "image" }) {
+			t.Errorf("%s does not include the image component", k)
+		}
+		if get(doc, "images") != nil {
+			t.Errorf("%s sets images itself; only k8s/image may", k)
+		}
+	}
+	name, _, _ := strings.Cut(image, ":")
+	ref := regexp.MustCompile(regexp.QuoteMeta(name) + `:[A-Za-z0-9._-]+`)
+	for _, f := range []string{"docker-compose.prod.yml", ".env.example", "Dockerfile", "README.md", "../README.md"} {
+		text := readFile(t, f)
+		found := ref.FindAllString(text, -1)
+		for _, r := range found {
+			if r != image {
+				t.Errorf("%s names %s; the release's image is %s (k8s/image)", f, r, image)
+			}
+		}
+		if len(found) == 0 && f != "../README.md" {
+			t.Errorf("%s does not name the release's image %s", f, image)
+		}
+	}
+	if strings.Contains(readFile(t, "docker-compose.prod.yml"), "pgtenant:latest") {
+		t.Error("docker-compose.prod.yml falls back to pgtenant:latest")
+	}
+
+	kubectl, err := exec.LookPath("kubectl")
+	if err != nil {
+		t.Log("kubectl is not installed: the rendered manifests are not checked")
+		return
+	}
+	for _, dir := range []string{"k8s", "k8s/migrate", "k8s/verify-server"} {
+		out, err := exec.Command(kubectl, "kustomize", dir).CombinedOutput()
+		if err != nil {
+			t.Errorf("kubectl kustomize %s: %v\n%s", dir, err, out)
+			continue
+		}
+		imgs := regexp.MustCompile(`(?m)^\s+image: (\S+)$`).FindAllStringSubmatch(string(out), -1)
+		if len(imgs) == 0 {
+			t.Errorf("kubectl kustomize %s renders no image", dir)
+		}
+		for _, m := range imgs {
+			if m[1] != image {
+				t.Errorf("kubectl kustomize %s renders image %s, want %s", dir, m[1], image)
+			}
 		}
 	}
 }
@@ -564,7 +691,8 @@ func TestDockerfile(t *testing.T) {
 	// pg_query_go (PostgreSQL's parser, for the declaration's SQL) needs cgo; the binary must still be static to
 	// run on distroless/static, which has no libc. The builder proves it with ldd.
 	for _, want := range []string{"CGO_ENABLED=1", "-trimpath", "-tags netgo,osusergo",
-		`-ldflags "-s -w -linkmode external -extldflags -static"`, `grep -q "not a dynamic executable"`} {
+		`-linkmode external -extldflags -static"`, `grep -q "not a dynamic executable"`,
+		`-ldflags "-s -w -X main.version=${VERSION}`, "ARG VERSION"} {
 		if !strings.Contains(df, want) {
 			t.Errorf("the build does not use %s", want)
 		}

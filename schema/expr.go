@@ -22,10 +22,11 @@ type ref struct {
 	Range hcl.Range
 }
 
-// suggest returns the option closest to given when it is close enough to be a
+// Suggest returns the option closest to given when it is close enough to be a
 // likely typo, else "". It uses the same distance and threshold as hcl's own
-// "Did you mean" for attribute and block names.
-func suggest(given string, options []string) string {
+// "Did you mean" for attribute and block names. It is the one rule for every
+// "did you mean": the declaration's diagnostics and the API's hints.
+func Suggest(given string, options []string) string {
 	best, bestDist := "", 3
 	for _, o := range options {
 		if d := levenshtein.Distance(strings.ToLower(given), strings.ToLower(o), nil); d < bestDist {
@@ -37,7 +38,7 @@ func suggest(given string, options []string) string {
 
 // didYouMean formats a suggestion as the end of a diagnostic detail.
 func didYouMean(given string, options []string) string {
-	if s := suggest(given, options); s != "" {
+	if s := Suggest(given, options); s != "" {
 		return fmt.Sprintf(" Did you mean %q?", s)
 	}
 	return ""

@@ -15,7 +15,7 @@ import (
 // This file checks the SQL fragments of the declaration (column types and defaults, check expressions, index
 // predicates, policy clauses) with PostgreSQL's own grammar: libpg_query, PostgreSQL's parser compiled as a
 // library (through pg_query_go, the parser sqlc uses). The generator pastes each fragment into a migration as
-// written, so each must be exactly one thing of its kind, or it could change the SQL around it (issue 11: a
+// written, so each must be exactly one thing of its kind, or it could change the SQL around it (a review found: a
 // dollar quote or an E'' string hid a closing bracket and a whole ALTER TABLE from a hand-written scanner).
 
 // FragmentKind is the place a fragment of declared SQL fills in the statements the generator writes.

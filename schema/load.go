@@ -47,19 +47,26 @@ func Expand(paths []string) ([]string, error) {
 	return out, nil
 }
 
+// The summaries of Load's diagnostics when there is no declaration to parse: the paths do not exist or hold no
+// *.hcl file, or a file cannot be read. The CLI adds how to point it at the declaration.
+const (
+	SummaryNoDeclaration = "No declaration"
+	SummaryUnreadable    = "Cannot read declaration"
+)
+
 // Load reads the declaration from paths (files or directories of *.hcl) and
 // returns the model, the parsed files and every problem found. The model is
 // nil when there are errors.
 func Load(paths ...string) (*Model, Files, hcl.Diagnostics) {
 	files, err := Expand(paths)
 	if err != nil {
-		return nil, nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "No declaration", Detail: err.Error()}}
+		return nil, nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: SummaryNoDeclaration, Detail: err.Error()}}
 	}
 	srcs := make([]Source, 0, len(files))
 	for _, f := range files {
 		b, err := os.ReadFile(f)
 		if err != nil {
-			return nil, nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read declaration", Detail: err.Error()}}
+			return nil, nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: SummaryUnreadable, Detail: err.Error()}}
 		}
 		srcs = append(srcs, Source{Filename: f, Bytes: b})
 	}

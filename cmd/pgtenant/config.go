@@ -31,6 +31,9 @@ type Config struct {
 	// declaration's SQL fragments on. Unset, `validate` starts a private throwaway server when the PostgreSQL
 	// binaries are installed. The fragments run there as written: use a development server, never production.
 	DevDatabaseURL string
+	// TempDir is TMPDIR: where throwaway servers (validate, plan, verify --drills) and drill files go. Unset, they
+	// go in /dev/shm when it has room, else in the system's temporary directory.
+	TempDir string
 
 	// serve (and dev); see DESIGN.md §6.
 	DatabaseURL      string        // DATABASE_URL: the app login (not superuser, no BYPASSRLS, owns nothing)
@@ -145,6 +148,7 @@ func LoadConfig() (Config, []string) {
 		"JWT_ISSUER":         &c.JWTIssuer,
 		"CACHE_CONTROL":      &c.CacheControl,
 		"BACKUP_KEY":         &c.BackupKey,
+		"TMPDIR":             &c.TempDir,
 	} {
 		if v, ok := os.LookupEnv(name); ok && v != "" {
 			*field = v

@@ -74,12 +74,7 @@ func cmdDev(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return fail(e, "dev", err)
 	}
-	fmt.Fprintf(e.stdout, `
-Connect:
-  export ADMIN_DATABASE_URL='%s'   # %s: owns the tables, runs migrations
-  export DATABASE_URL='%s'   # %s: login holding roles %s; not superuser, no BYPASSRLS, owns nothing
-  psql "$DATABASE_URL" -c "BEGIN; SELECT set_config('%s', '<tenant uuid>', true); SELECT * FROM webpages_webpage; COMMIT;"
-`, urls.owner, devOwner, urls.app, devApp, strings.Join(roleNames(model), ", "), model.Tenancy.Setting)
+	printConnect(e.stdout, urls, model, demos)
 	if *noServe {
 		return exitOK
 	}
@@ -105,6 +100,10 @@ Connect:
 	}
 	base := "http://" + displayAddr(run.addr) + sc.BasePath
 	printCurls(e.stdout, base, run.tenancy.Header, demos)
+	fmt.Fprintf(e.stdout, `  # the production checklist against this database and server, with the drills (in another terminal,
+  # after the two export lines above)
+  %s verify --server %s --admin http://%s --drills
+`, selfCommand(), base, displayAddr(run.adminAddr))
 	fmt.Fprintf(e.stdout, "\nServing on %s/ (Ctrl-C stops the API; PostgreSQL keeps running, `make stop` stops it).\n", base)
 	fmt.Fprintf(e.stdout, "Metrics and probes: http://%s/metrics, /healthz, /readyz\n", displayAddr(run.adminAddr))
 	return run.wait(ctx, e)

@@ -5,12 +5,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
+	"pgtenant/engine/ddl"
 	"pgtenant/engine/registry"
 	"pgtenant/engine/tenant"
 	"pgtenant/schema"
@@ -122,8 +126,42 @@ func seedTenant(ctx context.Context, app *pgx.Conn, m *schema.Model, d demoTenan
 	return ns, err
 }
 
+// printConnect prints how to connect as the owner and as the app login, and a psql command that shows the first
+// demo tenant's pages as the API reads them for its token: in one transaction, as the token's role (app, not the
+// login itself, which also holds reader, whose restrictive policy would hide unpublished pages), bound to the
+// tenant. Every line works as pasted, in order.
+func printConnect(w io.Writer, urls devURLs, m *schema.Model, demos []demoTenant) {
+	fmt.Fprintf(w, `
+Connect:
+  export ADMIN_DATABASE_URL='%s'   # %s: owns the tables, runs migrations
+  export DATABASE_URL='%s'   # %s: login holding roles %s; not superuser, no BYPASSRLS, owns nothing
+`, urls.owner, devOwner, urls.app, devApp, strings.Join(roleNames(m), ", "))
+	if len(demos) == 0 || len(m.Roles) == 0 {
+		return
+	}
+	table, columns, order := "", "*", ""
+	if t := m.Table("webpages_webpage"); t != nil {
+		table, columns, order = t.Name, "slug, title, is_published", " ORDER BY slug"
+	} else {
+		for _, t := range m.Tables {
+			if !t.Shared {
+				table = t.Name
+				break
+			}
+		}
+	}
+	if table == "" {
+		return
+	}
+	d := demos[0]
+	fmt.Fprintf(w, `  # %s's rows in psql, as the API reads them for its token: role %s, tenant %s, one transaction
+  psql "$DATABASE_URL" -1 -q -c "SET LOCAL ROLE %s" -c "SET LOCAL %s = '%s'" -c "SELECT %s FROM %s%s"
+`, d.Identifier, m.Roles[0].Name, d.Identifier, ddl.Ident(m.Roles[0].Name), m.Tenancy.Setting, d.ID, columns,
+		ddl.Ident(table), order)
+}
+
 // printCurls prints three commands that work as pasted.
-func printCurls(w interface{ Write([]byte) (int, error) }, base string, header string, demos []demoTenant) {
+func printCurls(w io.Writer, base string, header string, demos []demoTenant) {
 	if len(demos) < 2 {
 		return
 	}
@@ -141,4 +179,24 @@ Try:
 		a.Identifier, base, a.Token, header, a.Identifier,
 		a.Identifier, base, a.Token, header, a.Identifier, a.NamespaceID,
 		a.Identifier, b.Identifier, base, a.Token, header, b.Identifier)
+}
+
+// selfCommand is how to run this program again from the same shell: `go run ./cmd/pgtenant` when it runs under
+// `go run` (as `make run` starts it), else its name when PATH finds this binary, else its path.
+func selfCommand() string {
+	exe, err := os.Executable()
+	if err != nil {
+		return "pgtenant"
+	}
+	if strings.Contains(exe, string(filepath.Separator)+"go-build") {
+		return "go run ./cmd/pgtenant"
+	}
+	if p, err := exec.LookPath(filepath.Base(exe)); err == nil {
+		if a, err := filepath.EvalSymlinks(p); err == nil {
+			if b, err := filepath.EvalSymlinks(exe); err == nil && a == b {
+				return filepath.Base(exe)
+			}
+		}
+	}
+	return exe
 }

@@ -16,7 +16,7 @@ import (
 // "file:line:col: error: summary" line followed by hcl's source snippet and
 // detail, so that both editors and people can use it.
 func writeDiagnostics(w io.Writer, files schema.Files, diags hcl.Diagnostics) {
-	for _, d := range diags {
+	for _, d := range explain(diags) {
 		sev := "error"
 		if d.Severity == hcl.DiagWarning {
 			sev = "warning"
@@ -49,6 +49,21 @@ func writeDiagnostics(w io.Writer, files schema.Files, diags hcl.Diagnostics) {
 	if n := len(diags.Errs()); n > 0 {
 		fmt.Fprintf(w, "%d error(s) found.\n", n)
 	}
+}
+
+// explain adds to the diagnostics of a missing declaration how to point pgtenant at it.
+func explain(diags hcl.Diagnostics) hcl.Diagnostics {
+	out := make(hcl.Diagnostics, len(diags))
+	for i, d := range diags {
+		if d.Summary == schema.SummaryNoDeclaration || d.Summary == schema.SummaryUnreadable {
+			c := *d
+			c.Detail = strings.TrimSuffix(c.Detail, ".") + ". Set POLICIES_FILE to the declaration (a file, or a " +
+				"directory of *.hcl files), or run pgtenant in the directory that holds policies.hcl."
+			d = &c
+		}
+		out[i] = d
+	}
+	return out
 }
 
 // The JSON layout of `terraform validate -json` (format_version 1.0), so that
@@ -92,7 +107,7 @@ type jsonSnippet struct {
 
 func writeJSONDiagnostics(w io.Writer, files schema.Files, diags hcl.Diagnostics) error {
 	out := jsonValidate{FormatVersion: "1.0", Diagnostics: []jsonDiag{}}
-	for _, d := range diags {
+	for _, d := range explain(diags) {
 		jd := jsonDiag{Severity: "error", Summary: d.Summary, Detail: d.Detail}
 		if d.Severity == hcl.DiagWarning {
 			jd.Severity = "warning"

@@ -9,77 +9,95 @@ import (
 	"pgtenant/engine/migrate"
 )
 
-const migrateArgs = "up | down N | status | force V"
+// migrateActions are the actions of `pgtenant migrate`, each on ADMIN_DATABASE_URL and MIGRATIONS_DIR.
+func migrateActions() []command {
+	return []command{
+		{name: "migrate up", run: cmdMigrateUp, env: migrateEnv,
+			summary: "Apply every pending migration, each file in one transaction"},
+		{name: "migrate down", args: "N", run: cmdMigrateDown, env: migrateEnv,
+			summary: "Revert the N most recent migrations"},
+		{name: "migrate status", run: cmdMigrateStatus, env: migrateEnv,
+			summary: "The database's version, available and pending migrations; exit 1 when dirty"},
+		{name: "migrate force", args: "V", run: cmdMigrateForce, env: migrateEnv,
+			summary: "Record version V as clean without running anything: the way out of a dirty state"},
+	}
+}
 
-func cmdMigrate(ctx context.Context, e *env, args []string) int {
-	fs := newFlags(e, "migrate", migrateArgs)
+// migrateArg parses the flags of `migrate verb` and its one number argument (none when what is ""), which is
+// at least min. ok is false when the command must stop with code.
+func migrateArg(e *env, verb, synopsis, what string, min int, args []string) (n int, code int, ok bool) {
+	fs := newFlags(e, "migrate "+verb, synopsis)
 	if code, ok := parseFlags(fs, args); !ok {
+		return 0, code, false
+	}
+	if what == "" {
+		if fs.NArg() > 0 {
+			return 0, usageError(fs, e, "%s takes no argument, got %q", verb, fs.Arg(0)), false
+		}
+	} else {
+		if fs.NArg() != 1 {
+			return 0, usageError(fs, e, "%s needs %s, like: migrate %s 1", verb, what, verb), false
+		}
+		v, err := strconv.Atoi(fs.Arg(0))
+		if err != nil || v < min {
+			return 0, usageError(fs, e, "%s %q: want a whole number, at least %d", verb, fs.Arg(0), min), false
+		}
+		n = v
+	}
+	if e.cfg.AdminDatabaseURL == "" {
+		return 0, fail(e, "migrate", errNoAdminURL), false
+	}
+	return n, exitOK, true
+}
+
+func cmdMigrateUp(ctx context.Context, e *env, args []string) int {
+	if _, code, ok := migrateArg(e, "up", "", "", 0, args); !ok {
 		return code
 	}
-	rest := fs.Args()
-	if len(rest) == 0 {
-		return usageError(fs, e, "say up, down N, status or force V")
+	from, to, err := migrate.Up(ctx, e.cfg.AdminDatabaseURL, e.cfg.MigrationsDir)
+	if err != nil {
+		return fail(e, "migrate", err)
 	}
-	verb, rest := rest[0], rest[1:]
-	var steps int
-	switch verb {
-	case "up", "status":
-		if len(rest) > 0 {
-			return usageError(fs, e, "%s takes no argument, got %q", verb, rest[0])
-		}
-	case "down":
-		if len(rest) != 1 {
-			return usageError(fs, e, "down needs the number of migrations to revert, like: migrate down 1")
-		}
-		n, err := strconv.Atoi(rest[0])
-		if err != nil || n < 1 {
-			return usageError(fs, e, "down %q: want a whole number of migrations, at least 1", rest[0])
-		}
-		steps = n
-	case "force":
-		if len(rest) != 1 {
-			return usageError(fs, e, "force needs the version the database is really at, like: migrate force 1")
-		}
-		n, err := strconv.Atoi(rest[0])
-		if err != nil || n < 0 {
-			return usageError(fs, e, "force %q: want a version number (0 for none)", rest[0])
-		}
-		steps = n
-	default:
-		return usageError(fs, e, "unknown subcommand %q", verb)
+	reportMove(e, "up", from, to)
+	return exitOK
+}
+
+func cmdMigrateDown(ctx context.Context, e *env, args []string) int {
+	steps, code, ok := migrateArg(e, "down", "N", "the number of migrations to revert", 1, args)
+	if !ok {
+		return code
 	}
-	url := e.cfg.AdminDatabaseURL
-	if url == "" {
-		return fail(e, "migrate", errNoAdminURL)
+	from, to, err := migrate.Down(ctx, e.cfg.AdminDatabaseURL, e.cfg.MigrationsDir, steps)
+	if err != nil {
+		return fail(e, "migrate", err)
 	}
-	dir := e.cfg.MigrationsDir
-	switch verb {
-	case "up":
-		from, to, err := migrate.Up(ctx, url, dir)
-		if err != nil {
-			return fail(e, "migrate", err)
-		}
-		reportMove(e, "up", from, to)
-	case "down":
-		from, to, err := migrate.Down(ctx, url, dir, steps)
-		if err != nil {
-			return fail(e, "migrate", err)
-		}
-		reportMove(e, "down", from, to)
-	case "force":
-		if err := migrate.Force(ctx, url, dir, uint(steps)); err != nil {
-			return fail(e, "migrate", err)
-		}
-		fmt.Fprintf(e.stdout, "Recorded version %d as clean; nothing was run.\n", steps)
-	case "status":
-		st, err := migrate.ReadStatus(ctx, url, dir)
-		if err != nil {
-			return fail(e, "migrate", err)
-		}
-		writeStatus(e, st)
-		if st.Dirty {
-			return exitFailure
-		}
+	reportMove(e, "down", from, to)
+	return exitOK
+}
+
+func cmdMigrateForce(ctx context.Context, e *env, args []string) int {
+	v, code, ok := migrateArg(e, "force", "V", "the version the database is really at (0 for none)", 0, args)
+	if !ok {
+		return code
+	}
+	if err := migrate.Force(ctx, e.cfg.AdminDatabaseURL, e.cfg.MigrationsDir, uint(v)); err != nil {
+		return fail(e, "migrate", err)
+	}
+	fmt.Fprintf(e.stdout, "Recorded version %d as clean; nothing was run.\n", v)
+	return exitOK
+}
+
+func cmdMigrateStatus(ctx context.Context, e *env, args []string) int {
+	if _, code, ok := migrateArg(e, "status", "", "", 0, args); !ok {
+		return code
+	}
+	st, err := migrate.ReadStatus(ctx, e.cfg.AdminDatabaseURL, e.cfg.MigrationsDir)
+	if err != nil {
+		return fail(e, "migrate", err)
+	}
+	writeStatus(e, st)
+	if st.Dirty {
+		return exitFailure
 	}
 	return exitOK
 }

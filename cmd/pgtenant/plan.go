@@ -83,7 +83,7 @@ func declared(ctx context.Context, cfg Config, m *schema.Model) (*drift.Catalog,
 		return want, nil
 	}
 	var want *drift.Catalog
-	err := withThrowawayServer(ctx, "pgtenant-plan-", func(serverURL string) error {
+	err := withThrowawayServer(ctx, cfg.TempDir, "pgtenant-plan-", func(serverURL string) error {
 		var err error
 		want, err = drift.Declared(ctx, serverURL, m)
 		return err

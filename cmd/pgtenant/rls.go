@@ -14,15 +14,20 @@ import (
 	"pgtenant/schema"
 )
 
-const rlsArgs = "status | disable --table T --i-understand | enable [--table T]"
-
-// cmdRLS is the emergency switch of row-level security, as the tables' owner (ADMIN_DATABASE_URL).
-func cmdRLS(ctx context.Context, e *env, args []string) int {
-	return dispatch(ctx, e, "rls", []subcommand{
-		{"status", "", "every table of public: row-level security enabled, forced, its policies; exit 1 if a declared table lacks it", cmdRLSStatus},
-		{"disable", "--table T --i-understand", "EMERGENCY ONLY: turn row-level security off on T; every tenant's rows become visible", cmdRLSDisable},
-		{"enable", "[--table T]", "enable and force row-level security on T, or on every declared table", cmdRLSEnable},
-	}, args)
+// rlsActions are the emergency switch of row-level security, as the tables' owner (ADMIN_DATABASE_URL).
+func rlsActions() []command {
+	return []command{
+		{name: "rls status", args: "", run: cmdRLSStatus, env: []string{"ADMIN_DATABASE_URL", "POLICIES_FILE"},
+			summary: "Every table of public: row-level security enabled, forced, its policies; exit 1 if a declared " +
+				"table lacks it"},
+		{name: "rls disable", args: "--table T --i-understand", run: cmdRLSDisable,
+			env: []string{"ADMIN_DATABASE_URL", "LOG_FORMAT", "LOG_LEVEL"},
+			summary: "EMERGENCY ONLY: turn row-level security off on T; every tenant's rows of T become visible to " +
+				"every role with a privilege on it"},
+		{name: "rls enable", args: "[--table T]", run: cmdRLSEnable,
+			env:     []string{"ADMIN_DATABASE_URL", "POLICIES_FILE", "LOG_FORMAT", "LOG_LEVEL"},
+			summary: "Enable and force row-level security on T, or on every declared table"},
+	}
 }
 
 func cmdRLSStatus(ctx context.Context, e *env, args []string) int {
@@ -83,8 +88,8 @@ func cmdRLSStatus(ctx context.Context, e *env, args []string) int {
 func cmdRLSDisable(ctx context.Context, e *env, args []string) int {
 	fs := newFlags(e, "rls disable", "--table T --i-understand")
 	table := fs.String("table", "", "the table of schema public (required)")
-	understood := fs.Bool("i-understand", false, "confirm that every role with a privilege on the table will read "+
-		"and write every tenant's rows until `pgtenant rls enable` (required)")
+	understood := fs.Bool("i-understand", false, "confirm that, until row-level security is enabled again, every "+
+		"role with a privilege on the table reads and writes every tenant's rows (required)")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}

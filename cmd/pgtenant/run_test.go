@@ -56,17 +56,20 @@ func TestRun_Usage(t *testing.T) {
 		{[]string{"validate", "-nope"}, exitUsage, "flag provided but not defined"},
 		{[]string{"validate", "extra.hcl"}, exitUsage, "Usage: pgtenant validate"},
 		{[]string{"migrate"}, exitUsage, "Usage: pgtenant migrate"},
-		{[]string{"migrate", "sideways"}, exitUsage, `unknown subcommand "sideways"`},
+		{[]string{"migrate", "sideways"}, exitUsage, `unknown action "sideways"`},
 		{[]string{"migrate", "down"}, exitUsage, "down needs the number"},
 		{[]string{"migrate", "down", "zero"}, exitUsage, "want a whole number"},
 		{[]string{"generate", "--name", "Bad Name"}, exitUsage, "--name"},
-		{[]string{"help"}, exitOK, "Commands:"},
+		{[]string{"help", "nope"}, exitUsage, `no command "nope"`},
+		{[]string{"tenant", "frobnicate"}, exitUsage, `unknown action "frobnicate"`},
+		{[]string{"migrate", "up", "extra"}, exitUsage, `up takes no argument, got "extra"`},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
-			code, _, stderr := pgtenant(t, tt.args...)
+			code, stdout, stderr := pgtenant(t, tt.args...)
 			assert.Equal(t, tt.code, code)
 			assert.Contains(t, stderr, tt.want)
+			assert.Empty(t, stdout, "mistakes go to stderr")
 		})
 	}
 }
@@ -209,9 +212,12 @@ func TestValidate_NotChecked(t *testing.T) {
 }
 
 // TestValidate_ThrowawayServer: without DEV_DATABASE_URL, validate starts a private server when PostgreSQL is
-// installed, and else warns that the SQL was not checked. Either way a valid declaration passes.
+// installed, and else warns that the SQL was not checked. Either way a valid declaration passes. The server goes
+// under TMPDIR, a directory of this test's own, and is removed from it.
 func TestValidate_ThrowawayServer(t *testing.T) {
 	project(t)
+	root := t.TempDir()
+	t.Setenv("TMPDIR", root)
 	t.Setenv("DEV_DATABASE_URL", "")
 	code, stdout, _ := pgtenant(t, "validate", "-json")
 	assert.Equal(t, exitOK, code)
@@ -230,13 +236,32 @@ func TestValidate_ThrowawayServer(t *testing.T) {
 	}
 	assert.Zero(t, got.WarningCount, "%+v", got.Diagnostics)
 	assert.Empty(t, got.Diagnostics)
-	parent := throwawayParent()
-	if parent == "" {
-		parent = os.TempDir()
-	}
-	leftover, err := filepath.Glob(filepath.Join(parent, "pgtenant-validate-*"))
+	assertEmptyDir(t, root, "the throwaway server's directory is removed")
+}
+
+// assertEmptyDir checks that dir, a directory of the test's own, holds nothing.
+func assertEmptyDir(t *testing.T, dir, msg string) {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
 	require.NoError(t, err)
-	assert.Empty(t, leftover, "the throwaway server's directory is removed")
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	assert.Empty(t, names, msg)
+}
+
+// TestThrowawayParent: TMPDIR, when set, is where throwaway servers go, so that a test (or a user) can give them a
+// directory of its own; without it, /dev/shm or the system's temporary directory.
+func TestThrowawayParent(t *testing.T) {
+	root := t.TempDir()
+	assert.Equal(t, root, throwawayParent(root))
+	assert.Contains(t, []string{"/dev/shm", os.TempDir()}, throwawayParent(""))
+
+	t.Setenv("TMPDIR", root)
+	cfg, problems := LoadConfig()
+	require.Empty(t, problems)
+	assert.Equal(t, root, cfg.TempDir, "TMPDIR is read into the configuration")
 }
 
 func TestFmt(t *testing.T) {
@@ -313,4 +338,17 @@ func TestGenerate_FromScratch(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, string(want), string(got), "the committed %s is what generate writes", f)
 	}
+}
+
+// TestValidate_NoDeclaration: without a declaration, the error says which setting points at it.
+func TestValidate_NoDeclaration(t *testing.T) {
+	t.Setenv("POLICIES_FILE", filepath.Join(t.TempDir(), "policies.hcl"))
+	code, _, stderr := pgtenant(t, "validate", "-offline")
+	assert.Equal(t, exitFailure, code)
+	assert.Contains(t, stderr, "error: No declaration")
+	assert.Contains(t, stderr, "Set POLICIES_FILE to the declaration")
+
+	code, stdout, _ := pgtenant(t, "validate", "-offline", "-json")
+	assert.Equal(t, exitFailure, code)
+	assert.Contains(t, stdout, "Set POLICIES_FILE")
 }

@@ -159,7 +159,7 @@ func startServer(ctx context.Context, sc Config, declared *schema.Model, logger 
 		WriteTimeout: sc.WriteTimeout, TrustedProxies: sc.TrustedProxies,
 		BasePath: sc.BasePath, Tenancy: tenancy, Roles: declared.Roles, Runner: pgtx.New(pool), Resolver: resolver,
 		Logger: logger, MaxRows: sc.MaxRows, StatementTimeout: sc.StatementTimeout, MaxBodyBytes: sc.MaxBodyBytes,
-		CORSOrigins: sc.CORSOrigins, CacheControl: sc.CacheControl, Limits: query.Limits{},
+		CORSOrigins: sc.CORSOrigins, CacheControl: sc.CacheControl, Limits: query.Limits{}, Version: readBuildInfo().Version,
 	}, model)
 	if ln == nil {
 		if ln, err = net.Listen("tcp", sc.ListenAddr); err != nil {

@@ -24,6 +24,7 @@ func TestServe_RefusesUnsafeRoles(t *testing.T) {
 	t.Setenv("POLICIES_FILE", "../../policies.hcl")
 	t.Setenv("ADMIN_DATABASE_URL", "")
 	t.Setenv("LISTEN_ADDR", "127.0.0.1:0")
+	t.Setenv("ADMIN_LISTEN_ADDR", "127.0.0.1:0") // a port of its own, should it get that far
 	for _, tt := range []struct {
 		name, url, want string
 	}{

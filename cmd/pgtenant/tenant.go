@@ -18,54 +18,24 @@ import (
 	"pgtenant/engine/registry"
 )
 
-const (
-	tenantArgs = "create | list | deactivate | activate | set-limit"
-	tokenArgs  = "create | list | revoke"
-)
-
-// subcommand is one action of a verb with actions, like `tenant create`.
-type subcommand struct {
-	name, args, summary string
-	run                 func(ctx context.Context, e *env, args []string) int
+// tenantActions are the actions of `pgtenant tenant`.
+func tenantActions() []command {
+	return []command{
+		{name: "tenant create", args: tenantCreateArgs, run: cmdTenantCreate, env: ownerEnv,
+			summary: "Register a tenant; print its UUID"},
+		{name: "tenant list", args: "[--json]", run: cmdTenantList, env: ownerEnv,
+			summary: "List the tenants"},
+		{name: "tenant deactivate", args: "I", run: cmdTenantDeactivate, env: ownerEnv, detail: tenantRefDetail,
+			summary: "Stop serving the tenant (running servers refuse it within a second); its rows stay"},
+		{name: "tenant activate", args: "I", run: cmdTenantActivate, env: ownerEnv, detail: tenantRefDetail,
+			summary: "Serve a deactivated tenant again"},
+		{name: "tenant set-limit", args: tenantSetLimitArgs, run: cmdTenantSetLimit, env: ownerEnv,
+			detail:  tenantRefDetail,
+			summary: "Give the tenant its own rate limit, or --clear it (running servers apply it within a second)"},
+	}
 }
 
-// dispatch runs the subcommand args[0] names.
-func dispatch(ctx context.Context, e *env, verb string, subs []subcommand, args []string) int {
-	fs := newFlags(e, verb, "<action> [flags]")
-	fs.Usage = func() {
-		fmt.Fprintf(e.stderr, "Usage: pgtenant %s <action> [flags]\n\nActions:\n", verb)
-		for _, s := range subs {
-			fmt.Fprintf(e.stderr, "  %-10s %s\n             %s\n", s.name, s.args, s.summary)
-		}
-		fmt.Fprintf(e.stderr, "\nRun 'pgtenant %s <action> -h' for an action's flags.\n", verb)
-	}
-	if code, ok := parseFlags(fs, args); !ok {
-		return code
-	}
-	if fs.NArg() == 0 {
-		names := make([]string, len(subs))
-		for i, s := range subs {
-			names[i] = s.name
-		}
-		return usageError(fs, e, "say %s", strings.Join(names, " or "))
-	}
-	for _, s := range subs {
-		if s.name == fs.Arg(0) {
-			return s.run(ctx, e, fs.Args()[1:])
-		}
-	}
-	return usageError(fs, e, "unknown action %q", fs.Arg(0))
-}
-
-func cmdTenant(ctx context.Context, e *env, args []string) int {
-	return dispatch(ctx, e, "tenant", []subcommand{
-		{"create", tenantCreateArgs, "register a tenant; print its UUID", cmdTenantCreate},
-		{"list", "[--json]", "list the tenants", cmdTenantList},
-		{"deactivate", "I", "stop serving the tenant (running servers refuse it within a second); its rows stay", cmdTenantDeactivate},
-		{"activate", "I", "serve a deactivated tenant again", cmdTenantActivate},
-		{"set-limit", tenantSetLimitArgs, "give the tenant its own rate limit, or --clear it (running servers apply it within a second)", cmdTenantSetLimit},
-	}, args)
-}
+const tenantRefDetail = "I is the tenant's identifier or UUID."
 
 func cmdTenantDeactivate(ctx context.Context, e *env, args []string) int {
 	return setTenantActive(ctx, e, "tenant deactivate", false, args)
@@ -78,9 +48,6 @@ func cmdTenantActivate(ctx context.Context, e *env, args []string) int {
 // setTenantActive is `tenant deactivate I` and `tenant activate I`.
 func setTenantActive(ctx context.Context, e *env, verb string, active bool, args []string) int {
 	fs := newFlags(e, verb, "I")
-	fs.Usage = func() {
-		fmt.Fprintf(e.stderr, "Usage: pgtenant %s I\n\nI is the tenant's identifier or UUID.\n", verb)
-	}
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}

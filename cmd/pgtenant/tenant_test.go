@@ -152,6 +152,11 @@ func TestTenantToken_Usage(t *testing.T) {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
 			code, stdout, stderr := pgtenant(t, tt.args...)
 			assert.Equal(t, tt.code, code, stderr)
+			if tt.code == exitOK { // a usage asked for goes to stdout
+				assert.Contains(t, stdout, tt.want)
+				assert.Empty(t, stderr)
+				return
+			}
 			assert.Contains(t, stderr, tt.want)
 			assert.Empty(t, stdout)
 			if tt.code == exitUsage {

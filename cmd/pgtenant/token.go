@@ -13,20 +13,22 @@ import (
 	"pgtenant/schema"
 )
 
-func cmdToken(ctx context.Context, e *env, args []string) int {
-	return dispatch(ctx, e, "token", []subcommand{
-		{"create", tokenCreateArgs, "make an API token; print it, once", cmdTokenCreate},
-		{"list", "[--json]", "list the tokens (never their secrets)", cmdTokenList},
-		{"revoke", "<id|name>", "revoke a token (running servers refuse it within a second)", cmdTokenRevoke},
-	}, args)
+// tokenActions are the actions of `pgtenant token`.
+func tokenActions() []command {
+	return []command{
+		{name: "token create", args: tokenCreateArgs, run: cmdTokenCreate,
+			env:     []string{"ADMIN_DATABASE_URL", "POLICIES_FILE"},
+			summary: "Make an API token for the tenants named; print it, once"},
+		{name: "token list", args: "[--json]", run: cmdTokenList, env: ownerEnv,
+			summary: "List the tokens (never their secrets)"},
+		{name: "token revoke", args: "<id|name>", run: cmdTokenRevoke, env: ownerEnv,
+			detail:  "A name must belong to one live token; pgtenant token list shows the ids.",
+			summary: "Revoke a token (running servers refuse it within a second)"},
+	}
 }
 
 func cmdTokenRevoke(ctx context.Context, e *env, args []string) int {
 	fs := newFlags(e, "token revoke", "<id|name>")
-	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "Usage: pgtenant token revoke <id|name>\n\nA name must belong to one live token; "+
-			"`pgtenant token list` shows the ids.")
-	}
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}

@@ -128,6 +128,48 @@ func probeServer(ctx context.Context, cfg Config, m *schema.Model, base, token s
 	return verify.Passed(name, detail)
 }
 
+// probeAdmin is verify.CheckMonitoring: the admin listener at base (the server's ADMIN_LISTEN_ADDR) answers
+// GET /metrics with pgtenant's series in Prometheus's text format, and GET /readyz with 200 {"status":"ok"}: a
+// scraper gets the metrics, and a load balancer or Kubernetes the readiness. It cannot see whether anything
+// scrapes them, nor the alerts (deploy/prometheus/alerts.yml).
+func probeAdmin(ctx context.Context, base string) verify.Result {
+	const name = verify.CheckMonitoring
+	u, err := url.Parse(strings.TrimSuffix(base, "/"))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return verify.Failed(name, fmt.Sprintf("--admin %q is not an http(s) URL", base),
+			"pass the admin listener's URL, such as http://127.0.0.1:3001")
+	}
+	fix := "start the server with ADMIN_LISTEN_ADDR reachable from here, or pass --admin with its URL"
+	p := &httpProbe{client: &http.Client{Timeout: 10 * time.Second}}
+	var problems []string
+	p.url = u.String() + "/metrics"
+	metrics, err := p.get(ctx, "", "")
+	if err != nil {
+		return verify.Failed(name, err.Error(), fix)
+	}
+	if metrics.status != http.StatusOK || !bytes.Contains(metrics.body, []byte("\npgtenant_build_info{")) {
+		problems = append(problems, fmt.Sprintf("GET %s got %d without pgtenant's series", p.url, metrics.status))
+	}
+	p.url = u.String() + "/readyz"
+	ready, err := p.get(ctx, "", "")
+	if err != nil {
+		return verify.Failed(name, err.Error(), fix)
+	}
+	var status struct {
+		Status string `json:"status"`
+		Reason string `json:"reason"`
+	}
+	_ = json.Unmarshal(ready.body, &status)
+	if ready.status != http.StatusOK || status.Status != "ok" {
+		problems = append(problems, fmt.Sprintf("GET %s got %d %s %s", p.url, ready.status, status.Status, status.Reason))
+		fix = "see why the server is not ready (its log, `reason` above): the database, the schema, or a shutdown"
+	}
+	if len(problems) > 0 {
+		return verify.Failed(name, strings.Join(problems, "; "), fix)
+	}
+	return verify.Passed(name, fmt.Sprintf("%s/metrics serves pgtenant's series; %s/readyz is ready", u, u))
+}
+
 // httpProbe sends the probe's GETs.
 type httpProbe struct {
 	client *http.Client

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -104,6 +105,43 @@ func TestVerify_Usage(t *testing.T) {
 	code, _, stderr = pgtenant(t, "verify", "extra")
 	assert.Equal(t, exitUsage, code)
 	assert.Contains(t, stderr, "Usage: pgtenant verify")
+	code, _, stderr = pgtenant(t, "verify", "--admin", "http://127.0.0.1:3001")
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, stderr, "--admin is only used with --server")
+	code, _, stderr = pgtenant(t, "verify", "--drill-tenant", "acme")
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, stderr, "--drill-tenant is only used with --drills")
+}
+
+// TestVerify_Drills: --drills adds the restore and rollback drills, on scratch databases of DEV_DATABASE_URL
+// (without it, of a private throwaway server under TMPDIR: the acceptance test of `make run` runs that way).
+func TestVerify_Drills(t *testing.T) {
+	db, app := deployment(t)
+	t.Setenv("DEV_DATABASE_URL", devServer(t))
+	t.Setenv("TMPDIR", t.TempDir())
+	code, stdout, _ := pgtenant(t, "verify", "--drills")
+	assert.Equal(t, exitFailure, code, "no tenant: nothing to back up")
+	assert.Contains(t, stdout, "✗ "+verify.CheckBackupDrill+" — no active tenant is registered")
+	assert.Contains(t, stdout, "✓ "+verify.CheckRollbackDrill)
+	assert.Contains(t, stdout, "13 of 14 checks passed.")
+
+	acme, err := registry.CreateTenant(t.Context(), db.Owner, "acme", "Acme", "test")
+	require.NoError(t, err)
+	conn, err := pgx.Connect(t.Context(), app)
+	require.NoError(t, err)
+	defer conn.Close(context.Background())
+	require.NoError(t, pgx.BeginFunc(t.Context(), conn, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(t.Context(), "SELECT set_config('app.current_tenant_id', $1, true)", acme.ID); err != nil {
+			return err
+		}
+		_, err := tx.Exec(t.Context(), "INSERT INTO content_namespace (slug, name) VALUES ('www', 'Site')")
+		return err
+	}))
+	code, stdout, stderr := pgtenant(t, "verify", "--drills", "--drill-tenant", "acme")
+	require.Equal(t, exitOK, code, stdout+stderr)
+	assert.Contains(t, stdout, "✓ "+verify.CheckBackupDrill+"\n")
+	assert.Contains(t, stdout, "14 of 14 checks passed. The HTTP checks did not run")
+	assert.NotContains(t, stdout, "The drills did not run")
 }
 
 // TestVerify_Server runs verify --server against an API started in-process on the same database.
@@ -111,7 +149,9 @@ func TestVerify_Server(t *testing.T) {
 	db, app := deployment(t)
 	declared, _, diags := schema.Load("../../policies.hcl")
 	require.False(t, diags.HasErrors())
-	start := func(t *testing.T, mutate func(*Config)) string {
+	// start serves the API and its admin listener, each on a port of its own, and returns the verify flags that
+	// point at them.
+	start := func(t *testing.T, mutate func(*Config)) (base string, flags []string) {
 		cfg := DefaultConfig()
 		cfg.DatabaseURL = app
 		mutate(&cfg)
@@ -121,39 +161,61 @@ func TestVerify_Server(t *testing.T) {
 		srv, err := startServer(ctx, cfg, declared, slog.New(slog.DiscardHandler), ln)
 		require.NoError(t, err)
 		t.Cleanup(func() { cancel(); srv.close() })
-		return "http://" + srv.addr + "/api/v1"
+		require.NoError(t, srv.serveAdmin("127.0.0.1:0", nil))
+		base = "http://" + srv.addr + "/api/v1"
+		return base, []string{"--server", base, "--admin", "http://" + srv.adminAddr}
 	}
 	serverLine := regexp.MustCompile(`(?m)^([✓✗]) ` + regexp.QuoteMeta(verify.CheckServer) + `(.*)$`)
+	adminLine := regexp.MustCompile(`(?m)^([✓✗]) ` + regexp.QuoteMeta(verify.CheckMonitoring) + `(.*)$`)
 
 	t.Run("without a token", func(t *testing.T) {
-		base := start(t, func(*Config) {})
-		code, stdout, stderr := pgtenant(t, "verify", "--server", base)
+		_, flags := start(t, func(*Config) {})
+		code, stdout, stderr := pgtenant(t, append([]string{"verify"}, flags...)...)
 		require.Equal(t, exitOK, code, stdout+stderr)
 		assert.Equal(t, "✓", serverLine.FindStringSubmatch(stdout)[1])
-		assert.Contains(t, stdout, "14 of 14 checks passed.\n")
+		assert.Equal(t, "✓", adminLine.FindStringSubmatch(stdout)[1])
+		assert.Contains(t, stdout, "15 of 15 checks passed. The drills did not run: pass --drills.\n")
 
-		_, stdout, _ = pgtenant(t, "verify", "--server", base, "--json")
+		_, stdout, _ = pgtenant(t, append([]string{"verify", "--json"}, flags...)...)
 		var results []verify.Result
 		require.NoError(t, json.Unmarshal([]byte(stdout), &results))
-		last := results[len(results)-1]
-		assert.Equal(t, verify.CheckServer, last.Name)
+		srv, admin := results[len(results)-2], results[len(results)-1]
+		assert.Equal(t, verify.CheckServer, srv.Name)
 		assert.Equal(t, "no header: 403 PGT010; two unknown tenants and a registered one the token may not use: "+
-			"401 PGT002, identical (without --token only the unauthenticated answer was checked)", last.Detail)
+			"401 PGT002, identical (without --token only the unauthenticated answer was checked)", srv.Detail)
+		assert.Equal(t, verify.CheckMonitoring, admin.Name)
+		assert.True(t, admin.OK, admin.Detail)
+	})
+	t.Run("the admin listener elsewhere", func(t *testing.T) {
+		base, _ := start(t, func(*Config) {})
+		code, stdout, _ := pgtenant(t, "verify", "--server", base, "--admin", "http://127.0.0.1:1")
+		assert.Equal(t, exitFailure, code)
+		m := adminLine.FindStringSubmatch(stdout)
+		require.NotNil(t, m, stdout)
+		assert.Equal(t, "✗", m[1])
+		assert.Contains(t, m[2], "GET http://127.0.0.1:1/metrics")
+		assert.Contains(t, stdout, "fix: start the server with ADMIN_LISTEN_ADDR reachable from here")
+		assert.Equal(t, "✓", serverLine.FindStringSubmatch(stdout)[1])
+
+		// Without --admin, ADMIN_LISTEN_ADDR says where it is.
+		t.Setenv("ADMIN_LISTEN_ADDR", "127.0.0.1:1")
+		_, stdout, _ = pgtenant(t, "verify", "--server", base)
+		assert.Contains(t, adminLine.FindStringSubmatch(stdout)[2], "GET http://127.0.0.1:1/metrics")
 	})
 	t.Run("with a token, from stdin", func(t *testing.T) {
-		base := start(t, func(*Config) {})
+		_, flags := start(t, func(*Config) {})
 		acme, err := registry.CreateTenant(t.Context(), db.Owner, "acme", "Acme", "test")
 		require.NoError(t, err)
 		token, _, err := registry.CreateToken(t.Context(), db.Owner, "verify", "app", []string{acme.ID})
 		require.NoError(t, err)
 		var out, errb strings.Builder
-		code := run(t.Context(), []string{"verify", "--server", base, "--token", "-", "--json"},
+		code := run(t.Context(), append([]string{"verify", "--token", "-", "--json"}, flags...),
 			strings.NewReader(token+"\n"), &out, &errb)
 		require.Equal(t, exitOK, code, out.String()+errb.String())
 		assert.Contains(t, out.String(), "403 PGT011, identical")
 		assert.NotContains(t, out.String(), token)
 
-		code, stdout, _ := pgtenant(t, "verify", "--server", base, "--token", tenant.FormatToken([32]byte{}))
+		code, stdout, _ := pgtenant(t, append([]string{"verify", "--token", tenant.FormatToken([32]byte{})}, flags...)...)
 		assert.Equal(t, exitFailure, code)
 		m := serverLine.FindStringSubmatch(stdout)
 		require.NotNil(t, m, stdout)
@@ -162,8 +224,8 @@ func TestVerify_Server(t *testing.T) {
 		assert.Contains(t, stdout, "fix: pass a live token")
 	})
 	t.Run("a server with a default tenant", func(t *testing.T) {
-		base := start(t, func(c *Config) { c.RequireTenant, c.DefaultTenant = false, "acme" })
-		code, stdout, _ := pgtenant(t, "verify", "--server", base)
+		_, flags := start(t, func(c *Config) { c.RequireTenant, c.DefaultTenant = false, "acme" })
+		code, stdout, _ := pgtenant(t, append([]string{"verify"}, flags...)...)
 		assert.Equal(t, exitFailure, code)
 		m := serverLine.FindStringSubmatch(stdout)
 		require.NotNil(t, m, stdout)
@@ -172,7 +234,7 @@ func TestVerify_Server(t *testing.T) {
 		assert.Contains(t, stdout, "fix: set REQUIRE_TENANT=true and unset DEFAULT_TENANT_ID on the server")
 	})
 	t.Run("nothing listening", func(t *testing.T) {
-		code, stdout, _ := pgtenant(t, "verify", "--server", "http://127.0.0.1:1/api/v1")
+		code, stdout, _ := pgtenant(t, "verify", "--server", "http://127.0.0.1:1/api/v1", "--admin", "http://127.0.0.1:1")
 		assert.Equal(t, exitFailure, code)
 		assert.Contains(t, stdout, "✗ "+verify.CheckServer+" — GET http://127.0.0.1:1/api/v1/content_namespace")
 	})

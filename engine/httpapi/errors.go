@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	"pgtenant/engine/pgtx"
 	"pgtenant/engine/query"
 	"pgtenant/engine/tenant"
+	"pgtenant/schema"
 )
 
 // apiError is the error body every 4xx and 5xx carries: PostgREST's four
@@ -87,6 +89,9 @@ func (s *Server) errorFor(err error) apiError {
 	case errors.Is(err, tenant.ErrNoCredential):
 		return apiError{status: http.StatusUnauthorized, Code: codeNoCredential, Message: "credentials are required",
 			Hint: str("send Authorization: Token <token>")}
+	case errors.Is(err, tenant.ErrWrongScheme):
+		return apiError{status: http.StatusUnauthorized, Code: codeBadCredential, Message: "the credentials are not valid",
+			Hint: str("send a pgtenant token as Authorization: Token " + tenant.TokenPrefix + "…; Bearer is for JWTs")}
 	case errors.Is(err, tenant.ErrBadCredential):
 		return apiError{status: http.StatusUnauthorized, Code: codeBadCredential, Message: "the credentials are not valid"}
 	case errors.Is(err, tenant.ErrDuplicateCredential):
@@ -120,12 +125,15 @@ func (s *Server) errorFor(err error) apiError {
 		// Shared tables are SELECT-only for every role: PostgreSQL itself
 		// would refuse the write with 42501, which is 403.
 		return apiError{status: http.StatusForbidden, Code: codeReadOnly, Message: err.Error()}
-	case errors.As(err, &cerr) && !cerr.InBody():
+	case errors.As(err, &cerr):
 		// PostgREST answers a name in select, a filter, order or
-		// on_conflict with PostgreSQL's undefined_column.
-		return apiError{status: http.StatusBadRequest, Code: "42703", Message: err.Error()}
-	case errors.Is(err, query.ErrUnknownColumn):
-		return apiError{status: http.StatusBadRequest, Code: "PGRST204", Message: err.Error()}
+		// on_conflict with PostgreSQL's undefined_column, and one in a body
+		// or columns= with PGRST204.
+		code := "42703"
+		if cerr.InBody() {
+			code = "PGRST204"
+		}
+		return apiError{status: http.StatusBadRequest, Code: code, Message: err.Error(), Hint: s.columnHint(cerr)}
 	case errors.Is(err, query.ErrRange):
 		return apiError{status: http.StatusRequestedRangeNotSatisfiable, Code: "PGRST103", Message: err.Error()}
 	case errors.Is(err, query.ErrEmbedding), errors.Is(err, query.ErrLimit):
@@ -144,6 +152,23 @@ func (s *Server) errorFor(err error) apiError {
 			Message: "the database is unavailable; retry later"}
 	}
 	return apiError{status: http.StatusInternalServerError, Code: codeInternal, Message: genericInternalMessage}
+}
+
+// columnHint suggests the column of the table the request probably meant, in PostgreSQL's words for 42703;
+// nil when none is close.
+func (s *Server) columnHint(e *query.ColumnError) *string {
+	t := s.Model().Table(e.Table)
+	if t == nil {
+		return nil
+	}
+	names := make([]string, len(t.Columns))
+	for i, c := range t.Columns {
+		names[i] = c.Name
+	}
+	if best := schema.Suggest(e.Column, names); best != "" {
+		return str(fmt.Sprintf("Perhaps you meant to reference the column %q.", t.Name+"."+best))
+	}
+	return nil
 }
 
 func withHeader(e apiError, header string) apiError {

@@ -28,7 +28,7 @@ type metrics struct {
 
 // newMetrics registers the server's series into reg; stats, when not nil,
 // adds the pool statistics.
-func newMetrics(reg prometheus.Registerer, stats func() *pgxpool.Stat) *metrics {
+func newMetrics(reg prometheus.Registerer, stats func() *pgxpool.Stat, version string) *metrics {
 	m := &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "pgtenant_http_requests_total",
@@ -56,9 +56,11 @@ func newMetrics(reg prometheus.Registerer, stats func() *pgxpool.Stat) *metrics 
 			Help: "Schema reloads (SIGHUP, NOTIFY pgtenant 'reload', reconnects), by result: ok or error.",
 		}, []string{"result"}),
 	}
-	version := "unknown"
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+	if bi, ok := debug.ReadBuildInfo(); version == "" && ok {
 		version = bi.Main.Version
+	}
+	if version == "" {
+		version = "unknown"
 	}
 	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "pgtenant_build_info",

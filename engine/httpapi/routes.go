@@ -26,6 +26,7 @@ func (s *Server) routes() http.Handler {
 	// POST {base}/ with the not-found handler instead of the
 	// method-not-allowed one, so handleOpenAPI refuses other methods itself.
 	api.HandleFunc("/", s.handleOpenAPI)
+	api.HandleFunc("", s.handleOpenAPI) // {base} answers as {base}/ does
 	api.HandleFunc("/rpc/{function}", s.handleRPC)
 	api.HandleFunc("/{table}", s.handleTable).
 		Methods(http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPatch, http.MethodDelete)

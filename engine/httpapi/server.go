@@ -65,6 +65,8 @@ type Config struct {
 	// they outgrow memory (spool.go); "": os.TempDir().
 	SpoolDir    string
 	SlowRequest time.Duration // requests slower than this are logged at warn; 0: never
+	// Version is the version pgtenant_build_info reports; "": the main module's version that Go recorded.
+	Version string
 }
 
 // DefaultCacheControl is the Cache-Control of every answer of the API unless
@@ -115,7 +117,7 @@ func New(cfg Config, model *schema.Model) *Server {
 	}
 	s := &Server{cfg: cfg, tenancy: cfg.Tenancy, limits: newLimiters(cfg.RateLimit),
 		auth: newAuthLimiter(cfg.AuthFailures)}
-	s.metrics = newMetrics(cfg.Metrics, cfg.PoolStats)
+	s.metrics = newMetrics(cfg.Metrics, cfg.PoolStats, cfg.Version)
 	s.model.Store(model)
 	s.handler = s.routes()
 	return s

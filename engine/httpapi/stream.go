@@ -40,7 +40,7 @@ var batches = sync.Pool{New: func() any { b := make([]byte, 0, streamBatch+8<<10
 // The rows go through a spool (spool.go), never straight from the
 // connection to the client: the transaction ends and the connection goes
 // back to the pool once PostgreSQL has sent the last row, however slowly the
-// client reads (issue 11: four clients that read nothing used to hold the
+// client reads (four clients that read nothing used to hold the
 // whole pool). The client is then written to at its own pace, each write
 // bounded by WriteTimeout.
 //

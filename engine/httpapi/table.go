@@ -152,24 +152,14 @@ type request struct {
 func unknownTable(m *schema.Model, name string) apiError {
 	e := apiError{status: http.StatusNotFound, Code: "PGRST205",
 		Message: fmt.Sprintf("Could not find the table '%s.%s' in the schema cache", ddl.Schema, name)}
-	best, bestLen := "", 0
-	for _, t := range m.Tables {
-		if n := commonPrefix(t.Name, name); n > bestLen && n >= 3 {
-			best, bestLen = t.Name, n
-		}
+	names := make([]string, len(m.Tables))
+	for i, t := range m.Tables {
+		names[i] = t.Name
 	}
-	if best != "" {
+	if best := schema.Suggest(name, names); best != "" {
 		e.Hint = str(fmt.Sprintf("Perhaps you meant the table '%s.%s'", ddl.Schema, best))
 	}
 	return e
-}
-
-func commonPrefix(a, b string) int {
-	n := 0
-	for n < len(a) && n < len(b) && a[n] == b[n] {
-		n++
-	}
-	return n
 }
 
 // parseRequest reads headers and body into the grammar's input.

@@ -47,6 +47,35 @@ func Up(ctx context.Context, databaseURL, dir string) (from, to uint, err error)
 	return r.run(ctx, "up", from, r.m.Up)
 }
 
+// UpSteps applies the next n (≥ 1) migrations of dir above the database's version, in order, each file in one
+// transaction, and returns the versions before and after. It is an error to ask for more steps than are
+// pending; then nothing is applied.
+func UpSteps(ctx context.Context, databaseURL, dir string, n int) (from, to uint, err error) {
+	if n < 1 {
+		return 0, 0, fmt.Errorf("migrate: up %d: the number of steps must be at least 1", n)
+	}
+	r, err := open(ctx, databaseURL, dir)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer r.close(&err)
+	from, _, err = r.version()
+	if err != nil {
+		return 0, 0, err
+	}
+	pending := 0
+	for _, v := range r.available {
+		if v > from {
+			pending++
+		}
+	}
+	if n > pending {
+		return from, from, fmt.Errorf("migrate: up %d: only %d migrations of %s are pending (version %d)", n,
+			pending, dir, from)
+	}
+	return r.run(ctx, "up", from, func() error { return r.m.Steps(n) })
+}
+
 // Down reverts the n (≥ 1) most recently applied migrations, newest first, each file in one transaction. It
 // returns the versions before and after (0 means none). It is an error to ask for more steps than there are
 // applied migrations; then nothing is reverted.

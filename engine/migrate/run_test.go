@@ -173,3 +173,27 @@ func TestUp_Errors(t *testing.T) {
 	}))
 	assert.Error(t, err)
 }
+
+// TestUpSteps applies migrations one at a time, and refuses more steps than are pending.
+func TestUpSteps(t *testing.T) {
+	db := pgtest.NewEmpty(t)
+	dir := writeDir(t, twoMigrations)
+	ctx := t.Context()
+
+	from, to, err := migrate.UpSteps(ctx, db.OwnerURL, dir, 1)
+	require.NoError(t, err)
+	assert.Equal(t, [2]uint{0, 1}, [2]uint{from, to})
+	assert.True(t, tableExists(t, db, "first"))
+	assert.False(t, tableExists(t, db, "second"))
+
+	_, _, err = migrate.UpSteps(ctx, db.OwnerURL, dir, 2)
+	require.Error(t, err, "only one migration is pending")
+	_, _, err = migrate.UpSteps(ctx, db.OwnerURL, dir, 0)
+	require.Error(t, err)
+	assert.False(t, tableExists(t, db, "second"), "a refused up changes nothing")
+
+	from, to, err = migrate.UpSteps(ctx, db.OwnerURL, dir, 1)
+	require.NoError(t, err)
+	assert.Equal(t, [2]uint{1, 2}, [2]uint{from, to})
+	assert.True(t, tableExists(t, db, "second"))
+}

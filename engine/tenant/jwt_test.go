@@ -212,7 +212,7 @@ func TestResolve_JWT(t *testing.T) {
 			wantErr: tenant.ErrBadCredential, wantReason: jwt.ErrTokenSignatureInvalid},
 		{name: "RS256 token to a secret config", cfg: hs, token: rsTok(nil),
 			wantErr: tenant.ErrBadCredential, wantReason: jwt.ErrTokenSignatureInvalid},
-		{name: "not a JWT", cfg: hs, token: "pgt_acmeacmeacmeacmeacmeacme",
+		{name: "not a JWT", cfg: hs, token: "acmeacmeacmeacmeacmeacme",
 			wantErr: tenant.ErrBadCredential, wantReason: jwt.ErrTokenMalformed},
 		// RFC 7515 §4.1.11: a recipient that does not understand an extension
 		// listed in crit must refuse the token; this server understands none,
@@ -233,6 +233,8 @@ func TestResolve_JWT(t *testing.T) {
 			wantErr: tenant.ErrBadCredential, wantReason: tenant.ErrJWTCrit},
 		{name: "crit null", cfg: ks, token: withHeader(jwt.SigningMethodRS256, keys.rsa, "rsa1", map[string]any{"crit": nil}),
 			wantErr: tenant.ErrBadCredential, wantReason: tenant.ErrJWTCrit},
+		{name: "a registry token sent as Bearer", cfg: hs, token: "pgt_acmeacmeacmeacmeacmeacme",
+			wantErr: tenant.ErrBadCredential, wantReason: tenant.ErrWrongScheme},
 		{name: "unknown role", cfg: hs, token: hsTok(set("role", "postgres")), wantErr: tenant.ErrBadCredential},
 		{name: "missing role", cfg: hs, token: hsTok(set("role", nil)), wantErr: tenant.ErrBadCredential},
 		{name: "missing tenant claim", cfg: hs, token: hsTok(set("tenant_id", nil)), wantErr: tenant.ErrBadCredential},

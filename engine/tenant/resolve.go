@@ -168,6 +168,9 @@ func (r *Resolver) credential(req *http.Request) (*Credential, error) {
 	scheme, token, ok := strings.Cut(header.TrimOWS(values[0]), " ")
 	token = header.TrimOWS(token)
 	if ok && strings.EqualFold(scheme, "Bearer") {
+		if strings.HasPrefix(token, TokenPrefix) {
+			return nil, ErrWrongScheme
+		}
 		return r.bearer(req.Context(), token)
 	}
 	if !ok || !strings.EqualFold(scheme, "Token") {

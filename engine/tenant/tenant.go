@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 )
 
 // Tenant is one entry of the tenant registry.
@@ -83,6 +84,9 @@ var (
 	// does not verify (signature, key, exp, nbf, iat, aud, iss, claims) is
 	// this error too, wrapping the reason for the log.
 	ErrBadCredential = errors.New("tenant: invalid credential")
+	// ErrWrongScheme: a registry token (TokenPrefix…) sent as `Authorization: Bearer`, the JWT scheme. It is
+	// ErrBadCredential (401) too; the answer's hint says to send it as `Token`.
+	ErrWrongScheme = fmt.Errorf("%w: a pgtenant token sent with the Bearer scheme, which is for JWTs", ErrBadCredential)
 	// ErrDuplicateCredential: two Authorization headers (400).
 	ErrDuplicateCredential = errors.New("tenant: more than one Authorization header")
 	// ErrNoTenant: no tenant header while a tenant is required (403).

@@ -118,7 +118,7 @@ SELECT DISTINCT o.name, o.what, pn.nspname || '.' || p.proname,
 //
 // A trigger or a rule runs SQL on every write of a table as whoever writes, inside the tenant's transaction: one
 // made by hand that calls set_config('app.current_tenant_id', …) moves the rest of the transaction to another
-// tenant (issue 11), and neither the policies nor RLS being forced show it. A function pgtenant did not create
+// tenant, and neither the policies nor RLS being forced show it. A function pgtenant did not create
 // can do the same from a default or a policy, and pgtenant cannot see what it does: so a fragment of
 // policies.hcl that calls one fails this check too. What it does not see: functions of an extension (trusted as
 // the extension is), event triggers (database-wide), and what a function of pg_catalog is given to run.

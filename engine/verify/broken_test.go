@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -209,18 +208,8 @@ func TestRun_Broken(t *testing.T) {
 	}, {
 		name: "pending migration",
 		brk: func(t *testing.T, _ *pgtest.DB, cfg *verify.Config) {
-			dir := t.TempDir()
-			files, err := filepath.Glob("../../migrations/*")
-			require.NoError(t, err)
-			for _, f := range files {
-				b, err := os.ReadFile(f)
-				require.NoError(t, err)
-				require.NoError(t, os.WriteFile(filepath.Join(dir, filepath.Base(f)), b, 0o644))
-			}
-			for _, f := range []string{"000002_more.up.sql", "000002_more.down.sql"} {
-				require.NoError(t, os.WriteFile(filepath.Join(dir, f), []byte("SELECT 1;\n"), 0o644))
-			}
-			cfg.MigrationsDir = dir
+			cfg.MigrationsDir = copyMigrations(t, map[string]string{
+				"000002_more.up.sql": "SELECT 1;\n", "000002_more.down.sql": "SELECT 1;\n"})
 		},
 		fails: map[string][]string{verify.CheckMigrations: {"the database is at version 1; pending: 000002_more.up.sql",
 			"pgtenant migrate up"}},

@@ -25,7 +25,11 @@
 // verify runs SQL of the declaration in one place only, the policy comparison, and only once
 // schema.CheckFragments accepts every fragment; each statement goes alone in the extended protocol.
 //
-// The HTTP probe of a running server (CheckServer) lives in cmd/pgtenant, which alone may speak HTTP: verify must
-// not import net/http (nor engine/tenant or engine/registry, which do) or engine/httpapi. It imports pgx, schema,
-// engine/introspect, engine/migrate and engine/ddl.
+// The drills (RunDrills, slower: `pgtenant verify --drills`) rehearse a recovery on scratch databases that
+// Config.Scratch provides: one tenant backed up, restored and compared row for row (engine/backup), and every down
+// migration applied and the migrations applied again, the schema compared at each step (engine/drift).
+//
+// The HTTP probes of a running server (CheckServer, CheckMonitoring) live in cmd/pgtenant, which alone may speak
+// HTTP: verify must not import net/http (nor engine/tenant or engine/registry, which do) or engine/httpapi. It
+// imports pgx, schema, engine/introspect, engine/migrate, engine/ddl, engine/backup, engine/pgtx and engine/drift.
 package verify

@@ -41,6 +41,15 @@ type Config struct {
 	MigrationsDir string        // MIGRATIONS_DIR
 	RequireTenant bool          // REQUIRE_TENANT
 	DefaultTenant string        // DEFAULT_TENANT_ID
+	// Scratch, for the drills (RunDrills), calls fn with the URL of a PostgreSQL server where a scratch database
+	// may be created, as a role with CREATEDB, and CREATEROLE unless the declared roles exist: DEV_DATABASE_URL,
+	// or a private throwaway server. nil: the drills fail, saying so.
+	Scratch func(ctx context.Context, fn func(serverURL string) error) error
+	// DrillTenant is the tenant the backup drill backs up, by identifier or UUID; "": the first active one
+	// registered.
+	DrillTenant string
+	// TempDir is where the backup drill writes its files; "": the system's temporary directory.
+	TempDir string
 	// Timeout bounds each check's database work; 0 means 30 seconds. The probe and the policy comparison also
 	// set lock_timeout, so that they wait on a busy table for seconds, not for as long as it stays busy.
 	Timeout time.Duration

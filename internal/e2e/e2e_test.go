@@ -31,7 +31,7 @@ func TestPostgrestJS(t *testing.T) {
 		skipOrFail(t, "node is not installed")
 	}
 	if _, err := os.Stat("node_modules/@supabase/postgrest-js"); err != nil {
-		skipOrFail(t, "@supabase/postgrest-js is not installed: run `make deps` (npm ci in internal/e2e)")
+		skipOrFail(t, "@supabase/postgrest-js is not installed: run `make test-deps` (npm ci in internal/e2e)")
 	}
 	db := pgtest.New(t)
 	env := []string{"BASE_URL=" + startServer(t, db.LoginURL(t, "app", "reader"))}
@@ -45,7 +45,7 @@ func TestPostgrestJS(t *testing.T) {
 			"NS_"+letter+"="+namespace(t, db, tn.ID))
 	}
 	cmd := exec.CommandContext(t.Context(), node, "--test", "--test-reporter=spec", "postgrest.test.mjs")
-	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = append(cleanEnv(), env...)
 	out, err := cmd.CombinedOutput()
 	t.Logf("%s", out)
 	require.NoError(t, err, "postgrest-js end-to-end tests failed")
@@ -76,19 +76,55 @@ func namespace(t *testing.T, db *pgtest.DB, tenantID string) string {
 
 var servingRE = regexp.MustCompile(`on (http://\S+)/`)
 
-// startServer builds the pgtenant binary, starts `serve` on a free loopback
-// port as databaseURL, and returns the API's base URL. The process is
-// stopped with SIGTERM, by its PID, when the test ends.
-func startServer(t *testing.T, databaseURL string) string {
+// buildBinary builds the pgtenant binary into the test's temporary directory.
+func buildBinary(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "pgtenant")
 	build := exec.Command("go", "build", "-o", bin, "pgtenant/cmd/pgtenant")
 	out, err := build.CombinedOutput()
 	require.NoError(t, err, "%s", out)
+	return bin
+}
 
+// cleanEnv is the environment of the processes a test starts: PATH and HOME, not the settings of the shell the
+// tests run from (a DATABASE_URL exported after `make run`, say): each test passes the settings it means.
+func cleanEnv() []string {
+	return []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
+}
+
+// startServer builds the pgtenant binary, starts `serve` on a free loopback
+// port as databaseURL, and returns the API's base URL. The process is
+// stopped with SIGTERM, by its PID, when the test ends.
+func startServer(t *testing.T, databaseURL string) string {
+	t.Helper()
+	bin := buildBinary(t)
 	cmd := exec.Command(bin, "serve")
-	cmd.Env = append(os.Environ(), "DATABASE_URL="+databaseURL, "LISTEN_ADDR=127.0.0.1:0", "ADMIN_LISTEN_ADDR=127.0.0.1:0",
-		"POLICIES_FILE=../../policies.hcl", "LOG_FORMAT=text", "LOG_LEVEL=warn", "ADMIN_DATABASE_URL=")
+	cmd.Env = append(cleanEnv(), "DATABASE_URL="+databaseURL, "LISTEN_ADDR=127.0.0.1:0", "ADMIN_LISTEN_ADDR=127.0.0.1:0",
+		"POLICIES_FILE=../../policies.hcl", "LOG_FORMAT=text", "LOG_LEVEL=warn")
+	lines := startProcess(t, cmd, nil)
+	found := make(chan string, 1)
+	go func() {
+		for l := range lines {
+			if m := servingRE.FindStringSubmatch(l); m != nil {
+				found <- m[1]
+				return
+			}
+		}
+	}()
+	select {
+	case base := <-found:
+		return base
+	case <-time.After(30 * time.Second):
+		t.Fatal("the server did not start within 30s")
+	}
+	return ""
+}
+
+// startProcess starts cmd, its stderr to the test log, and returns its stdout line by line (lines nobody reads
+// in time are dropped: the process never blocks on its output). When the test ends, the process is sent SIGTERM,
+// by its PID, and killed if it has not exited 20 s later; then after runs, when not nil.
+func startProcess(t *testing.T, cmd *exec.Cmd, after func()) <-chan string {
+	t.Helper()
 	stdout, err := cmd.StdoutPipe()
 	require.NoError(t, err)
 	cmd.Stderr = &testWriter{t: t}
@@ -102,23 +138,22 @@ func startServer(t *testing.T, databaseURL string) string {
 		case <-time.After(20 * time.Second):
 			_ = cmd.Process.Kill()
 		}
+		if after != nil {
+			after()
+		}
 	})
-	lines := make(chan string, 1)
+	lines := make(chan string, 256)
 	go func() {
+		defer close(lines)
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
-			if m := servingRE.FindStringSubmatch(sc.Text()); m != nil {
-				lines <- m[1]
+			select {
+			case lines <- sc.Text():
+			default:
 			}
 		}
 	}()
-	select {
-	case base := <-lines:
-		return base
-	case <-time.After(30 * time.Second):
-		t.Fatal("the server did not start within 30s")
-	}
-	return ""
+	return lines
 }
 
 // testWriter sends the server's log to the test log.

@@ -1,7 +1,11 @@
 package layout_test
 
 import (
+	"io/fs"
+	"os"
 	"os/exec"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -104,6 +108,46 @@ func TestAllowedImports(t *testing.T) {
 				ok = ok || imp == m || strings.HasPrefix(imp, strings.TrimSuffix(m, "/")+"/")
 			}
 			assert.True(t, ok, "%s must not import %s (STYLE.md §1)", a.pkg, imp)
+		}
+	}
+}
+
+// trackerRE matches a mention of an internal tracker's item ("issue 7", "issue #7").
+var trackerRE = regexp.MustCompile(`(?i)\bissues? #?\d+`)
+
+// TestNoTrackerMentions: what users read (the READMEs, the changelog, the generated SQL and policies.hcl, and
+// the program's own text: every non-test Go file, whose strings become CLI output and error messages) never
+// refers to an internal tracker's items, which mean nothing outside the team. Tests may.
+func TestNoTrackerMentions(t *testing.T) {
+	root := "../.."
+	var files []string
+	for _, f := range []string{"README.md", "deploy/README.md", "CHANGELOG.md", "policies.hcl", "Makefile"} {
+		files = append(files, filepath.Join(root, f))
+	}
+	sql, err := filepath.Glob(filepath.Join(root, "migrations", "*.sql"))
+	require.NoError(t, err)
+	files = append(files, sql...)
+	for _, dir := range []string{"cmd", "engine", "schema", "internal", "deploy"} {
+		require.NoError(t, filepath.WalkDir(filepath.Join(root, dir), func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() && d.Name() == "node_modules" {
+				return filepath.SkipDir
+			}
+			if strings.HasSuffix(path, ".go") && !strings.HasSuffix(path, "_test.go") {
+				files = append(files, path)
+			}
+			return nil
+		}))
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		require.NoError(t, err)
+		for i, line := range strings.Split(string(b), "\n") {
+			if m := trackerRE.FindString(line); m != "" {
+				t.Errorf("%s:%d mentions %q: say what it is instead", f, i+1, m)
+			}
 		}
 	}
 }

@@ -19,7 +19,7 @@ import (
 
 // ErrNotInstalled is returned by Start when no pgbouncer binary is found.
 var ErrNotInstalled = errors.New("pgbouncer: the pgbouncer binary is not installed (apt-get install pgbouncer; " +
-	"`make deps` does it as root)")
+	"`make test` does it as root)")
 
 // Options says how to run PgBouncer.
 type Options struct {
@@ -71,16 +71,26 @@ func Start(ctx context.Context, dir string, o Options) (*Server, error) {
 		return nil, fmt.Errorf("pgbouncer: %w", err)
 	}
 	s := &Server{dir: dir}
-	if err := s.configure(up, o); err != nil {
-		_ = os.RemoveAll(dir)
-		return nil, err
+	// The port is free when configure picks it, but another process may take it before PgBouncer binds it: then
+	// PgBouncer exits at start, and another port is tried.
+	for attempt := 0; ; attempt++ {
+		if err := s.configure(up, o); err != nil {
+			_ = os.RemoveAll(dir)
+			return nil, err
+		}
+		err := s.start(ctx, bin)
+		if err == nil {
+			return s, nil
+		}
+		if !errors.Is(err, errPortTaken) || attempt == 3 {
+			_ = os.RemoveAll(dir)
+			return nil, err
+		}
 	}
-	if err := s.start(ctx, bin); err != nil {
-		_ = os.RemoveAll(dir)
-		return nil, err
-	}
-	return s, nil
 }
+
+// errPortTaken: PgBouncer could not bind its port, which another process took after configure picked it.
+var errPortTaken = errors.New("pgbouncer: the port was taken by another process")
 
 // configure picks a free port and writes pgbouncer.ini and userlist.txt.
 func (s *Server) configure(up *url.URL, o Options) error {
@@ -192,11 +202,18 @@ func (s *Server) chown() error {
 	}
 }
 
-// start runs the binary in the foreground of a child process and waits until it accepts connections.
+// start runs the binary in the foreground of a child process and waits until it listens: until its log says so.
+// A connection that succeeds is not enough, since another process may own the port; and PgBouncer logs its
+// listening socket only once it is bound. Returns an error wrapping errPortTaken when the port was in use.
 func (s *Server) start(ctx context.Context, bin string) error {
 	cred, err := runAs()
 	if err != nil {
 		return err
+	}
+	logPath := filepath.Join(s.dir, "pgbouncer.log")
+	from := int64(0)
+	if fi, err := os.Stat(logPath); err == nil {
+		from = fi.Size() // Restart appends to the log of the earlier run
 	}
 	cmd := exec.Command(bin, filepath.Join(s.dir, "pgbouncer.ini"))
 	// Pdeathsig: a test binary killed by -timeout runs no cleanup, and PgBouncer must not outlive it.
@@ -206,16 +223,20 @@ func (s *Server) start(ctx context.Context, bin string) error {
 	}
 	s.cmd, s.done = cmd, make(chan error, 1)
 	go func() { s.done <- cmd.Wait() }()
+	listening := "listening on " + s.Addr
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		c, err := net.DialTimeout("tcp", s.Addr, time.Second)
-		if err == nil {
-			_ = c.Close()
+		log := s.logFrom(from)
+		if strings.Contains(log, listening) {
 			return nil
 		}
 		select {
 		case werr := <-s.done:
 			s.done <- werr
+			s.cmd = nil
+			if strings.Contains(s.logFrom(from), "Address already in use") {
+				return fmt.Errorf("%w: %s", errPortTaken, s.Addr)
+			}
 			return fmt.Errorf("pgbouncer: exited at start (%v): %s", werr, s.Log())
 		case <-ctx.Done():
 			_ = s.Stop()
@@ -227,6 +248,15 @@ func (s *Server) start(ctx context.Context, bin string) error {
 			return fmt.Errorf("pgbouncer: not listening on %s after 10s: %s", s.Addr, s.Log())
 		}
 	}
+}
+
+// logFrom returns PgBouncer's log from byte offset on.
+func (s *Server) logFrom(offset int64) string {
+	b, _ := os.ReadFile(filepath.Join(s.dir, "pgbouncer.log"))
+	if offset > int64(len(b)) {
+		return ""
+	}
+	return string(b[offset:])
 }
 
 // Restart starts PgBouncer again, on the same port, after Stop.
@@ -299,7 +329,7 @@ func New(t testing.TB, urls ...string) *Server {
 		o.Users[p.User.Username()] = pw
 		o.Upstream = u
 	}
-	s, err := Start(t.Context(), "", o)
+	s, err := Start(t.Context(), t.TempDir(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
