@@ -38,7 +38,6 @@ type env struct {
 	cfg            Config
 }
 
-
 // Settings groups for the command table.
 var (
 	declarationEnv = []string{"POLICIES_FILE"}
