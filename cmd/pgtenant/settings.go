@@ -27,7 +27,9 @@ var settings = []setting{
 	{"TENANT_HEADER", "the declaration's tenancy.header, X-Tenant-ID", "the request header naming the tenant"},
 	{"MAX_ROWS", "1000", "the most rows one read returns; 0 for no cap"},
 	{"STATEMENT_TIMEOUT", "10s", "statement_timeout of every request (504 when it passes)"},
+	{"WRITE_TIMEOUT", "30s", "how long writing an answer may make no progress before it is cut off; 0 for never"},
 	{"MAX_BODY_BYTES", "1048576", "larger request bodies get 413"},
+	{"CACHE_CONTROL", "private, no-store", "the Cache-Control of every API answer; must keep private or no-store"},
 	{"CORS_ALLOWED_ORIGINS", "", "comma-separated browser origins allowed to call the API (* for any)"},
 	{"REGISTRY_CACHE_TTL", "5s", "how long tenants and tokens are trusted between registry reads"},
 	{"DB_POOL_SIZE", "max(4, cores)", "connections in the API's pool"},
@@ -38,6 +40,9 @@ var settings = []setting{
 	{"ADMIN_LISTEN_ADDR", "127.0.0.1:3001", "the admin listener: /metrics, /healthz, /readyz"},
 	{"RATE_LIMIT_RPS", "0, off", "the default per-tenant rate limit, in requests per second"},
 	{"RATE_LIMIT_BURST", "RATE_LIMIT_RPS rounded up", "the rate limit's bucket size"},
+	{"AUTH_FAILURE_RPS", "1", "failed authentications per second each client address may make (429 over it); 0: off"},
+	{"AUTH_FAILURE_BURST", "20", "failed authentications a client address may make at once"},
+	{"TRUSTED_PROXIES", "", "proxies (addresses or CIDR ranges) whose X-Forwarded-For names the client"},
 	{"SLOW_REQUEST_THRESHOLD", "1s", "slower requests are logged at warn; 0 turns it off"},
 	{"JWT_SECRET", "", "accept HS256 JWTs signed with this secret (at least 32 bytes)"},
 	{"JWT_JWKS_FILE", "", "accept RS256/ES256 JWTs signed by the keys of this JSON Web Key Set file"},
@@ -46,6 +51,7 @@ var settings = []setting{
 	{"JWT_AUDIENCE", "", "when set, a JWT's aud must contain it"},
 	{"JWT_ISSUER", "", "when set, a JWT's iss must equal it"},
 	{"JWT_LEEWAY", "30s", "clock skew allowed on exp, nbf and iat; at most 5m"},
+	{"BACKUP_KEY", "", "the secret (at least 32 bytes) that authenticates backups with an HMAC"},
 	{"DEV_DATABASE_URL", "", "a server where throwaway databases may be created; unset: a private throwaway server"},
 	{"TMPDIR", "/dev/shm when it has room, else /tmp", "where throwaway servers and drill files go"},
 	{"GOGC", "Go's 100; serve: 400", "Go's garbage collection target"},
@@ -54,9 +60,9 @@ var settings = []setting{
 // The settings each command reads, by group.
 var (
 	serverSettings = []string{"LISTEN_ADDR", "API_BASE_PATH", "REQUIRE_TENANT", "DEFAULT_TENANT_ID", "TENANT_HEADER",
-		"MAX_ROWS", "STATEMENT_TIMEOUT", "MAX_BODY_BYTES", "CORS_ALLOWED_ORIGINS", "REGISTRY_CACHE_TTL", "DB_POOL_SIZE",
+		"MAX_ROWS", "STATEMENT_TIMEOUT", "WRITE_TIMEOUT", "MAX_BODY_BYTES", "CACHE_CONTROL", "CORS_ALLOWED_ORIGINS", "REGISTRY_CACHE_TTL", "DB_POOL_SIZE",
 		"DB_EXEC_MODE", "DATABASE_LISTEN_URL", "LOG_FORMAT", "LOG_LEVEL", "ADMIN_LISTEN_ADDR", "RATE_LIMIT_RPS",
-		"RATE_LIMIT_BURST", "SLOW_REQUEST_THRESHOLD", "JWT_SECRET", "JWT_JWKS_FILE", "JWT_TENANT_CLAIM",
+		"RATE_LIMIT_BURST", "AUTH_FAILURE_RPS", "AUTH_FAILURE_BURST", "TRUSTED_PROXIES", "SLOW_REQUEST_THRESHOLD", "JWT_SECRET", "JWT_JWKS_FILE", "JWT_TENANT_CLAIM",
 		"JWT_ROLE_CLAIM", "JWT_AUDIENCE", "JWT_ISSUER", "JWT_LEEWAY"}
 	scratchSettings = []string{"DEV_DATABASE_URL", "TMPDIR"}
 )

@@ -123,7 +123,7 @@ func TestVerify_Drills(t *testing.T) {
 	assert.Equal(t, exitFailure, code, "no tenant: nothing to back up")
 	assert.Contains(t, stdout, "✗ "+verify.CheckBackupDrill+" — no active tenant is registered")
 	assert.Contains(t, stdout, "✓ "+verify.CheckRollbackDrill)
-	assert.Contains(t, stdout, "13 of 14 checks passed.")
+	assert.Contains(t, stdout, "14 of 15 checks passed.")
 
 	acme, err := registry.CreateTenant(t.Context(), db.Owner, "acme", "Acme", "test")
 	require.NoError(t, err)
@@ -140,7 +140,7 @@ func TestVerify_Drills(t *testing.T) {
 	code, stdout, stderr := pgtenant(t, "verify", "--drills", "--drill-tenant", "acme")
 	require.Equal(t, exitOK, code, stdout+stderr)
 	assert.Contains(t, stdout, "✓ "+verify.CheckBackupDrill+"\n")
-	assert.Contains(t, stdout, "14 of 14 checks passed. The HTTP checks did not run")
+	assert.Contains(t, stdout, "15 of 15 checks passed. The HTTP checks did not run")
 	assert.NotContains(t, stdout, "The drills did not run")
 }
 
