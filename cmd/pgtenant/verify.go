@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"pgtenant/engine/verify"
+	"pgtenant/engine/verify/httpcheck"
 	"pgtenant/schema"
 )
 
@@ -73,11 +74,12 @@ func cmdVerify(ctx context.Context, e *env, args []string) int {
 		results = append(results, verify.RunDrills(ctx, cfg)...)
 	}
 	if *server != "" {
-		results = append(results, probeServer(ctx, e.cfg, model, *server, *token))
+		results = append(results, httpcheck.Server(ctx, httpcheck.Config{BaseURL: *server, Token: *token,
+			Header: e.cfg.TenantHeader, AdminURL: e.cfg.AdminDatabaseURL, Declared: model}))
 		if *admin == "" {
 			*admin = "http://" + displayAddr(e.cfg.AdminListenAddr)
 		}
-		results = append(results, probeAdmin(ctx, *admin))
+		results = append(results, httpcheck.Monitoring(ctx, *admin))
 	}
 	failed := 0
 	for _, r := range results {

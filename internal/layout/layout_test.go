@@ -28,6 +28,7 @@ var rules = []struct {
 	{"pgtenant/engine/tenant", []string{"github.com/jackc/pgx/"}},
 	{"pgtenant/engine/registry", []string{"pgtenant/engine/httpapi"}},
 	{"pgtenant/engine/verify", []string{"net/http", "pgtenant/engine/httpapi", "pgtenant/engine/tenant", "pgtenant/engine/registry"}},
+	{"pgtenant/engine/verify/httpcheck", []string{"pgtenant/engine/httpapi"}},
 	{"pgtenant/engine/rls", []string{"net/http", "pgtenant/engine/httpapi"}},
 	{"pgtenant/engine/backup", []string{"net/http", "pgtenant/engine/httpapi"}},
 	{"pgtenant/engine/drift", []string{"net/http", "pgtenant/engine/httpapi"}},
