@@ -90,23 +90,20 @@ func cmdDev(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return fail(e, "dev", err)
 	}
-	run, err := startServer(ctx, sc, model, logger, nil)
+	api, err := startServer(ctx, sc, model, logger)
 	if err != nil {
 		return fail(e, "dev", err)
 	}
-	defer run.close()
-	if err := run.serveAdmin(sc.AdminListenAddr, nil); err != nil {
-		return fail(e, "dev", err)
-	}
-	base := "http://" + displayAddr(run.addr) + sc.BasePath
-	printCurls(e.stdout, base, run.tenancy.Header, demos)
+	defer api.Close()
+	base := "http://" + displayAddr(api.Addr()) + sc.BasePath
+	printCurls(e.stdout, base, api.Tenancy().Header, demos)
 	fmt.Fprintf(e.stdout, `  # the production checklist against this database and server, with the drills (in another terminal,
   # after the two export lines above)
   %s verify --server %s --admin http://%s --drills
-`, selfCommand(), base, displayAddr(run.adminAddr))
+`, selfCommand(), base, displayAddr(api.AdminAddr()))
 	fmt.Fprintf(e.stdout, "\nServing on %s/ (Ctrl-C stops the API; PostgreSQL keeps running, `make stop` stops it).\n", base)
-	fmt.Fprintf(e.stdout, "Metrics and probes: http://%s/metrics, /healthz, /readyz\n", displayAddr(run.adminAddr))
-	return run.wait(ctx, e)
+	fmt.Fprintf(e.stdout, "Metrics and probes: http://%s/metrics, /healthz, /readyz\n", displayAddr(api.AdminAddr()))
+	return serveUntilDone(ctx, e, "dev", api)
 }
 
 // displayAddr turns a listener address into one a curl on this machine reaches.

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -58,12 +57,11 @@ func TestServe_JWT(t *testing.T) {
 	cfg.JWTJWKSFile = jwksFile
 	cfg.JWTAudience = "pgtenant-test"
 	require.Empty(t, cfg.Validate())
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
+	cfg.ListenAddr, cfg.AdminListenAddr = "127.0.0.1:0", "127.0.0.1:0"
 	logs := &lockedBuffer{}
-	srv, err := startServer(ctx, cfg, declared, slog.New(slog.NewJSONHandler(logs, nil)), ln)
+	srv, err := startServer(ctx, cfg, declared, slog.New(slog.NewJSONHandler(logs, nil)))
 	require.NoError(t, err)
-	defer srv.close()
+	defer srv.Close()
 
 	type response struct {
 		status int
@@ -71,7 +69,7 @@ func TestServe_JWT(t *testing.T) {
 	}
 	send := func(method, path, auth, tenantRef, body string) response {
 		t.Helper()
-		req, err := http.NewRequestWithContext(ctx, method, fmt.Sprintf("http://%s/api/v1/%s", srv.addr, path), strings.NewReader(body))
+		req, err := http.NewRequestWithContext(ctx, method, fmt.Sprintf("http://%s/api/v1/%s", srv.Addr(), path), strings.NewReader(body))
 		require.NoError(t, err)
 		req.Header.Set("Authorization", auth)
 		req.Header.Set("X-Tenant-ID", tenantRef)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
-	"net"
 	"net/url"
 	"regexp"
 	"strings"
@@ -155,15 +154,12 @@ func TestVerify_Server(t *testing.T) {
 		cfg := DefaultConfig()
 		cfg.DatabaseURL = app
 		mutate(&cfg)
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		cfg.ListenAddr, cfg.AdminListenAddr = "127.0.0.1:0", "127.0.0.1:0"
+		srv, err := startServer(t.Context(), cfg, declared, slog.New(slog.DiscardHandler))
 		require.NoError(t, err)
-		ctx, cancel := context.WithCancel(t.Context())
-		srv, err := startServer(ctx, cfg, declared, slog.New(slog.DiscardHandler), ln)
-		require.NoError(t, err)
-		t.Cleanup(func() { cancel(); srv.close() })
-		require.NoError(t, srv.serveAdmin("127.0.0.1:0", nil))
-		base = "http://" + srv.addr + "/api/v1"
-		return base, []string{"--server", base, "--admin", "http://" + srv.adminAddr}
+		t.Cleanup(srv.Close)
+		base = "http://" + srv.Addr() + "/api/v1"
+		return base, []string{"--server", base, "--admin", "http://" + srv.AdminAddr()}
 	}
 	serverLine := regexp.MustCompile(`(?m)^([✓✗]) ` + regexp.QuoteMeta(verify.CheckServer) + `(.*)$`)
 	adminLine := regexp.MustCompile(`(?m)^([✓✗]) ` + regexp.QuoteMeta(verify.CheckMonitoring) + `(.*)$`)
