@@ -33,7 +33,7 @@ const (
 func cmdDev(ctx context.Context, e *env, args []string) int {
 	fs := newFlags(e, "dev", "[--no-serve]")
 	noServe := fs.Bool("no-serve", false, "set everything up, print how to connect, and exit instead of serving")
-	if code, ok := parseFlags(fs, args); !ok {
+	if code, ok := e.parse(fs, args); !ok {
 		return code
 	}
 	if fs.NArg() > 0 {
@@ -80,12 +80,6 @@ func cmdDev(ctx context.Context, e *env, args []string) int {
 	}
 	sc := e.cfg
 	sc.DatabaseURL = urls.app // dev serves as the app login it just made
-	if _, set := os.LookupEnv("LOG_FORMAT"); !set {
-		sc.LogFormat = "text"
-	}
-	if _, set := os.LookupEnv("LISTEN_ADDR"); !set {
-		sc.ListenAddr = "localhost:3000" // a development server: loopback only
-	}
 	logger, err := newLogger(e.stderr, sc.LogFormat, sc.LogLevel)
 	if err != nil {
 		return fail(e, "dev", err)
@@ -104,6 +98,12 @@ func cmdDev(ctx context.Context, e *env, args []string) int {
 	fmt.Fprintf(e.stdout, "\nServing on %s/ (Ctrl-C stops the API; PostgreSQL keeps running, `make stop` stops it).\n", base)
 	fmt.Fprintf(e.stdout, "Metrics and probes: http://%s/metrics, /healthz, /readyz\n", displayAddr(api.AdminAddr()))
 	return serveUntilDone(ctx, e, "dev", api)
+}
+
+// devDefaults are dev's own defaults: logs for people, and a development server on loopback only.
+func devDefaults(c *Config) {
+	c.LogFormat = "text"
+	c.ListenAddr = "localhost:3000"
 }
 
 // displayAddr turns a listener address into one a curl on this machine reaches.

@@ -91,12 +91,9 @@ func until(get func() answer, want int, start time.Time, budget time.Duration) (
 	}
 }
 
-// adminEnv points the CLI's tenant and token commands at the test database
-// as the table owner.
-func adminEnv(t *testing.T, db *pgtest.DB) {
-	t.Setenv("ADMIN_DATABASE_URL", db.OwnerURL)
-	t.Setenv("DATABASE_URL", "")
-	t.Setenv("POLICIES_FILE", "../../policies.hcl")
+// adminEnv points the CLI's tenant and token commands at the test database as the table owner.
+func adminEnv(db *pgtest.DB) cliEnv {
+	return cliEnv{"ADMIN_DATABASE_URL": db.OwnerURL, "POLICIES_FILE": "../../policies.hcl"}
 }
 
 // TestServe_DeactivateAndRevoke deactivates a tenant, activates it and
@@ -105,8 +102,9 @@ func adminEnv(t *testing.T, db *pgtest.DB) {
 // answer within the second. The notification arrives asynchronously, a few
 // milliseconds after the command's commit, so the test polls.
 func TestServe_DeactivateAndRevoke(t *testing.T) {
+	t.Parallel()
 	db := pgtest.New(t)
-	adminEnv(t, db)
+	env := adminEnv(db)
 	acme, err := registry.CreateTenant(t.Context(), db.Owner, "acme", "Acme", "test")
 	require.NoError(t, err)
 	_, err = registry.CreateTenant(t.Context(), db.Owner, "globex", "Globex", "test")
@@ -122,7 +120,7 @@ func TestServe_DeactivateAndRevoke(t *testing.T) {
 	require.Equal(t, http.StatusForbidden, refused.status)
 	require.Equal(t, "PGT011", refused.code())
 
-	code, stdout, stderr := pgtenant(t, "tenant", "deactivate", "acme")
+	code, stdout, stderr := pgtenant(t, env, "tenant", "deactivate", "acme")
 	returned := time.Now()
 	require.Equal(t, exitOK, code, stderr)
 	assert.Contains(t, stdout, "Tenant acme ("+acme.ID+") is inactive")
@@ -133,7 +131,7 @@ func TestServe_DeactivateAndRevoke(t *testing.T) {
 	assert.Equal(t, refused.body, a.body, "the same body as an unknown tenant: PGT011")
 	assert.Equal(t, http.StatusOK, get(token, "globex").status, "the token's other tenant is still served")
 
-	code, stdout, stderr = pgtenant(t, "tenant", "activate", acme.ID)
+	code, stdout, stderr = pgtenant(t, env, "tenant", "activate", acme.ID)
 	returned = time.Now()
 	require.Equal(t, exitOK, code, stderr)
 	assert.Contains(t, stdout, "Tenant acme ("+acme.ID+") is active")
@@ -141,7 +139,7 @@ func TestServe_DeactivateAndRevoke(t *testing.T) {
 	t.Logf("activated tenant served %v after `tenant activate` returned (%d request(s) refused before)", latency, before)
 	require.Equal(t, http.StatusOK, a.status, "served again within %v", revocationBudget)
 
-	code, stdout, stderr = pgtenant(t, "token", "revoke", "ci")
+	code, stdout, stderr = pgtenant(t, env, "token", "revoke", "ci")
 	returned = time.Now()
 	require.Equal(t, exitOK, code, stderr)
 	assert.Contains(t, stdout, `Token "ci" is revoked`)
@@ -152,7 +150,7 @@ func TestServe_DeactivateAndRevoke(t *testing.T) {
 	assert.Equal(t, "PGT002", a.code())
 	assert.Equal(t, http.StatusUnauthorized, get(token, "globex").status, "for every tenant")
 
-	code, stdout, stderr = pgtenant(t, "token", "revoke", cred.ID)
+	code, stdout, stderr = pgtenant(t, env, "token", "revoke", cred.ID)
 	assert.Equal(t, exitOK, code, "revoking twice is no error")
 	assert.Regexp(t, `^Nothing to do: token already revoked: "ci" \(id `+cred.ID+`\) at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\.\n$`, stdout)
 	assert.Empty(t, stderr)
@@ -161,8 +159,9 @@ func TestServe_DeactivateAndRevoke(t *testing.T) {
 // TestTenantTokenCLI_Errors: the new actions' mistakes, each one line and
 // exit 1, or the usage and exit 2.
 func TestTenantTokenCLI_Errors(t *testing.T) {
+	t.Parallel()
 	db := pgtest.New(t)
-	adminEnv(t, db)
+	env := adminEnv(db)
 	_, _, err := registry.CreateToken(t.Context(), db.Owner, "twin", "app", []string{mustTenant(t, db, "acme")})
 	require.NoError(t, err)
 	_, _, err = registry.CreateToken(t.Context(), db.Owner, "twin", "app", []string{"acme"})
@@ -183,7 +182,7 @@ func TestTenantTokenCLI_Errors(t *testing.T) {
 		{[]string{"token", "revoke", "a", "b"}, exitUsage, "pgtenant token revoke: unexpected argument \"b\""},
 	} {
 		t.Run(fmt.Sprint(tt.args), func(t *testing.T) {
-			code, stdout, stderr := pgtenant(t, tt.args...)
+			code, stdout, stderr := pgtenant(t, env, tt.args...)
 			assert.Equal(t, tt.wantCode, code)
 			assert.Empty(t, stdout)
 			if tt.wantCode == exitFailure {
@@ -195,13 +194,13 @@ func TestTenantTokenCLI_Errors(t *testing.T) {
 		})
 	}
 
-	code, stdout, stderr := pgtenant(t, "token", "revoke", "twin")
+	code, stdout, stderr := pgtenant(t, env, "token", "revoke", "twin")
 	assert.Equal(t, exitFailure, code)
 	assert.Empty(t, stdout)
 	assert.Regexp(t, `^pgtenant token revoke: more than one live token has this name: "twin" \(ids \S+, \S+\); revoke one by its id\n$`, stderr)
 
-	t.Setenv("ADMIN_DATABASE_URL", "")
-	code, _, stderr = pgtenant(t, "token", "revoke", "twin")
+	env["ADMIN_DATABASE_URL"] = ""
+	code, _, stderr = pgtenant(t, env, "token", "revoke", "twin")
 	assert.Equal(t, exitFailure, code)
 	assert.Contains(t, stderr, "pgtenant token revoke: ADMIN_DATABASE_URL is not set")
 }

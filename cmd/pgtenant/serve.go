@@ -19,7 +19,7 @@ import (
 
 func cmdServe(ctx context.Context, e *env, args []string) int {
 	fs := newFlags(e, "serve", "")
-	if code, ok := parseFlags(fs, args); !ok {
+	if code, ok := e.parse(fs, args); !ok {
 		return code
 	}
 	if fs.NArg() > 0 {
@@ -42,14 +42,15 @@ func cmdServe(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return fail(e, "serve", err)
 	}
-	if os.Getenv("GOGC") == "" {
-		// The live heap of a serving process is a few MB, so Go's default (a
-		// collection each time the heap doubles) collects hundreds of times a
-		// second under load. 400 cut that to a fifth and raised make bench's
-		// req/s by about 7%, for about 12 MB more RSS under load (README
-		// "Performance"). GOGC set in the environment wins.
-		debug.SetGCPercent(400)
+	// The live heap of a serving process is a few MB, so Go's default (a collection each time the heap doubles)
+	// collects hundreds of times a second under load. 400 cut that to a fifth and raised make bench's req/s by
+	// about 7%, for about 12 MB more RSS under load (README "Performance"). GOGC, given as a flag or in the
+	// environment (which Go's runtime has applied already), wins.
+	gc := 400
+	if sc.GOGC != "" {
+		gc, _ = parseGOGC(sc.GOGC) // Validate checked it
 	}
+	debug.SetGCPercent(gc)
 	srv, err := startServer(ctx, sc, model, logger)
 	if err != nil {
 		return fail(e, "serve", err)
@@ -90,7 +91,8 @@ func (c Config) serverConfig(declared *schema.Model, logger *slog.Logger) (serve
 			RateLimit:    httpapi.RateLimit{RPS: c.RateLimitRPS, Burst: c.RateLimitBurst},
 			AuthFailures: httpapi.AuthFailureLimit{RPS: c.AuthFailureRPS, Burst: c.AuthFailureBurst},
 			WriteTimeout: c.WriteTimeout, TrustedProxies: c.TrustedProxies, SlowRequest: c.SlowRequestThreshold,
-			Version: readBuildInfo().Version,
+			SpoolDir: c.spoolDir(),
+			Version:  readBuildInfo().Version,
 		},
 	}, nil
 }

@@ -32,6 +32,7 @@ import (
 // write, an app JWT sees every page of its tenant, and bad tokens get 401
 // or the tenancy 403, with bodies that say nothing about why.
 func TestServe_JWT(t *testing.T) {
+	t.Parallel()
 	db := pgtest.New(t)
 	declared, _, diags := schema.Load("../../policies.hcl")
 	require.False(t, diags.HasErrors())
@@ -196,6 +197,7 @@ func (b *lockedBuffer) String() string {
 }
 
 func TestConfig_JWT(t *testing.T) {
+	t.Parallel()
 	const secret = "a-secret-that-is-long-enough-0123456789"
 	tests := []struct {
 		name string
@@ -214,11 +216,8 @@ func TestConfig_JWT(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			for _, name := range []string{"JWT_SECRET", "JWT_JWKS_FILE", "JWT_AUDIENCE", "JWT_ISSUER", "JWT_LEEWAY",
-				"JWT_TENANT_CLAIM", "JWT_ROLE_CLAIM", "REQUIRE_TENANT", "DEFAULT_TENANT_ID"} {
-				t.Setenv(name, tt.env[name])
-			}
-			_, problems := LoadConfig()
+			t.Parallel()
+			_, problems := LoadConfig(DefaultConfig(), cliEnv(tt.env).get)
 			all := strings.Join(problems, "\n")
 			if len(tt.want) == 0 {
 				assert.Empty(t, problems)

@@ -9,11 +9,10 @@ import (
 )
 
 func TestServe_RefusesUnsafeRoles(t *testing.T) {
+	t.Parallel()
 	db := pgtest.New(t)
-	t.Setenv("POLICIES_FILE", "../../policies.hcl")
-	t.Setenv("ADMIN_DATABASE_URL", "")
-	t.Setenv("LISTEN_ADDR", "127.0.0.1:0")
-	t.Setenv("ADMIN_LISTEN_ADDR", "127.0.0.1:0") // a port of its own, should it get that far
+	// Ports of its own, should it get that far.
+	env := cliEnv{"POLICIES_FILE": "../../policies.hcl", "LISTEN_ADDR": "127.0.0.1:0", "ADMIN_LISTEN_ADDR": "127.0.0.1:0"}
 	for _, tt := range []struct {
 		name, url, want string
 	}{
@@ -21,8 +20,8 @@ func TestServe_RefusesUnsafeRoles(t *testing.T) {
 		{"a superuser", db.AdminURL, "superuser"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			t.Setenv("DATABASE_URL", tt.url)
-			code, _, stderr := pgtenant(t, "serve")
+			t.Parallel()
+			code, _, stderr := pgtenant(t, env.with("DATABASE_URL", tt.url), "serve")
 			assert.Equal(t, exitFailure, code)
 			assert.Contains(t, stderr, "refusing to serve")
 			assert.Contains(t, stderr, tt.want)
@@ -31,15 +30,16 @@ func TestServe_RefusesUnsafeRoles(t *testing.T) {
 }
 
 func TestServe_RefusesBadConfig(t *testing.T) {
-	t.Setenv("DATABASE_URL", "")
-	code, _, stderr := pgtenant(t, "serve")
+	t.Parallel()
+	env := cliEnv{}
+	code, _, stderr := pgtenant(t, env, "serve")
 	assert.Equal(t, exitFailure, code)
 	assert.Contains(t, stderr, "DATABASE_URL is not set")
 
-	t.Setenv("MAX_ROWS", "lots")
-	t.Setenv("STATEMENT_TIMEOUT", "soon")
-	t.Setenv("REQUIRE_TENANT", "maybe")
-	code, _, stderr = pgtenant(t, "serve")
+	env["MAX_ROWS"] = "lots"
+	env["STATEMENT_TIMEOUT"] = "soon"
+	env["REQUIRE_TENANT"] = "maybe"
+	code, _, stderr = pgtenant(t, env, "serve")
 	assert.Equal(t, exitUsage, code)
 	for _, want := range []string{"MAX_ROWS", "STATEMENT_TIMEOUT", "REQUIRE_TENANT"} {
 		assert.Contains(t, stderr, want, "one line per problem")
@@ -48,6 +48,7 @@ func TestServe_RefusesBadConfig(t *testing.T) {
 
 // TestServe_ExecModeSetting checks DB_EXEC_MODE's values.
 func TestServe_ExecModeSetting(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		in      string
 		wantErr bool

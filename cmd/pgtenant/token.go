@@ -29,7 +29,7 @@ func tokenActions() []command {
 
 func cmdTokenRevoke(ctx context.Context, e *env, args []string) int {
 	fs := newFlags(e, "token revoke", "<id|name>")
-	if code, ok := parseFlags(fs, args); !ok {
+	if code, ok := e.parse(fs, args); !ok {
 		return code
 	}
 	switch fs.NArg() {
@@ -70,7 +70,7 @@ func cmdTokenCreate(ctx context.Context, e *env, args []string) int {
 	fs.Var(&tenants, "tenant", "a tenant the token may act for, by identifier or UUID; repeat for several (at least one)")
 	name := fs.String("name", "", "what the token is for, e.g. ci or frontend (required)")
 	role := fs.String("role", "", "the declared role its requests run as (default: the first role of the declaration)")
-	if code, ok := parseFlags(fs, args); !ok {
+	if code, ok := e.parse(fs, args); !ok {
 		return code
 	}
 	if fs.NArg() > 0 {
@@ -126,7 +126,7 @@ type tokenJSON struct {
 func cmdTokenList(ctx context.Context, e *env, args []string) int {
 	fs := newFlags(e, "token list", "[--json]")
 	asJSON := fs.Bool("json", false, "print a JSON array instead of a table")
-	if code, ok := parseFlags(fs, args); !ok {
+	if code, ok := e.parse(fs, args); !ok {
 		return code
 	}
 	if fs.NArg() > 0 {

@@ -31,7 +31,7 @@ func cmdVerify(ctx context.Context, e *env, args []string) int {
 		"migration applied and the migrations applied again, the schema compared. They take seconds")
 	drillTenant := fs.String("drill-tenant", "", "with --drills: the tenant to back up, by identifier or UUID "+
 		"(default: the first active tenant registered)")
-	if code, ok := parseFlags(fs, args); !ok {
+	if code, ok := e.parse(fs, args); !ok {
 		return code
 	}
 	if fs.NArg() > 0 {
@@ -67,7 +67,7 @@ func cmdVerify(ctx context.Context, e *env, args []string) int {
 		DefaultTenant: e.cfg.DefaultTenant,
 		Scratch:       scratchServer(e.cfg, "pgtenant-verify-"),
 		DrillTenant:   *drillTenant,
-		TempDir:       e.cfg.TempDir,
+		TempDir:       e.cfg.scratchDir(),
 	}
 	results := verify.Run(ctx, cfg)
 	if *drills {
