@@ -163,3 +163,48 @@ func TestNoTrackerMentions(t *testing.T) {
 		}
 	}
 }
+
+// envReadRE matches a read of the process environment.
+var envReadRE = regexp.MustCompile(`\bos\.(Getenv|LookupEnv|Environ)\(`)
+
+// envReaders are the only non-test files that may read the process environment: main, which hands os.Getenv to
+// run (cmd reads every setting through it, flags first); the test helpers, which read TEST_DATABASE_URL and
+// PGTEST_REQUIRED; and the private-PostgreSQL launcher, which passes the environment on to initdb and pg_ctl
+// without the PG* variables.
+var envReaders = []string{"cmd/pgtenant/main.go", "internal/pgtest/", "internal/pgbouncer/", "internal/pglocal/pglocal.go"}
+
+// TestEnvReadOnlyInMain: cmd is the only reader of the environment, and only main touches it (STYLE.md §7):
+// everything else gets plain values, so that a test can run a command with an environment of its own.
+func TestEnvReadOnlyInMain(t *testing.T) {
+	root := "../.."
+	for _, dir := range []string{"cmd", "engine", "schema", "internal"} {
+		require.NoError(t, filepath.WalkDir(filepath.Join(root, dir), func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() && d.Name() == "node_modules" {
+				return filepath.SkipDir
+			}
+			rel, _ := filepath.Rel(root, path)
+			if d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+				return nil
+			}
+			for _, allowed := range envReaders {
+				if rel == allowed || (strings.HasSuffix(allowed, "/") && strings.HasPrefix(rel, allowed)) {
+					return nil
+				}
+			}
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			for i, line := range strings.Split(string(b), "\n") {
+				if m := envReadRE.FindString(line); m != "" {
+					t.Errorf("%s:%d reads the environment (%s): take the value as a parameter, which cmd reads "+
+						"through run's getenv", rel, i+1, strings.TrimSuffix(m, "("))
+				}
+			}
+			return nil
+		}))
+	}
+}
