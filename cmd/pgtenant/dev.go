@@ -33,11 +33,8 @@ const (
 func cmdDev(ctx context.Context, e *env, args []string) int {
 	fs := newFlags(e, "dev", "[--no-serve]")
 	noServe := fs.Bool("no-serve", false, "set everything up, print how to connect, and exit instead of serving")
-	if code, ok := e.parse(fs, args); !ok {
+	if code, ok := e.parseNoArgs(fs, args); !ok {
 		return code
-	}
-	if fs.NArg() > 0 {
-		return usageError(fs, e, "unexpected argument %q", fs.Arg(0))
 	}
 	model, files, diags := schema.Load(e.cfg.PoliciesFile)
 	if diags.HasErrors() {

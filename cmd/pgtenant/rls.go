@@ -32,11 +32,8 @@ func rlsActions() []command {
 
 func cmdRLSStatus(ctx context.Context, e *env, args []string) int {
 	fs := newFlags(e, "rls status", "")
-	if code, ok := e.parse(fs, args); !ok {
+	if code, ok := e.parseNoArgs(fs, args); !ok {
 		return code
-	}
-	if fs.NArg() > 0 {
-		return usageError(fs, e, "unexpected argument %q", fs.Arg(0))
 	}
 	// The declaration only labels the tables: in an emergency the status must show even without it.
 	kinds := map[string]string{}
@@ -90,11 +87,8 @@ func cmdRLSDisable(ctx context.Context, e *env, args []string) int {
 	table := fs.String("table", "", "the table of schema public (required)")
 	understood := fs.Bool("i-understand", false, "confirm that, until row-level security is enabled again, every "+
 		"role with a privilege on the table reads and writes every tenant's rows (required)")
-	if code, ok := e.parse(fs, args); !ok {
+	if code, ok := e.parseNoArgs(fs, args); !ok {
 		return code
-	}
-	if fs.NArg() > 0 {
-		return usageError(fs, e, "unexpected argument %q", fs.Arg(0))
 	}
 	if *table == "" {
 		return usageError(fs, e, "--table is required: row-level security is switched off one table at a time")
@@ -127,11 +121,8 @@ func cmdRLSDisable(ctx context.Context, e *env, args []string) int {
 func cmdRLSEnable(ctx context.Context, e *env, args []string) int {
 	fs := newFlags(e, "rls enable", "[--table T]")
 	table := fs.String("table", "", "the table of schema public; default: every declared table")
-	if code, ok := e.parse(fs, args); !ok {
+	if code, ok := e.parseNoArgs(fs, args); !ok {
 		return code
-	}
-	if fs.NArg() > 0 {
-		return usageError(fs, e, "unexpected argument %q", fs.Arg(0))
 	}
 	tables := []string{*table}
 	if *table == "" {

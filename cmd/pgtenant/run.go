@@ -325,6 +325,17 @@ func (e *env) parse(fs *flag.FlagSet, args []string) (code int, ok bool) {
 	return exitOK, true
 }
 
+// parseNoArgs is parse for a command that takes flags only: an argument is a usage error.
+func (e *env) parseNoArgs(fs *flag.FlagSet, args []string) (code int, ok bool) {
+	if code, ok := e.parse(fs, args); !ok {
+		return code, false
+	}
+	if fs.NArg() > 0 {
+		return usageError(fs, e, "unexpected argument %q", fs.Arg(0)), false
+	}
+	return exitOK, true
+}
+
 // setting is the value of the setting name: its flag's when given, else the environment's.
 func (e *env) setting(name string) string {
 	if v, ok := e.given[name]; ok {

@@ -19,11 +19,8 @@ import (
 
 func cmdServe(ctx context.Context, e *env, args []string) int {
 	fs := newFlags(e, "serve", "")
-	if code, ok := e.parse(fs, args); !ok {
+	if code, ok := e.parseNoArgs(fs, args); !ok {
 		return code
-	}
-	if fs.NArg() > 0 {
-		return usageError(fs, e, "unexpected argument %q", fs.Arg(0))
 	}
 	sc := e.cfg
 	if problems := sc.ServeProblems(); len(problems) > 0 {

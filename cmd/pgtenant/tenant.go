@@ -83,11 +83,8 @@ func cmdTenantCreate(ctx context.Context, e *env, args []string) int {
 	identifier := fs.String("identifier", "", "the tenant's slug, as clients send it in the tenant header: lower-case letters, digits, _ (required)")
 	name := fs.String("name", "", "the tenant's display name (required)")
 	createdBy := fs.String("created-by", "", "who registers it, for the record (required)")
-	if code, ok := e.parse(fs, args); !ok {
+	if code, ok := e.parseNoArgs(fs, args); !ok {
 		return code
-	}
-	if fs.NArg() > 0 {
-		return usageError(fs, e, "unexpected argument %q", fs.Arg(0))
 	}
 	for _, f := range []struct{ flag, value string }{
 		{"identifier", *identifier}, {"name", *name}, {"created-by", *createdBy},
@@ -129,11 +126,8 @@ type tenantJSON struct {
 func cmdTenantList(ctx context.Context, e *env, args []string) int {
 	fs := newFlags(e, "tenant list", "[--json]")
 	asJSON := fs.Bool("json", false, "print a JSON array instead of a table")
-	if code, ok := e.parse(fs, args); !ok {
+	if code, ok := e.parseNoArgs(fs, args); !ok {
 		return code
-	}
-	if fs.NArg() > 0 {
-		return usageError(fs, e, "unexpected argument %q", fs.Arg(0))
 	}
 	conn, err := connectAdmin(ctx, e)
 	if err != nil {

@@ -31,11 +31,8 @@ func cmdVerify(ctx context.Context, e *env, args []string) int {
 		"migration applied and the migrations applied again, the schema compared. They take seconds")
 	drillTenant := fs.String("drill-tenant", "", "with --drills: the tenant to back up, by identifier or UUID "+
 		"(default: the first active tenant registered)")
-	if code, ok := e.parse(fs, args); !ok {
+	if code, ok := e.parseNoArgs(fs, args); !ok {
 		return code
-	}
-	if fs.NArg() > 0 {
-		return usageError(fs, e, "unexpected argument %q", fs.Arg(0))
 	}
 	if *token != "" && *server == "" {
 		return usageError(fs, e, "--token is only used with --server")
