@@ -144,11 +144,8 @@ func cmdBackup(ctx context.Context, e *env, args []string) int {
 	var recipientArgs refs
 	fs.Var(&recipientArgs, "recipient", "encrypt the backup with age to this public key (age1…); repeat for several")
 	recipientsFile := fs.String("recipients-file", "", "encrypt the backup with age to the public keys of this file, one a line")
-	if code, ok := parseFlags(fs, args); !ok {
+	if code, ok := e.parseNoArgs(fs, args); !ok {
 		return code
-	}
-	if fs.NArg() > 0 {
-		return usageError(fs, e, "unexpected argument %q", fs.Arg(0))
 	}
 	if strings.TrimSpace(*ref) == "" {
 		return usageError(fs, e, "--tenant is required")
@@ -278,7 +275,7 @@ func cmdRestore(ctx context.Context, e *env, args []string) int {
 	fs.Var(&identityFiles, "identity", "an age identity file (age-keygen's) to decrypt an encrypted backup; repeat for several")
 	allowUnauth := fs.Bool("allow-unauthenticated", false, "restore a file whose origin cannot be verified: one without "+
 		"an HMAC, or any file when BACKUP_KEY is not set. What it claims (its source tenant) is then unverified")
-	if code, ok := parseFlags(fs, args); !ok {
+	if code, ok := e.parse(fs, args); !ok {
 		return code
 	}
 	switch fs.NArg() {

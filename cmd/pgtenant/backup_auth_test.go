@@ -35,6 +35,7 @@ func renameSource(t *testing.T, file []byte, from, to string) []byte {
 // file is refused unless --allow-unauthenticated, and then the restore says that the file's claims, its source
 // tenant included, are unverified, never repeating them as facts.
 func TestBackupRestore_Authenticity(t *testing.T) {
+	t.Parallel()
 	src := useBackupDB(t)
 	src.tenant(t, "alpha")
 	alphaID := src.tenant(t, "alpha2")
@@ -46,13 +47,13 @@ func TestBackupRestore_Authenticity(t *testing.T) {
 		return p
 	}
 
-	src.use(t)
+	env := src.env()
 	keyed := filepath.Join(dir, "keyed.backup")
-	code, _, stderr := pgtenant(t, "backup", "--tenant", "alpha2", "-o", keyed)
+	code, _, stderr := pgtenant(t, env, "backup", "--tenant", "alpha2", "-o", keyed)
 	require.Equal(t, exitOK, code, stderr)
-	t.Setenv("BACKUP_KEY", "")
+	env["BACKUP_KEY"] = ""
 	plain := filepath.Join(dir, "plain.backup")
-	code, _, stderr = pgtenant(t, "backup", "--tenant", "alpha2", "-o", plain)
+	code, _, stderr = pgtenant(t, env, "backup", "--tenant", "alpha2", "-o", plain)
 	require.Equal(t, exitOK, code, stderr)
 	assert.Contains(t, stderr, "NOT authenticated (BACKUP_KEY is not set: a restore needs --allow-unauthenticated)")
 	keyedFile, err := os.ReadFile(keyed)
@@ -69,8 +70,7 @@ func TestBackupRestore_Authenticity(t *testing.T) {
 		n++
 		tenant := "t" + string(rune('a'+n))
 		dst.tenant(t, tenant)
-		t.Setenv("BACKUP_KEY", key)
-		return pgtenant(t, append([]string{"restore", "--tenant", tenant}, args...)...)
+		return pgtenant(t, dst.env().with("BACKUP_KEY", key), append([]string{"restore", "--tenant", tenant}, args...)...)
 	}
 	t.Run("a changed file with the key", func(t *testing.T) {
 		for _, args := range [][]string{{forgedKeyed}, {"--allow-unauthenticated", forgedKeyed}} {
@@ -104,9 +104,9 @@ func TestBackupRestore_Authenticity(t *testing.T) {
 			data, err := os.ReadFile(tc.path)
 			require.NoError(t, err)
 			n++
-			dst.tenant(t, "s"+string(rune('a'+n))) // sets BACKUP_KEY: set it back
-			t.Setenv("BACKUP_KEY", tc.key)
-			code = run(t.Context(), []string{"restore", "--tenant", "s" + string(rune('a'+n)), "-"}, bytes.NewReader(data), &out, &errb)
+			dst.tenant(t, "s"+string(rune('a'+n)))
+			code = run(t.Context(), []string{"restore", "--tenant", "s" + string(rune('a'+n)), "-"},
+				dst.env().with("BACKUP_KEY", tc.key).get, bytes.NewReader(data), &out, &errb)
 			assert.Equal(t, exitFailure, code)
 			assert.Contains(t, errb.String(), "the backup's origin cannot be verified")
 		}
@@ -124,6 +124,7 @@ func TestBackupRestore_Authenticity(t *testing.T) {
 // TestBackupRestore_Encrypted: backup --recipient and --recipients-file write an age file that restore reads
 // with --identity; without a matching identity it is refused.
 func TestBackupRestore_Encrypted(t *testing.T) {
+	t.Parallel()
 	src := useBackupDB(t)
 	alpha := src.tenant(t, "alpha")
 	src.seed(t, alpha, "alpha")
@@ -140,9 +141,8 @@ func TestBackupRestore_Encrypted(t *testing.T) {
 	recipients := filepath.Join(dir, "recipients.txt")
 	require.NoError(t, os.WriteFile(recipients, []byte("# bob\n"+bob.Recipient().String()+"\n"), 0o600))
 
-	src.use(t)
 	path := filepath.Join(dir, "alpha.backup.age")
-	code, _, stderr := pgtenant(t, "backup", "--tenant", "alpha", "-o", path, "--recipient", alice.Recipient().String(),
+	code, _, stderr := pgtenant(t, src.env(), "backup", "--tenant", "alpha", "-o", path, "--recipient", alice.Recipient().String(),
 		"--recipients-file", recipients)
 	require.Equal(t, exitOK, code, stderr)
 	assert.Contains(t, stderr, "authenticated with BACKUP_KEY (key id "+cliTrust.Key.ID()+"), encrypted with age to 2 recipient(s).")
@@ -163,7 +163,7 @@ func TestBackupRestore_Encrypted(t *testing.T) {
 	} {
 		tenant := "t" + string(rune('a'+i))
 		dst.tenant(t, tenant)
-		code, stdout, stderr := pgtenant(t, append(append([]string{"restore", "--tenant", tenant}, tc.args...), path)...)
+		code, stdout, stderr := pgtenant(t, dst.env(), append(append([]string{"restore", "--tenant", tenant}, tc.args...), path)...)
 		if tc.want != "" {
 			assert.Equal(t, exitFailure, code)
 			assert.Contains(t, stderr, tc.want)
@@ -173,7 +173,7 @@ func TestBackupRestore_Encrypted(t *testing.T) {
 		assert.Contains(t, stdout, "from the backup of tenant alpha made ")
 		assert.Contains(t, stdout, "HMAC verified with BACKUP_KEY")
 	}
-	code, _, stderr = pgtenant(t, "backup", "--tenant", "alpha", "--recipient", "age1notakey")
+	code, _, stderr = pgtenant(t, dst.env(), "backup", "--tenant", "alpha", "--recipient", "age1notakey")
 	assert.Equal(t, exitUsage, code)
 	assert.Contains(t, stderr, `--recipient "age1notakey"`)
 }

@@ -19,16 +19,15 @@ import (
 	"pgtenant/internal/pgtest"
 )
 
-// backupDB is a database for the backup commands: the CLI's environment points at it, and the app login's
-// runner writes rows the way the API would.
+// backupDB is a database for the backup commands: env points the CLI at it, and the app login's runner writes
+// rows the way the API would.
 type backupDB struct {
 	db       *pgtest.DB
 	loginURL string
 	runner   *pgtx.Runner
 }
 
-// useBackupDB makes a fresh database with the shared language "en", and points DATABASE_URL (a login holding
-// app and reader) and ADMIN_DATABASE_URL (the owner) at it.
+// useBackupDB makes a fresh database with the shared language "en", with a login holding app and reader.
 func useBackupDB(t *testing.T) *backupDB {
 	t.Helper()
 	db := pgtest.New(t)
@@ -38,7 +37,6 @@ func useBackupDB(t *testing.T) *backupDB {
 	t.Cleanup(pool.Close)
 	b.runner = pgtx.New(pool)
 	b.admin(t, `INSERT INTO content_language (code, name) VALUES ('en', 'English')`)
-	b.use(t)
 	return b
 }
 
@@ -53,12 +51,11 @@ var cliTrust = func() backup.Trust {
 	return backup.Trust{Key: k}
 }()
 
-// use points the CLI at b, with BACKUP_KEY set.
-func (b *backupDB) use(t *testing.T) {
-	t.Setenv("BACKUP_KEY", testBackupKey)
-	t.Setenv("DATABASE_URL", b.loginURL)
-	t.Setenv("ADMIN_DATABASE_URL", b.db.OwnerURL)
-	t.Setenv("POLICIES_FILE", "../../policies.hcl")
+// env is an environment that points the CLI at b: DATABASE_URL (the login), ADMIN_DATABASE_URL (the owner),
+// with BACKUP_KEY set.
+func (b *backupDB) env() cliEnv {
+	return cliEnv{"BACKUP_KEY": testBackupKey, "DATABASE_URL": b.loginURL, "ADMIN_DATABASE_URL": b.db.OwnerURL,
+		"POLICIES_FILE": "../../policies.hcl"}
 }
 
 // admin runs sql as the superuser: setup only.
@@ -74,8 +71,7 @@ func (b *backupDB) admin(t *testing.T, sql string) {
 // tenant registers a tenant through the CLI and returns its id.
 func (b *backupDB) tenant(t *testing.T, identifier string) string {
 	t.Helper()
-	b.use(t)
-	code, stdout, stderr := pgtenant(t, "tenant", "create", "--identifier", identifier, "--name", identifier, "--created-by", "test")
+	code, stdout, stderr := pgtenant(t, b.env(), "tenant", "create", "--identifier", identifier, "--name", identifier, "--created-by", "test")
 	require.Equal(t, exitOK, code, stderr)
 	return strings.TrimSpace(stdout)
 }
@@ -102,6 +98,7 @@ func (b *backupDB) seed(t *testing.T, tenant, mark string) {
 }
 
 func TestBackupRestore(t *testing.T) {
+	t.Parallel()
 	src := useBackupDB(t)
 	alpha := src.tenant(t, "alpha")
 	beta := src.tenant(t, "beta")
@@ -110,8 +107,8 @@ func TestBackupRestore(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "alpha.backup")
 
-	src.use(t)
-	code, stdout, stderr := pgtenant(t, "backup", "--tenant", "alpha", "-o", path)
+	env := src.env()
+	code, stdout, stderr := pgtenant(t, env, "backup", "--tenant", "alpha", "-o", path)
 	require.Equal(t, exitOK, code, stderr)
 	assert.Empty(t, stdout)
 	assert.Regexp(t, `^Backed up tenant alpha \(`+alpha+`\) as role app: 8 rows in 8 tables, schema version 1, to `+
@@ -130,7 +127,7 @@ func TestBackupRestore(t *testing.T) {
 	assert.NotContains(t, string(file), beta)
 
 	// Without -o the backup goes to stdout, and the note to stderr.
-	code, stdout, stderr = pgtenant(t, "backup", "--tenant", alpha)
+	code, stdout, stderr = pgtenant(t, env, "backup", "--tenant", alpha)
 	require.Equal(t, exitOK, code, stderr)
 	assert.Contains(t, stderr, "to stdout; ")
 	m2, err := backup.Verify(strings.NewReader(stdout), cliTrust)
@@ -140,29 +137,30 @@ func TestBackupRestore(t *testing.T) {
 	// Into another database, under another tenant.
 	dst := useBackupDB(t)
 	gamma := dst.tenant(t, "gamma")
-	code, stdout, stderr = pgtenant(t, "restore", "--tenant", "gamma", path)
+	env = dst.env()
+	code, stdout, stderr = pgtenant(t, env, "restore", "--tenant", "gamma", path)
 	require.Equal(t, exitOK, code, stderr)
 	assert.Regexp(t, `^Restored 8 rows in 8 tables into tenant gamma \(`+gamma+`\), from the backup of tenant alpha `+
 		`made \S+ \(schema version 1, HMAC verified with BACKUP_KEY, key id `+cliTrust.Key.ID()+`\)\.\n$`, stdout)
-	code, stdout, stderr = pgtenant(t, "backup", "--tenant", "gamma")
+	code, stdout, stderr = pgtenant(t, env, "backup", "--tenant", "gamma")
 	require.Equal(t, exitOK, code, stderr)
 	restored, err := backup.Verify(strings.NewReader(stdout), cliTrust)
 	require.NoError(t, err)
 	assert.Equal(t, m.Tables, restored.Tables, "the same rows: same counts and checksums")
 
 	// Again: the tenant has rows now.
-	code, stdout, stderr = pgtenant(t, "restore", "--tenant", "gamma", path)
+	code, stdout, stderr = pgtenant(t, env, "restore", "--tenant", "gamma", path)
 	assert.Equal(t, exitFailure, code)
 	assert.Empty(t, stdout)
 	assert.Regexp(t, `^pgtenant restore: tenant gamma already has rows \(in table \w+\): nothing was written\. `+
 		`Pass --replace`, stderr)
-	code, _, stderr = pgtenant(t, "restore", "--tenant", "gamma", "--replace", path)
+	code, _, stderr = pgtenant(t, env, "restore", "--tenant", "gamma", "--replace", path)
 	assert.Equal(t, exitOK, code, stderr)
 
 	// From stdin, into a third tenant.
 	dst.tenant(t, "delta")
 	var out, errb bytes.Buffer
-	code = run(t.Context(), []string{"restore", "--tenant", "delta", "-"}, bytes.NewReader(file), &out, &errb)
+	code = run(t.Context(), []string{"restore", "--tenant", "delta", "-"}, env.get, bytes.NewReader(file), &out, &errb)
 	assert.Equal(t, exitOK, code, errb.String())
 	assert.Contains(t, out.String(), "Restored 8 rows in 8 tables into tenant delta")
 
@@ -173,14 +171,14 @@ func TestBackupRestore(t *testing.T) {
 	for name, bad := range map[string][]byte{"flipped": flipped, "truncated": file[:len(file)*2/3]} {
 		badPath := filepath.Join(dir, name+".backup")
 		require.NoError(t, os.WriteFile(badPath, bad, 0o600))
-		code, stdout, stderr = pgtenant(t, "restore", "--tenant", "epsilon", badPath)
+		code, stdout, stderr = pgtenant(t, env, "restore", "--tenant", "epsilon", badPath)
 		assert.Equal(t, exitFailure, code, name)
 		assert.Empty(t, stdout)
 		assert.Regexp(t, `^pgtenant restore: corrupt backup file: .*: nothing was written\n$`, stderr, name)
-		code = run(t.Context(), []string{"restore", "--tenant", "epsilon", "-"}, bytes.NewReader(bad), &out, &errb)
+		code = run(t.Context(), []string{"restore", "--tenant", "epsilon", "-"}, env.get, bytes.NewReader(bad), &out, &errb)
 		assert.Equal(t, exitFailure, code, "from stdin too: %s", name)
 	}
-	code, stdout, _ = pgtenant(t, "backup", "--tenant", "epsilon")
+	code, stdout, _ = pgtenant(t, env, "backup", "--tenant", "epsilon")
 	require.Equal(t, exitOK, code)
 	empty, err := backup.Verify(strings.NewReader(stdout), cliTrust)
 	require.NoError(t, err)
@@ -188,14 +186,16 @@ func TestBackupRestore(t *testing.T) {
 
 	// A database at another schema version.
 	dst.admin(t, `UPDATE schema_migrations SET version = 2`)
-	code, _, stderr = pgtenant(t, "restore", "--tenant", "epsilon", path)
+	code, _, stderr = pgtenant(t, env, "restore", "--tenant", "epsilon", path)
 	assert.Equal(t, exitFailure, code)
 	assert.Equal(t, "pgtenant restore: backup is from schema version 1, this database is at 2: nothing was written\n", stderr)
 }
 
 func TestBackupRestore_Usage(t *testing.T) {
+	t.Parallel()
 	src := useBackupDB(t)
 	src.tenant(t, "alpha")
+	env := src.env()
 	tests := []struct {
 		name string
 		args []string
@@ -216,7 +216,7 @@ func TestBackupRestore_Usage(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			code, stdout, stderr := pgtenant(t, tt.args...)
+			code, stdout, stderr := pgtenant(t, env, tt.args...)
 			assert.Equal(t, tt.code, code)
 			assert.Empty(t, stdout)
 			assert.Contains(t, stderr, tt.want)
@@ -224,27 +224,27 @@ func TestBackupRestore_Usage(t *testing.T) {
 	}
 
 	// A narrowed role may be asked for: the backup warns that it misses what the policies hide.
-	code, _, stderr := pgtenant(t, "backup", "--tenant", "alpha", "--role", "reader", "-o", filepath.Join(t.TempDir(), "r"))
+	code, _, stderr := pgtenant(t, env, "backup", "--tenant", "alpha", "--role", "reader", "-o", filepath.Join(t.TempDir(), "r"))
 	assert.Equal(t, exitOK, code, stderr)
 	assert.Contains(t, stderr, "warning: restrictive policies narrow what role reader sees (webpage_published_only, "+
 		"mediafile_published_only): rows they hide are left out")
 
-	t.Setenv("DATABASE_URL", src.db.LoginURL(t)) // a login without the declared roles
-	code, _, stderr = pgtenant(t, "backup", "--tenant", "alpha")
+	env["DATABASE_URL"] = src.db.LoginURL(t) // a login without the declared roles
+	code, _, stderr = pgtenant(t, env, "backup", "--tenant", "alpha")
 	assert.Equal(t, exitFailure, code)
 	assert.Contains(t, stderr, `permission denied to set role "app"`)
 	assert.Contains(t, stderr, "GRANT app TO <login>")
 
-	t.Setenv("DATABASE_URL", "")
-	code, _, stderr = pgtenant(t, "backup", "--tenant", "alpha")
+	env["DATABASE_URL"] = ""
+	code, _, stderr = pgtenant(t, env, "backup", "--tenant", "alpha")
 	assert.Equal(t, exitFailure, code)
 	assert.Contains(t, stderr, "pgtenant backup: DATABASE_URL is not set")
 
 	// A failed backup leaves no file behind.
-	src.use(t)
+	env = src.env()
 	dir := t.TempDir()
 	src.admin(t, `REVOKE SELECT ON webpages_webpage_tags FROM app`)
-	code, _, stderr = pgtenant(t, "backup", "--tenant", "alpha", "-o", filepath.Join(dir, "x"))
+	code, _, stderr = pgtenant(t, env, "backup", "--tenant", "alpha", "-o", filepath.Join(dir, "x"))
 	assert.Equal(t, exitFailure, code)
 	assert.Contains(t, stderr, "permission denied")
 	entries, err := os.ReadDir(dir)

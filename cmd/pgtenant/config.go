@@ -7,11 +7,11 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
-	"os"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"pgtenant/engine/backup"
@@ -19,8 +19,8 @@ import (
 	"pgtenant/engine/httpapi"
 )
 
-// Config is everything pgtenant reads from its environment. Only this
-// package reads environment variables; components receive plain values.
+// Config is every setting pgtenant reads: from a command's flags, else from the environment (settings.go lists
+// them). Only this package reads them; components receive plain values.
 type Config struct {
 	PoliciesFile     string // POLICIES_FILE: the declaration (a file or a directory of *.hcl)
 	MigrationsDir    string // MIGRATIONS_DIR: the generated migrations
@@ -31,9 +31,12 @@ type Config struct {
 	// declaration's SQL fragments on. Unset, `validate` starts a private throwaway server when the PostgreSQL
 	// binaries are installed. The fragments run there as written: use a development server, never production.
 	DevDatabaseURL string
-	// TempDir is TMPDIR: where throwaway servers (validate, plan, verify --drills) and drill files go. Unset, they
-	// go in /dev/shm when it has room, else in the system's temporary directory.
+	// TempDir is TMPDIR: where throwaway servers (validate, plan, verify --drills), drill files and the API's
+	// spooled answers go. Unset, see Config.scratchDir and Config.spoolDir.
 	TempDir string
+	// GOGC is Go's garbage collection target, as the runtime reads it: a percentage or "off". Unset, serve uses
+	// 400 (see cmdServe).
+	GOGC string
 
 	// serve (and dev); see DESIGN.md §6.
 	DatabaseURL      string        // DATABASE_URL: the app login (not superuser, no BYPASSRLS, owns nothing)
@@ -123,42 +126,42 @@ func DefaultConfig() Config {
 	}
 }
 
-// LoadConfig reads the environment over the defaults and returns one line per
-// problem found.
-func LoadConfig() (Config, []string) {
-	c := DefaultConfig()
+// LoadConfig reads the settings over base (DefaultConfig, or a command's own defaults): each from get, which
+// returns a setting's value by its name, such as DATABASE_URL; "" means unset. It returns one line per problem
+// found.
+func LoadConfig(base Config, get func(name string) string) (Config, []string) {
+	c := base
 	for name, field := range map[string]*string{
-		"POLICIES_FILE":      &c.PoliciesFile,
-		"MIGRATIONS_DIR":     &c.MigrationsDir,
-		"ADMIN_DATABASE_URL": &c.AdminDatabaseURL,
-		"PGTENANT_DATA_DIR":  &c.DataDir,
-		"DEV_DATABASE_URL":   &c.DevDatabaseURL,
-		"DATABASE_URL":       &c.DatabaseURL,
-		"LISTEN_ADDR":        &c.ListenAddr,
-		"API_BASE_PATH":      &c.BasePath,
-		"DEFAULT_TENANT_ID":  &c.DefaultTenant,
-		"TENANT_HEADER":      &c.TenantHeader,
-		"LOG_FORMAT":         &c.LogFormat,
-		"LOG_LEVEL":          &c.LogLevel,
-		"JWT_SECRET":         &c.JWTSecret,
-		"JWT_JWKS_FILE":      &c.JWTJWKSFile,
-		"JWT_TENANT_CLAIM":   &c.JWTTenantClaim,
-		"JWT_ROLE_CLAIM":     &c.JWTRoleClaim,
-		"JWT_AUDIENCE":       &c.JWTAudience,
-		"JWT_ISSUER":         &c.JWTIssuer,
-		"CACHE_CONTROL":      &c.CacheControl,
-		"BACKUP_KEY":         &c.BackupKey,
-		"TMPDIR":             &c.TempDir,
+		"POLICIES_FILE":       &c.PoliciesFile,
+		"MIGRATIONS_DIR":      &c.MigrationsDir,
+		"ADMIN_DATABASE_URL":  &c.AdminDatabaseURL,
+		"PGTENANT_DATA_DIR":   &c.DataDir,
+		"DEV_DATABASE_URL":    &c.DevDatabaseURL,
+		"DATABASE_URL":        &c.DatabaseURL,
+		"LISTEN_ADDR":         &c.ListenAddr,
+		"API_BASE_PATH":       &c.BasePath,
+		"DEFAULT_TENANT_ID":   &c.DefaultTenant,
+		"TENANT_HEADER":       &c.TenantHeader,
+		"LOG_FORMAT":          &c.LogFormat,
+		"LOG_LEVEL":           &c.LogLevel,
+		"JWT_SECRET":          &c.JWTSecret,
+		"JWT_JWKS_FILE":       &c.JWTJWKSFile,
+		"JWT_TENANT_CLAIM":    &c.JWTTenantClaim,
+		"JWT_ROLE_CLAIM":      &c.JWTRoleClaim,
+		"JWT_AUDIENCE":        &c.JWTAudience,
+		"JWT_ISSUER":          &c.JWTIssuer,
+		"CACHE_CONTROL":       &c.CacheControl,
+		"BACKUP_KEY":          &c.BackupKey,
+		"TMPDIR":              &c.TempDir,
+		"GOGC":                &c.GOGC,
+		"DB_EXEC_MODE":        &c.ExecMode,
+		"DATABASE_LISTEN_URL": &c.DatabaseListenURL,
+		"ADMIN_LISTEN_ADDR":   &c.AdminListenAddr,
 	} {
-		if v, ok := os.LookupEnv(name); ok && v != "" {
-			*field = v
-		}
+		*field = cmp.Or(get(name), *field)
 	}
-	c.ExecMode = cmp.Or(os.Getenv("DB_EXEC_MODE"), c.ExecMode)
-	c.DatabaseListenURL = os.Getenv("DATABASE_LISTEN_URL")
-	c.AdminListenAddr = cmp.Or(os.Getenv("ADMIN_LISTEN_ADDR"), c.AdminListenAddr)
 	var problems []string
-	if v := os.Getenv("REQUIRE_TENANT"); v != "" {
+	if v := get("REQUIRE_TENANT"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
 			problems = append(problems, fmt.Sprintf("REQUIRE_TENANT: want true or false, got %q", v))
@@ -166,7 +169,7 @@ func LoadConfig() (Config, []string) {
 		c.RequireTenant = b
 	}
 	intVar := func(name string, dst *int, min int) {
-		if v := os.Getenv(name); v != "" {
+		if v := get(name); v != "" {
 			n, err := strconv.Atoi(v)
 			if err != nil || n < min {
 				problems = append(problems, fmt.Sprintf("%s: want a whole number ≥ %d, got %q", name, min, v))
@@ -180,7 +183,7 @@ func LoadConfig() (Config, []string) {
 	intVar("RATE_LIMIT_BURST", &c.RateLimitBurst, 0)
 	intVar("AUTH_FAILURE_BURST", &c.AuthFailureBurst, 0)
 	for name, dst := range map[string]*float64{"RATE_LIMIT_RPS": &c.RateLimitRPS, "AUTH_FAILURE_RPS": &c.AuthFailureRPS} {
-		if v := os.Getenv(name); v != "" {
+		if v := get(name); v != "" {
 			f, err := strconv.ParseFloat(v, 64)
 			if err != nil || f < 0 || math.IsInf(f, 0) || math.IsNaN(f) {
 				problems = append(problems, fmt.Sprintf("%s: want a number ≥ 0 such as 50 or 0.5, got %q", name, v))
@@ -195,7 +198,7 @@ func LoadConfig() (Config, []string) {
 	for name, dst := range map[string]*time.Duration{"STATEMENT_TIMEOUT": &c.StatementTimeout, "REGISTRY_CACHE_TTL": &c.CacheTTL,
 		"WRITE_TIMEOUT": &c.WriteTimeout,
 		"JWT_LEEWAY":    &c.JWTLeeway, "SLOW_REQUEST_THRESHOLD": &c.SlowRequestThreshold} {
-		if v := os.Getenv(name); v != "" {
+		if v := get(name); v != "" {
 			d, err := time.ParseDuration(v)
 			if err != nil || d < 0 {
 				problems = append(problems, fmt.Sprintf("%s: want a duration such as 10s or 500ms, got %q", name, v))
@@ -204,7 +207,7 @@ func LoadConfig() (Config, []string) {
 			*dst = d
 		}
 	}
-	if v := os.Getenv("TRUSTED_PROXIES"); v != "" {
+	if v := get("TRUSTED_PROXIES"); v != "" {
 		for _, p := range strings.Split(v, ",") {
 			if p = strings.TrimSpace(p); p == "" {
 				continue
@@ -217,7 +220,7 @@ func LoadConfig() (Config, []string) {
 			c.TrustedProxies = append(c.TrustedProxies, prefix)
 		}
 	}
-	if v := os.Getenv("CORS_ALLOWED_ORIGINS"); v != "" {
+	if v := get("CORS_ALLOWED_ORIGINS"); v != "" {
 		for _, o := range strings.Split(v, ",") {
 			if o = strings.TrimSpace(o); o != "" {
 				c.CORSOrigins = append(c.CORSOrigins, o)
@@ -284,6 +287,9 @@ func (c Config) Validate() []string {
 	}
 	if p := cacheControlProblem(c.CacheControl); p != "" {
 		problems = append(problems, p)
+	}
+	if _, err := parseGOGC(c.GOGC); err != nil {
+		problems = append(problems, err.Error())
 	}
 	problems = append(problems, c.jwtProblems()...)
 	return problems
@@ -363,3 +369,40 @@ func redact(s string) string {
 	}
 	return u.Redacted()
 }
+
+// parseGOGC reads GOGC as Go's runtime does: a percentage, or off (-1); "" is Go's default, 100.
+func parseGOGC(v string) (int, error) {
+	if v == "" {
+		return 100, nil
+	}
+	if v == "off" {
+		return -1, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("GOGC: want a percentage such as 400, or off, got %q", v)
+	}
+	return n, nil
+}
+
+// scratchDir is the directory a throwaway server and a drill's files go in: TMPDIR when it is set, else Linux's
+// in-memory /dev/shm when it has room, which more than halves the time validate takes (initdb and CREATE DATABASE
+// are most of it), else /tmp. Docker gives a container 64 MB of /dev/shm by default, too little for a cluster.
+func (c Config) scratchDir() string {
+	if c.TempDir != "" {
+		return c.TempDir
+	}
+	var st syscall.Statfs_t
+	if err := syscall.Statfs("/dev/shm", &st); err == nil && st.Bavail*uint64(st.Bsize) >= 256<<20 {
+		return "/dev/shm"
+	}
+	return defaultTempDir
+}
+
+// spoolDir is where the API spools the rows of a streamed read that outgrow memory (engine/httpapi's SpoolDir):
+// TMPDIR, else /tmp; never /dev/shm, which is memory.
+func (c Config) spoolDir() string { return cmp.Or(c.TempDir, defaultTempDir) }
+
+// defaultTempDir is the temporary directory when TMPDIR is unset, as os.TempDir has it on Unix. The TMPDIR setting
+// is read with the others, so that a command sees the TMPDIR it was given (run's getenv), not the process's.
+const defaultTempDir = "/tmp"

@@ -33,11 +33,8 @@ const (
 func cmdDev(ctx context.Context, e *env, args []string) int {
 	fs := newFlags(e, "dev", "[--no-serve]")
 	noServe := fs.Bool("no-serve", false, "set everything up, print how to connect, and exit instead of serving")
-	if code, ok := parseFlags(fs, args); !ok {
+	if code, ok := e.parseNoArgs(fs, args); !ok {
 		return code
-	}
-	if fs.NArg() > 0 {
-		return usageError(fs, e, "unexpected argument %q", fs.Arg(0))
 	}
 	model, files, diags := schema.Load(e.cfg.PoliciesFile)
 	if diags.HasErrors() {
@@ -80,33 +77,30 @@ func cmdDev(ctx context.Context, e *env, args []string) int {
 	}
 	sc := e.cfg
 	sc.DatabaseURL = urls.app // dev serves as the app login it just made
-	if _, set := os.LookupEnv("LOG_FORMAT"); !set {
-		sc.LogFormat = "text"
-	}
-	if _, set := os.LookupEnv("LISTEN_ADDR"); !set {
-		sc.ListenAddr = "localhost:3000" // a development server: loopback only
-	}
 	logger, err := newLogger(e.stderr, sc.LogFormat, sc.LogLevel)
 	if err != nil {
 		return fail(e, "dev", err)
 	}
-	run, err := startServer(ctx, sc, model, logger, nil)
+	api, err := startServer(ctx, sc, model, logger)
 	if err != nil {
 		return fail(e, "dev", err)
 	}
-	defer run.close()
-	if err := run.serveAdmin(sc.AdminListenAddr, nil); err != nil {
-		return fail(e, "dev", err)
-	}
-	base := "http://" + displayAddr(run.addr) + sc.BasePath
-	printCurls(e.stdout, base, run.tenancy.Header, demos)
+	defer api.Close()
+	base := "http://" + displayAddr(api.Addr()) + sc.BasePath
+	printCurls(e.stdout, base, api.Tenancy().Header, demos)
 	fmt.Fprintf(e.stdout, `  # the production checklist against this database and server, with the drills (in another terminal,
   # after the two export lines above)
   %s verify --server %s --admin http://%s --drills
-`, selfCommand(), base, displayAddr(run.adminAddr))
+`, selfCommand(), base, displayAddr(api.AdminAddr()))
 	fmt.Fprintf(e.stdout, "\nServing on %s/ (Ctrl-C stops the API; PostgreSQL keeps running, `make stop` stops it).\n", base)
-	fmt.Fprintf(e.stdout, "Metrics and probes: http://%s/metrics, /healthz, /readyz\n", displayAddr(run.adminAddr))
-	return run.wait(ctx, e)
+	fmt.Fprintf(e.stdout, "Metrics and probes: http://%s/metrics, /healthz, /readyz\n", displayAddr(api.AdminAddr()))
+	return serveUntilDone(ctx, e, "dev", api)
+}
+
+// devDefaults are dev's own defaults: logs for people, and a development server on loopback only.
+func devDefaults(c *Config) {
+	c.LogFormat = "text"
+	c.ListenAddr = "localhost:3000"
 }
 
 // displayAddr turns a listener address into one a curl on this machine reaches.

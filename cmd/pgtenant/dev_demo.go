@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"pgtenant/engine/ddl"
+	"pgtenant/engine/pgtx"
 	"pgtenant/engine/registry"
 	"pgtenant/engine/tenant"
 	"pgtenant/schema"
@@ -108,8 +109,7 @@ func seedTenant(ctx context.Context, app *pgx.Conn, m *schema.Model, d demoTenan
 	}
 	var ns string
 	err := pgx.BeginFunc(ctx, app, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, "SELECT set_config($1, $2, true), set_config('role', $3, true)",
-			m.Tenancy.Setting, d.ID, m.Roles[0].Name); err != nil {
+		if err := pgtx.Bind(ctx, tx, pgtx.Scope{Setting: m.Tenancy.Setting, Tenant: d.ID, Role: m.Roles[0].Name}); err != nil {
 			return err
 		}
 		err := tx.QueryRow(ctx, `INSERT INTO content_namespace (slug, name) VALUES ('www', $1)

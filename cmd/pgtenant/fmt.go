@@ -16,7 +16,7 @@ import (
 func cmdFmt(_ context.Context, e *env, args []string) int {
 	fs := newFlags(e, "fmt", "[-check]")
 	check := fs.Bool("check", false, "change nothing; exit 3 if any file is not canonically formatted")
-	if code, ok := parseFlags(fs, args); !ok {
+	if code, ok := e.parse(fs, args); !ok {
 		return code
 	}
 	if fs.NArg() > 0 {

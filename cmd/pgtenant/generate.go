@@ -21,11 +21,8 @@ func cmdGenerate(_ context.Context, e *env, args []string) int {
 	name := fs.String("name", "", "the name of the new migration (lower-case, digits, underscores); default: taken from the change")
 	destructive := fs.Bool("allow-destructive", false, "allow dropping tables and columns and type changes that can lose data")
 	concurrent := fs.Bool("concurrent-indexes", false, "build indexes on existing tables with CREATE INDEX CONCURRENTLY, each in a non-transactional migration of its own")
-	if code, ok := parseFlags(fs, args); !ok {
+	if code, ok := e.parseNoArgs(fs, args); !ok {
 		return code
-	}
-	if fs.NArg() > 0 {
-		return usageError(fs, e, "unexpected argument %q", fs.Arg(0))
 	}
 	if *name != "" && !migrationNameRE.MatchString(*name) {
 		return usageError(fs, e, "--name %q: use lower-case letters, digits and underscores", *name)

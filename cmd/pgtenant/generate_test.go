@@ -58,24 +58,26 @@ const subtitleColumn = `  column "slug" { type = varchar(100) }
 // 000002; after migrate up the new table has forced RLS and keeps tenants apart, for the app login and the
 // table owner; migrate down 1 removes them again.
 func TestGenerate_Incremental(t *testing.T) {
-	dir := project(t)
+	t.Parallel()
+	env := cliEnv{}
+	dir := project(t, env)
 	editDeclaration(t, dir, func(s string) string {
 		return strings.Replace(s, namespaceName, subtitleColumn, 1) + noteTable
 	})
-	code, stdout, stderr := pgtenant(t, "generate")
+	code, stdout, stderr := pgtenant(t, env, "generate")
 	require.Equal(t, exitOK, code, stderr)
 	assert.Contains(t, stdout, "000002_add_column_content_namespace_subtitle_and_more.up.sql")
 	assert.Contains(t, stdout, "000002_add_column_content_namespace_subtitle_and_more.down.sql")
-	code, stdout, stderr = pgtenant(t, "generate", "--check")
+	code, stdout, stderr = pgtenant(t, env, "generate", "--check")
 	assert.Equal(t, exitOK, code, stderr)
 	assert.Contains(t, stdout, "up to date")
-	code, stdout, _ = pgtenant(t, "generate")
+	code, stdout, _ = pgtenant(t, env, "generate")
 	assert.Equal(t, exitOK, code)
 	assert.Contains(t, stdout, "No changes")
 
 	db := pgtest.NewEmpty(t)
-	t.Setenv("ADMIN_DATABASE_URL", db.OwnerURL)
-	code, stdout, stderr = pgtenant(t, "migrate", "up")
+	env["ADMIN_DATABASE_URL"] = db.OwnerURL
+	code, stdout, stderr = pgtenant(t, env, "migrate", "up")
 	require.Equal(t, exitOK, code, stderr)
 	assert.Contains(t, stdout, "Migrated up from version 0 to 2.")
 
@@ -136,7 +138,7 @@ func TestGenerate_Incremental(t *testing.T) {
 	check("the app login", db.Login(t, "app"), true)
 	check("the table owner", db.Owner, false)
 
-	code, stdout, stderr = pgtenant(t, "migrate", "down", "1")
+	code, stdout, stderr = pgtenant(t, env, "migrate", "down", "1")
 	require.Equal(t, exitOK, code, stderr)
 	assert.Contains(t, stdout, "Migrated down from version 2 to 1.")
 	require.NoError(t, db.Owner.QueryRow(ctx, "SELECT to_regclass('public.content_note') IS NULL").Scan(&rls))
@@ -145,12 +147,14 @@ func TestGenerate_Incremental(t *testing.T) {
 
 // TestGenerate_Destructive is issue 6's second acceptance line.
 func TestGenerate_Destructive(t *testing.T) {
-	dir := project(t)
+	t.Parallel()
+	env := cliEnv{}
+	dir := project(t, env)
 	editDeclaration(t, dir, func(s string) string {
 		i := strings.Index(s, `table "webpages_webpage" {`)
 		return s[:i] + strings.Replace(s[i:], "  column \"title\" { type = text }\n", "", 1)
 	})
-	code, _, stderr := pgtenant(t, "generate")
+	code, _, stderr := pgtenant(t, env, "generate")
 	assert.Equal(t, exitFailure, code)
 	assert.Contains(t, stderr, "drops column webpages_webpage.title and its data")
 	assert.Contains(t, stderr, "--allow-destructive")
@@ -158,7 +162,7 @@ func TestGenerate_Destructive(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, files, "a refused change writes nothing")
 
-	code, stdout, stderr := pgtenant(t, "generate", "--allow-destructive")
+	code, stdout, stderr := pgtenant(t, env, "generate", "--allow-destructive")
 	require.Equal(t, exitOK, code, stderr)
 	assert.Contains(t, stdout, "000002_drop_column_webpages_webpage_title")
 }
@@ -166,14 +170,16 @@ func TestGenerate_Destructive(t *testing.T) {
 // TestGenerate_ConcurrentIndexes puts an index on an existing table in a non-transactional migration of its
 // own, which migrate up applies.
 func TestGenerate_ConcurrentIndexes(t *testing.T) {
-	dir := project(t)
+	t.Parallel()
+	env := cliEnv{}
+	dir := project(t, env)
 	editDeclaration(t, dir, func(s string) string {
 		return strings.Replace(s, `  index "content_tag_namespace_slug" {`, `  index "content_tag_name" {
     columns = [column.name]
   }
   index "content_tag_namespace_slug" {`, 1)
 	})
-	code, stdout, stderr := pgtenant(t, "generate", "--concurrent-indexes")
+	code, stdout, stderr := pgtenant(t, env, "generate", "--concurrent-indexes")
 	require.Equal(t, exitOK, code, stderr)
 	assert.Contains(t, stdout, "000002_index_content_tag_name_concurrently.up.sql")
 	up, err := os.ReadFile(filepath.Join(dir, "migrations", "000002_index_content_tag_name_concurrently.up.sql"))
@@ -182,14 +188,14 @@ func TestGenerate_ConcurrentIndexes(t *testing.T) {
 	assert.Contains(t, string(up), "CREATE INDEX CONCURRENTLY content_tag_name ON public.content_tag (tenant_id, name);")
 
 	db := pgtest.NewEmpty(t)
-	t.Setenv("ADMIN_DATABASE_URL", db.OwnerURL)
-	code, stdout, stderr = pgtenant(t, "migrate", "up")
+	env["ADMIN_DATABASE_URL"] = db.OwnerURL
+	code, stdout, stderr = pgtenant(t, env, "migrate", "up")
 	require.Equal(t, exitOK, code, stderr)
 	assert.Contains(t, stdout, "Migrated up from version 0 to 2.")
 	var valid bool
 	require.NoError(t, db.Owner.QueryRow(t.Context(),
 		"SELECT indisvalid FROM pg_index WHERE indexrelid = 'public.content_tag_name'::regclass").Scan(&valid))
 	assert.True(t, valid)
-	code, _, stderr = pgtenant(t, "migrate", "down", "1")
+	code, _, stderr = pgtenant(t, env, "migrate", "down", "1")
 	require.Equal(t, exitOK, code, stderr)
 }

@@ -28,13 +28,16 @@ func everyCommand() [][]string {
 // exit 0, for every command and action; the usage names every flag the command takes and every setting it
 // reads.
 func TestHelp_EveryCommand(t *testing.T) {
+	t.Parallel()
+	env := cliEnv{}
 	for _, words := range everyCommand() {
 		name := strings.Join(words, " ")
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			c, rest, ok := lookup(words)
 			require.True(t, ok)
 			require.Empty(t, rest)
-			code, stdout, stderr := pgtenant(t, append(slices.Clone(words), "--help")...)
+			code, stdout, stderr := pgtenant(t, env, append(slices.Clone(words), "--help")...)
 			require.Equal(t, exitOK, code, stderr)
 			assert.Empty(t, stderr)
 			if name == "help" {
@@ -45,10 +48,10 @@ func TestHelp_EveryCommand(t *testing.T) {
 			assert.Contains(t, stdout, c.summary[:min(len(c.summary), 30)])
 			assert.Contains(t, stdout, "-h, --help")
 			for _, s := range c.env {
-				assert.Regexp(t, `(?m)^  `+s+` `, stdout, "the usage lists the setting %s", s)
+				assert.Regexp(t, `(?m)^  --`+flagName(s)+` +`+s+`: `, stdout, "the usage lists the setting %s, flag and variable", s)
 			}
 			for _, args := range [][]string{append(slices.Clone(words), "-h"), append([]string{"help"}, words...)} {
-				code, again, _ := pgtenant(t, args...)
+				code, again, _ := pgtenant(t, env, args...)
 				assert.Equal(t, exitOK, code, args)
 				assert.Equal(t, stdout, again, "%v prints the same usage", args)
 			}
@@ -77,8 +80,10 @@ func usageFlags(usage string) []string {
 
 // TestHelp_TopLevel: the top-level usage lists every command and action with its flags, and every setting.
 func TestHelp_TopLevel(t *testing.T) {
+	t.Parallel()
+	env := cliEnv{}
 	for _, args := range [][]string{{"--help"}, {"-h"}, {"help"}} {
-		code, stdout, stderr := pgtenant(t, args...)
+		code, stdout, stderr := pgtenant(t, env, args...)
 		require.Equal(t, exitOK, code)
 		assert.Empty(t, stderr)
 		for _, words := range everyCommand() {
@@ -89,10 +94,10 @@ func TestHelp_TopLevel(t *testing.T) {
 			assert.Regexp(t, `(?m)^  `+regexp.QuoteMeta(strings.TrimSpace(c.name+" "+c.args))+`( |$)`, stdout)
 		}
 		for _, s := range settings {
-			assert.Regexp(t, `(?m)^  `+s.name+` `, stdout)
+			assert.Regexp(t, `(?m)^  --`+flagName(s.name)+` +`+s.name+`: `, stdout)
 		}
 	}
-	code, _, stderr := pgtenant(t)
+	code, _, stderr := pgtenant(t, env)
 	assert.Equal(t, exitUsage, code, "no command is a usage error")
 	assert.Contains(t, stderr, "Commands:")
 }
@@ -100,25 +105,30 @@ func TestHelp_TopLevel(t *testing.T) {
 // TestHelp_RLSDisable: the flag's text reads as written (Go's flag package would take a `quoted` word in it
 // for the value's name).
 func TestHelp_RLSDisable(t *testing.T) {
-	_, stdout, _ := pgtenant(t, "rls", "disable", "--help")
+	t.Parallel()
+	env := cliEnv{}
+	_, stdout, _ := pgtenant(t, env, "rls", "disable", "--help")
 	assert.Contains(t, stdout, "  --table T ")
 	assert.Regexp(t, `(?m)^  --i-understand +confirm that, until row-level security is enabled again`, stdout)
 }
 
 // TestHelp_WithBadConfig: a usage is shown even when the configuration is invalid.
 func TestHelp_WithBadConfig(t *testing.T) {
-	t.Setenv("REQUIRE_TENANT", "maybe")
-	code, stdout, _ := pgtenant(t, "serve", "--help")
+	t.Parallel()
+	env := cliEnv{"REQUIRE_TENANT": "maybe"}
+	code, stdout, _ := pgtenant(t, env, "serve", "--help")
 	assert.Equal(t, exitOK, code)
 	assert.Contains(t, stdout, "REQUIRE_TENANT")
-	code, _, stderr := pgtenant(t, "serve")
+	code, _, stderr := pgtenant(t, env, "serve")
 	assert.Equal(t, exitUsage, code)
 	assert.Contains(t, stderr, "REQUIRE_TENANT: want true or false")
 }
 
 func TestVersion(t *testing.T) {
+	t.Parallel()
+	env := cliEnv{}
 	for _, args := range [][]string{{"version"}, {"--version"}} {
-		code, stdout, stderr := pgtenant(t, args...)
+		code, stdout, stderr := pgtenant(t, env, args...)
 		require.Equal(t, exitOK, code, stderr)
 		assert.Regexp(t, `^pgtenant \S+ \(commit \S+, go1\.\d+`, stdout)
 		assert.Contains(t, stdout, runtime.Version())
@@ -128,9 +138,10 @@ func TestVersion(t *testing.T) {
 	assert.Equal(t, runtime.Version(), b.GoVersion)
 }
 
-// TestSettings_Read: every environment variable the configuration reads is in settings, so the usage texts list
-// it, and every setting but GOGC (read by serve itself) is read by LoadConfig.
+// TestSettings_Read: every setting the configuration reads is in settings, so the usage texts list it and the
+// commands have its flag, and LoadConfig reads every setting.
 func TestSettings_Read(t *testing.T) {
+	t.Parallel()
 	src, err := os.ReadFile("config.go")
 	require.NoError(t, err)
 	read := map[string]bool{}
@@ -140,9 +151,7 @@ func TestSettings_Read(t *testing.T) {
 	var names []string
 	for _, s := range settings {
 		names = append(names, s.name)
-		if s.name != "GOGC" {
-			assert.True(t, read[s.name], "LoadConfig reads %s", s.name)
-		}
+		assert.True(t, read[s.name], "LoadConfig reads %s", s.name)
 	}
 	for name := range read {
 		assert.Contains(t, names, name, "config.go reads %s: list it in settings", name)
@@ -151,6 +160,7 @@ func TestSettings_Read(t *testing.T) {
 
 // TestREADME_Settings: README's Configuration table lists exactly the settings, in the same order.
 func TestREADME_Settings(t *testing.T) {
+	t.Parallel()
 	readme, err := os.ReadFile("../../README.md")
 	require.NoError(t, err)
 	_, section, ok := strings.Cut(string(readme), "\n## Configuration\n")

@@ -27,7 +27,7 @@ func migrateActions() []command {
 // at least min. ok is false when the command must stop with code.
 func migrateArg(e *env, verb, synopsis, what string, min int, args []string) (n int, code int, ok bool) {
 	fs := newFlags(e, "migrate "+verb, synopsis)
-	if code, ok := parseFlags(fs, args); !ok {
+	if code, ok := e.parse(fs, args); !ok {
 		return 0, code, false
 	}
 	if what == "" {

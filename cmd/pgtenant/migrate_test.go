@@ -22,43 +22,47 @@ import (
 // the CLI as the non-superuser owner, and checks that the down migration
 // leaves the database as it found it.
 func TestMigrate(t *testing.T) {
+	t.Parallel()
+	env := cliEnv{}
 	db := pgtest.NewEmpty(t)
 	before := pgtest.Catalog(t, db.Owner)
-	t.Setenv("ADMIN_DATABASE_URL", db.OwnerURL)
-	t.Setenv("MIGRATIONS_DIR", "../../migrations")
+	env["ADMIN_DATABASE_URL"] = db.OwnerURL
+	env["MIGRATIONS_DIR"] = "../../migrations"
 
-	code, stdout, stderr := pgtenant(t, "migrate", "status")
+	code, stdout, stderr := pgtenant(t, env, "migrate", "status")
 	require.Equal(t, exitOK, code, stderr)
 	assert.Contains(t, stdout, "version:   0 (clean)")
 	assert.Contains(t, stdout, "pending:   1")
 
-	code, stdout, stderr = pgtenant(t, "migrate", "up")
+	code, stdout, stderr = pgtenant(t, env, "migrate", "up")
 	require.Equal(t, exitOK, code, stderr)
 	assert.Contains(t, stdout, "Migrated up from version 0 to 1.")
 
-	code, stdout, _ = pgtenant(t, "migrate", "up")
+	code, stdout, _ = pgtenant(t, env, "migrate", "up")
 	assert.Equal(t, exitOK, code)
 	assert.Contains(t, stdout, "No change: the database is at version 1.")
 
-	code, stdout, _ = pgtenant(t, "migrate", "status")
+	code, stdout, _ = pgtenant(t, env, "migrate", "status")
 	assert.Equal(t, exitOK, code)
 	assert.Contains(t, stdout, "version:   1 (clean)")
 	assert.Contains(t, stdout, "pending:   none")
 	assert.NotEqual(t, before, pgtest.Catalog(t, db.Owner))
 
-	code, _, stderr = pgtenant(t, "migrate", "down", "2")
+	code, _, stderr = pgtenant(t, env, "migrate", "down", "2")
 	assert.Equal(t, exitFailure, code, "more steps than applied is refused")
 	assert.Contains(t, stderr, "only 1")
 
-	code, stdout, stderr = pgtenant(t, "migrate", "down", "1")
+	code, stdout, stderr = pgtenant(t, env, "migrate", "down", "1")
 	require.Equal(t, exitOK, code, stderr)
 	assert.Contains(t, stdout, "Migrated down from version 1 to 0.")
 	assert.Equal(t, before, pgtest.Catalog(t, db.Owner), "the down migration removes everything the up migration made")
 }
 
 func TestMigrate_NoURL(t *testing.T) {
-	t.Setenv("ADMIN_DATABASE_URL", "")
-	code, _, stderr := pgtenant(t, "migrate", "up")
+	t.Parallel()
+	env := cliEnv{}
+	env["ADMIN_DATABASE_URL"] = ""
+	code, _, stderr := pgtenant(t, env, "migrate", "up")
 	assert.Equal(t, exitFailure, code)
 	assert.Contains(t, stderr, "ADMIN_DATABASE_URL is not set")
 }
@@ -66,6 +70,7 @@ func TestMigrate_NoURL(t *testing.T) {
 // TestMigrate_Psql applies the committed files the way a DBA would, with
 // psql --single-transaction, and checks what they leave behind.
 func TestMigrate_Psql(t *testing.T) {
+	t.Parallel()
 	psql, err := exec.LookPath("psql")
 	if err != nil {
 		t.Skip("psql is not installed")
@@ -105,6 +110,8 @@ func TestMigrate_Psql(t *testing.T) {
 // TestDev runs `pgtenant dev` twice on a fresh data directory: the first run
 // creates the server and applies the migrations, the second reuses both.
 func TestDev(t *testing.T) {
+	t.Parallel()
+	env := cliEnv{}
 	if testing.Short() {
 		t.Skip("starts a PostgreSQL server")
 	}
@@ -112,12 +119,12 @@ func TestDev(t *testing.T) {
 		t.Skip("no PostgreSQL binaries")
 	}
 	dir := t.TempDir()
-	t.Setenv("PGTENANT_DATA_DIR", filepath.Join(dir, "pg"))
-	t.Setenv("MIGRATIONS_DIR", "../../migrations")
-	t.Setenv("POLICIES_FILE", "../../policies.hcl")
+	env["PGTENANT_DATA_DIR"] = filepath.Join(dir, "pg")
+	env["MIGRATIONS_DIR"] = "../../migrations"
+	env["POLICIES_FILE"] = "../../policies.hcl"
 	t.Cleanup(func() { stopDev(t, filepath.Join(dir, "pg")) })
 
-	code, stdout, stderr := pgtenant(t, "dev", "--no-serve")
+	code, stdout, stderr := pgtenant(t, env, "dev", "--no-serve")
 	require.Equal(t, exitOK, code, stderr)
 	assert.Contains(t, stdout, "(started;")
 	assert.Contains(t, stdout, "version 0 → 1")
@@ -149,9 +156,12 @@ func TestDev(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(demoPath, b, 0o600))
 
-	code, stdout, stderr = pgtenant(t, "dev", "--no-serve")
+	// The data directory as a flag this time: it wins over the environment's.
+	code, stdout, stderr = pgtenant(t, env.with("PGTENANT_DATA_DIR", filepath.Join(dir, "elsewhere")), "dev", "--no-serve",
+		"--data-dir", filepath.Join(dir, "pg"))
 	require.Equal(t, exitOK, code, stderr)
 	assert.Contains(t, stdout, "reused the running server")
+	assert.NoDirExists(t, filepath.Join(dir, "elsewhere"))
 	assert.Contains(t, stdout, "already at version 1")
 	b, err = os.ReadFile(demoPath)
 	require.NoError(t, err)

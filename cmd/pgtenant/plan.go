@@ -22,14 +22,14 @@ const exitChanges = 2
 func cmdPlan(ctx context.Context, e *env, args []string) int {
 	fs := newFlags(e, "plan", planArgs)
 	detailed := fs.Bool("detailed-exitcode", false, "exit 2 when the database differs from the declaration (0: no changes, 1: an error)")
-	if code, ok := parseFlags(fs, args); !ok {
+	if code, ok := e.parse(fs, args); !ok {
 		if code == exitOK {
 			return exitOK
 		}
 		return exitFailure
 	}
 	if fs.NArg() > 0 {
-		usageError(fs, e, "unexpected argument %q (set POLICIES_FILE to plan another declaration)", fs.Arg(0))
+		usageError(fs, e, "unexpected argument %q (set POLICIES_FILE or --policies-file to plan another declaration)", fs.Arg(0))
 		return exitFailure
 	}
 	m, files, diags := schema.Load(e.cfg.PoliciesFile)
@@ -83,7 +83,7 @@ func declared(ctx context.Context, cfg Config, m *schema.Model) (*drift.Catalog,
 		return want, nil
 	}
 	var want *drift.Catalog
-	err := withThrowawayServer(ctx, cfg.TempDir, "pgtenant-plan-", func(serverURL string) error {
+	err := withThrowawayServer(ctx, cfg.scratchDir(), "pgtenant-plan-", func(serverURL string) error {
 		var err error
 		want, err = drift.Declared(ctx, serverURL, m)
 		return err

@@ -6,16 +6,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"pgtenant/engine/registry"
+	"pgtenant/engine/server"
 	"pgtenant/internal/pgtest"
 	"pgtenant/schema"
 )
@@ -26,24 +25,23 @@ const revocationBudget = time.Second
 
 // serveForTest starts the API in-process on 127.0.0.1, as the app login,
 // with the given registry cache TTL, and stops it when t ends.
-func serveForTest(t *testing.T, db *pgtest.DB, ttl time.Duration) *running {
+func serveForTest(t *testing.T, db *pgtest.DB, ttl time.Duration) *server.Server {
 	t.Helper()
 	declared, _, diags := schema.Load("../../policies.hcl")
 	require.False(t, diags.HasErrors())
 	cfg := DefaultConfig()
 	cfg.DatabaseURL = db.LoginURL(t, "app", "reader")
+	cfg.ListenAddr, cfg.AdminListenAddr = "127.0.0.1:0", "127.0.0.1:0"
 	cfg.CacheTTL = ttl
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := startServer(ctx, cfg, declared, slog.New(slog.DiscardHandler), ln)
+	srv, err := startServer(ctx, cfg, declared, slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
-	done := make(chan int, 1)
-	go func() { done <- srv.wait(ctx, &env{stdout: io.Discard, stderr: io.Discard}) }()
+	done := make(chan error, 1)
+	go func() { done <- srv.Wait(ctx, nil) }()
 	t.Cleanup(func() {
 		cancel()
 		<-done
-		srv.close()
+		srv.Close()
 	})
 	return srv
 }
@@ -61,11 +59,11 @@ func (a answer) code() string {
 }
 
 // client sends GET webpages_webpage with a token and a tenant header.
-func client(t *testing.T, srv *running) func(token, tenant string) answer {
+func client(t *testing.T, srv *server.Server) func(token, tenant string) answer {
 	return func(token, tenant string) answer {
 		t.Helper()
 		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet,
-			fmt.Sprintf("http://%s/api/v1/webpages_webpage", srv.addr), nil)
+			fmt.Sprintf("http://%s/api/v1/webpages_webpage", srv.Addr()), nil)
 		require.NoError(t, err)
 		req.Header.Set("Authorization", "Token "+token)
 		req.Header.Set("X-Tenant-ID", tenant)
@@ -93,12 +91,9 @@ func until(get func() answer, want int, start time.Time, budget time.Duration) (
 	}
 }
 
-// adminEnv points the CLI's tenant and token commands at the test database
-// as the table owner.
-func adminEnv(t *testing.T, db *pgtest.DB) {
-	t.Setenv("ADMIN_DATABASE_URL", db.OwnerURL)
-	t.Setenv("DATABASE_URL", "")
-	t.Setenv("POLICIES_FILE", "../../policies.hcl")
+// adminEnv points the CLI's tenant and token commands at the test database as the table owner.
+func adminEnv(db *pgtest.DB) cliEnv {
+	return cliEnv{"ADMIN_DATABASE_URL": db.OwnerURL, "POLICIES_FILE": "../../policies.hcl"}
 }
 
 // TestServe_DeactivateAndRevoke deactivates a tenant, activates it and
@@ -107,8 +102,9 @@ func adminEnv(t *testing.T, db *pgtest.DB) {
 // answer within the second. The notification arrives asynchronously, a few
 // milliseconds after the command's commit, so the test polls.
 func TestServe_DeactivateAndRevoke(t *testing.T) {
+	t.Parallel()
 	db := pgtest.New(t)
-	adminEnv(t, db)
+	env := adminEnv(db)
 	acme, err := registry.CreateTenant(t.Context(), db.Owner, "acme", "Acme", "test")
 	require.NoError(t, err)
 	_, err = registry.CreateTenant(t.Context(), db.Owner, "globex", "Globex", "test")
@@ -124,7 +120,7 @@ func TestServe_DeactivateAndRevoke(t *testing.T) {
 	require.Equal(t, http.StatusForbidden, refused.status)
 	require.Equal(t, "PGT011", refused.code())
 
-	code, stdout, stderr := pgtenant(t, "tenant", "deactivate", "acme")
+	code, stdout, stderr := pgtenant(t, env, "tenant", "deactivate", "acme")
 	returned := time.Now()
 	require.Equal(t, exitOK, code, stderr)
 	assert.Contains(t, stdout, "Tenant acme ("+acme.ID+") is inactive")
@@ -135,7 +131,7 @@ func TestServe_DeactivateAndRevoke(t *testing.T) {
 	assert.Equal(t, refused.body, a.body, "the same body as an unknown tenant: PGT011")
 	assert.Equal(t, http.StatusOK, get(token, "globex").status, "the token's other tenant is still served")
 
-	code, stdout, stderr = pgtenant(t, "tenant", "activate", acme.ID)
+	code, stdout, stderr = pgtenant(t, env, "tenant", "activate", acme.ID)
 	returned = time.Now()
 	require.Equal(t, exitOK, code, stderr)
 	assert.Contains(t, stdout, "Tenant acme ("+acme.ID+") is active")
@@ -143,7 +139,7 @@ func TestServe_DeactivateAndRevoke(t *testing.T) {
 	t.Logf("activated tenant served %v after `tenant activate` returned (%d request(s) refused before)", latency, before)
 	require.Equal(t, http.StatusOK, a.status, "served again within %v", revocationBudget)
 
-	code, stdout, stderr = pgtenant(t, "token", "revoke", "ci")
+	code, stdout, stderr = pgtenant(t, env, "token", "revoke", "ci")
 	returned = time.Now()
 	require.Equal(t, exitOK, code, stderr)
 	assert.Contains(t, stdout, `Token "ci" is revoked`)
@@ -154,61 +150,18 @@ func TestServe_DeactivateAndRevoke(t *testing.T) {
 	assert.Equal(t, "PGT002", a.code())
 	assert.Equal(t, http.StatusUnauthorized, get(token, "globex").status, "for every tenant")
 
-	code, stdout, stderr = pgtenant(t, "token", "revoke", cred.ID)
+	code, stdout, stderr = pgtenant(t, env, "token", "revoke", cred.ID)
 	assert.Equal(t, exitOK, code, "revoking twice is no error")
 	assert.Regexp(t, `^Nothing to do: token already revoked: "ci" \(id `+cred.ID+`\) at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\.\n$`, stdout)
 	assert.Empty(t, stderr)
 }
 
-// TestServe_TTLFallback runs a server whose notifications are cut off (its
-// LISTEN connection is stopped), with a 2s cache TTL: it refuses a
-// deactivated tenant and a revoked token once what it cached is 2s old, not
-// before, and not later than a moment after.
-func TestServe_TTLFallback(t *testing.T) {
-	const ttl = 2 * time.Second
-	db := pgtest.New(t)
-	adminEnv(t, db)
-	_, err := registry.CreateTenant(t.Context(), db.Owner, "acme", "Acme", "test")
-	require.NoError(t, err)
-	_, err = registry.CreateTenant(t.Context(), db.Owner, "globex", "Globex", "test")
-	require.NoError(t, err)
-	token, _, err := registry.CreateToken(t.Context(), db.Owner, "ci", "app", []string{"acme", "globex"})
-	require.NoError(t, err)
-	srv := serveForTest(t, db, ttl)
-	get := client(t, srv)
-
-	srv.stop() // ends the LISTEN loop, nothing else
-	require.Eventually(t, func() bool { return listeners(t, db) == 0 }, 10*time.Second, 20*time.Millisecond,
-		"the server's LISTEN connection is closed")
-
-	for _, step := range []struct {
-		name, tenant string
-		args         []string
-		want         int
-	}{
-		{"deactivated tenant", "acme", []string{"tenant", "deactivate", "acme"}, http.StatusForbidden},
-		{"revoked token", "globex", []string{"token", "revoke", "ci"}, http.StatusUnauthorized},
-	} {
-		srv.resolver.Invalidate() // as after a reconnect: what the next request reads is cached for ttl
-		loaded := time.Now()
-		require.Equal(t, http.StatusOK, get(token, step.tenant).status)
-		code, _, stderr := pgtenant(t, step.args...)
-		require.Equal(t, exitOK, code, stderr)
-		if time.Since(loaded) < ttl/2 {
-			assert.Equal(t, http.StatusOK, get(token, step.tenant).status, "%s: no notification, so cached", step.name)
-		}
-		a, since, _ := until(func() answer { return get(token, step.tenant) }, step.want, loaded, ttl+revocationBudget)
-		t.Logf("%s refused %v after the cache was filled (TTL %v), without NOTIFY", step.name, since, ttl)
-		require.Equal(t, step.want, a.status, "%s: refused once the cache is %v old", step.name, ttl)
-		assert.GreaterOrEqual(t, since, ttl, "%s: not before the TTL", step.name)
-	}
-}
-
 // TestTenantTokenCLI_Errors: the new actions' mistakes, each one line and
 // exit 1, or the usage and exit 2.
 func TestTenantTokenCLI_Errors(t *testing.T) {
+	t.Parallel()
 	db := pgtest.New(t)
-	adminEnv(t, db)
+	env := adminEnv(db)
 	_, _, err := registry.CreateToken(t.Context(), db.Owner, "twin", "app", []string{mustTenant(t, db, "acme")})
 	require.NoError(t, err)
 	_, _, err = registry.CreateToken(t.Context(), db.Owner, "twin", "app", []string{"acme"})
@@ -229,7 +182,7 @@ func TestTenantTokenCLI_Errors(t *testing.T) {
 		{[]string{"token", "revoke", "a", "b"}, exitUsage, "pgtenant token revoke: unexpected argument \"b\""},
 	} {
 		t.Run(fmt.Sprint(tt.args), func(t *testing.T) {
-			code, stdout, stderr := pgtenant(t, tt.args...)
+			code, stdout, stderr := pgtenant(t, env, tt.args...)
 			assert.Equal(t, tt.wantCode, code)
 			assert.Empty(t, stdout)
 			if tt.wantCode == exitFailure {
@@ -241,13 +194,13 @@ func TestTenantTokenCLI_Errors(t *testing.T) {
 		})
 	}
 
-	code, stdout, stderr := pgtenant(t, "token", "revoke", "twin")
+	code, stdout, stderr := pgtenant(t, env, "token", "revoke", "twin")
 	assert.Equal(t, exitFailure, code)
 	assert.Empty(t, stdout)
 	assert.Regexp(t, `^pgtenant token revoke: more than one live token has this name: "twin" \(ids \S+, \S+\); revoke one by its id\n$`, stderr)
 
-	t.Setenv("ADMIN_DATABASE_URL", "")
-	code, _, stderr = pgtenant(t, "token", "revoke", "twin")
+	env["ADMIN_DATABASE_URL"] = ""
+	code, _, stderr = pgtenant(t, env, "token", "revoke", "twin")
 	assert.Equal(t, exitFailure, code)
 	assert.Contains(t, stderr, "pgtenant token revoke: ADMIN_DATABASE_URL is not set")
 }
@@ -257,17 +210,4 @@ func mustTenant(t *testing.T, db *pgtest.DB, identifier string) string {
 	tn, err := registry.CreateTenant(t.Context(), db.Owner, identifier, identifier, "test")
 	require.NoError(t, err)
 	return tn.ID
-}
-
-// listeners counts the sessions of db whose last statement was LISTEN
-// pgtenant, asking on a new connection each time.
-func listeners(t *testing.T, db *pgtest.DB) int {
-	t.Helper()
-	admin, err := pgx.Connect(t.Context(), db.AdminURL)
-	require.NoError(t, err)
-	defer admin.Close(context.Background())
-	var n int
-	require.NoError(t, admin.QueryRow(t.Context(), `SELECT count(*) FROM pg_stat_activity
-		WHERE datname = current_database() AND query = 'LISTEN pgtenant'`).Scan(&n))
-	return n
 }

@@ -32,11 +32,8 @@ func rlsActions() []command {
 
 func cmdRLSStatus(ctx context.Context, e *env, args []string) int {
 	fs := newFlags(e, "rls status", "")
-	if code, ok := parseFlags(fs, args); !ok {
+	if code, ok := e.parseNoArgs(fs, args); !ok {
 		return code
-	}
-	if fs.NArg() > 0 {
-		return usageError(fs, e, "unexpected argument %q", fs.Arg(0))
 	}
 	// The declaration only labels the tables: in an emergency the status must show even without it.
 	kinds := map[string]string{}
@@ -90,11 +87,8 @@ func cmdRLSDisable(ctx context.Context, e *env, args []string) int {
 	table := fs.String("table", "", "the table of schema public (required)")
 	understood := fs.Bool("i-understand", false, "confirm that, until row-level security is enabled again, every "+
 		"role with a privilege on the table reads and writes every tenant's rows (required)")
-	if code, ok := parseFlags(fs, args); !ok {
+	if code, ok := e.parseNoArgs(fs, args); !ok {
 		return code
-	}
-	if fs.NArg() > 0 {
-		return usageError(fs, e, "unexpected argument %q", fs.Arg(0))
 	}
 	if *table == "" {
 		return usageError(fs, e, "--table is required: row-level security is switched off one table at a time")
@@ -109,7 +103,7 @@ func cmdRLSDisable(ctx context.Context, e *env, args []string) int {
 		return fail(e, "rls disable", err)
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	op := operator()
+	op := operator(e.getenv)
 	if err := rls.Disable(ctx, conn, *table, op); err != nil {
 		return failRLS(e, "rls disable", err)
 	}
@@ -127,11 +121,8 @@ func cmdRLSDisable(ctx context.Context, e *env, args []string) int {
 func cmdRLSEnable(ctx context.Context, e *env, args []string) int {
 	fs := newFlags(e, "rls enable", "[--table T]")
 	table := fs.String("table", "", "the table of schema public; default: every declared table")
-	if code, ok := parseFlags(fs, args); !ok {
+	if code, ok := e.parseNoArgs(fs, args); !ok {
 		return code
-	}
-	if fs.NArg() > 0 {
-		return usageError(fs, e, "unexpected argument %q", fs.Arg(0))
 	}
 	tables := []string{*table}
 	if *table == "" {
@@ -150,7 +141,7 @@ func cmdRLSEnable(ctx context.Context, e *env, args []string) int {
 		return fail(e, "rls enable", err)
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	op := operator()
+	op := operator(e.getenv)
 	if err := rls.Enable(ctx, conn, tables, op); err != nil {
 		return failRLS(e, "rls enable", err)
 	}
@@ -166,13 +157,14 @@ func cmdRLSEnable(ctx context.Context, e *env, args []string) int {
 	return exitOK
 }
 
-// operator names who runs the command, for the logs: the OS user (the one behind sudo too) at the host.
-func operator() string {
+// operator names who runs the command, for the logs: the OS user (the one behind sudo, SUDO_USER of getenv, too)
+// at the host.
+func operator(getenv func(string) string) string {
 	name := "unknown"
 	if u, err := user.Current(); err == nil {
 		name = u.Username
 	}
-	if sudo := os.Getenv("SUDO_USER"); sudo != "" && sudo != name {
+	if sudo := getenv("SUDO_USER"); sudo != "" && sudo != name {
 		name = sudo + " (as " + name + ")"
 	}
 	host, err := os.Hostname()

@@ -25,17 +25,22 @@ type command struct {
 	name    string // the verb, or "verb action"
 	args    string // usage after the name
 	summary string
-	detail  string   // more about the arguments, for the command's own usage; optional
-	env     []string // the settings (environment variables) it reads, listed by its usage
-	run     func(ctx context.Context, e *env, args []string) int
-	actions []command // a verb with actions has no run of its own
+	detail  string // more about the arguments, for the command's own usage; optional
+	// env names the settings it reads: each is also a flag of the command (settingFlag), and its usage lists them.
+	env      []string
+	defaults func(*Config) // the command's own defaults over DefaultConfig's; optional
+	run      func(ctx context.Context, e *env, args []string) int
+	actions  []command // a verb with actions has no run of its own
 }
 
-// env is what a command may use: its streams and its configuration.
+// env is what a command may use: its streams, the environment, and its configuration once parse has read it.
 type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
+	getenv         func(string) string // the process's environment (os.Getenv in main), or a test's
 	cfg            Config
+	given          map[string]string // the settings given as flags, by name: they win over getenv
+	defaults       func(*Config)     // the command's own defaults, from newFlags
 }
 
 // Settings groups for the command table.
@@ -62,7 +67,7 @@ func commands() []command {
 		{name: "plan", args: planArgs, run: cmdPlan,
 			summary: "Show how the database differs from the declaration, as the SQL that reconciles it",
 			env:     settingsFor(ownerEnv, declarationEnv, scratchSettings)},
-		{name: "dev", args: "[--no-serve]", run: cmdDev,
+		{name: "dev", args: "[--no-serve]", run: cmdDev, defaults: devDefaults,
 			summary: "Start a private PostgreSQL under .pgtenant/, apply the migrations, make demo tenants, serve",
 			env:     settingsFor([]string{"POLICIES_FILE", "MIGRATIONS_DIR", "PGTENANT_DATA_DIR"}, serverSettings)},
 		{name: "serve", args: "", run: cmdServe,
@@ -105,7 +110,7 @@ func lookup(words []string) (c command, rest []string, ok bool) {
 	return c, words, ok
 }
 
-// usage prints the top-level usage: every command and action with its flags, and the environment variables.
+// usage prints the top-level usage: every command and action with its flags, and the settings.
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "pgtenant turns one HCL declaration of tenant-scoped tables into reviewed migrations that make")
 	fmt.Fprintln(w, "PostgreSQL enforce tenant isolation with row-level security, and serves a PostgREST-style API over them.")
@@ -131,7 +136,8 @@ func usage(w io.Writer) {
 		{"--version", "print the version, commit and Go version"},
 	})
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Environment (each command's --help lists those it reads):")
+	fmt.Fprintln(w, "Settings: environment variables, or flags of the commands that read them (a flag wins over its")
+	fmt.Fprintln(w, "variable; each command's --help lists those it reads). Prefer the environment for secrets: ps shows flags.")
 	writeSettings(w, nil)
 }
 
@@ -185,9 +191,9 @@ func wrap(text string, width int) []string {
 	return append(lines, line)
 }
 
-// run is the whole program: main only wires the process to it, so tests can
-// call it directly.
-func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+// run is the whole program: main only wires the process to it, so tests can call it directly. getenv reads the
+// environment (os.Getenv in main): nothing else in pgtenant does.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
 	switch {
 	case len(args) == 0:
 		usage(stderr)
@@ -219,21 +225,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		usage(stderr)
 		return exitUsage
 	}
-	cfg, problems := LoadConfig()
-	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, cfg: cfg}
-	if len(problems) > 0 && !asksHelp(args) && c.name != "version" {
-		fmt.Fprintln(stderr, "pgtenant: invalid configuration:")
-		for _, p := range problems {
-			fmt.Fprintf(stderr, "  %s\n", p)
-		}
-		return exitUsage
-	}
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv, given: map[string]string{}}
 	return runCommand(ctx, e, c, append(rest, args[1:]...))
-}
-
-// asksHelp reports whether the command line asks for a usage.
-func asksHelp(args []string) bool {
-	return slices.ContainsFunc(args, func(a string) bool { return slices.Contains(helpFlags, a) })
 }
 
 var helpFlags = []string{"-h", "-help", "--help", "--h"}
@@ -272,8 +265,9 @@ func (h *helpFlag) String() string   { return "" }
 func (h *helpFlag) Set(string) error { h.asked = true; return nil }
 func (h *helpFlag) IsBoolFlag() bool { return true }
 
-// newFlags returns the flag set of the command named name (a verb, or "verb action"), whose usage lists its
-// flags and the settings it reads. Usage errors go to stderr, a usage asked for with --help to stdout.
+// newFlags returns the flag set of the command named name (a verb, or "verb action"), with a flag for each
+// setting it reads (settingFlag), and whose usage lists its flags and those settings. Usage errors go to stderr, a
+// usage asked for with --help to stdout.
 func newFlags(e *env, name, args string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
@@ -284,8 +278,70 @@ func newFlags(e *env, name, args string) *flag.FlagSet {
 	if !ok || len(rest) > 0 {
 		c = command{name: name}
 	}
+	for _, s := range c.env {
+		fs.Var(&settingFlag{name: s, given: e.given}, flagName(s), "")
+	}
+	e.defaults = c.defaults
 	fs.Usage = func() { writeUsage(fs.Output(), fs, c, args) }
 	return fs
+}
+
+// settingFlag is a setting given as a flag (--database-url for DATABASE_URL): its value wins over the
+// environment's.
+type settingFlag struct {
+	name  string
+	given map[string]string
+}
+
+func (f *settingFlag) String() string     { return "" }
+func (f *settingFlag) Set(v string) error { f.given[f.name] = v; return nil }
+
+// parse parses a command's flags (parseFlags), then reads its configuration: each setting from its flag when one
+// was given, else from the environment, over the command's defaults. Invalid settings are a usage error (exit 2),
+// one line per problem.
+func (e *env) parse(fs *flag.FlagSet, args []string) (code int, ok bool) {
+	if code, ok := parseFlags(fs, args); !ok {
+		return code, false
+	}
+	base := DefaultConfig()
+	if e.defaults != nil {
+		e.defaults(&base)
+	}
+	cfg, problems := LoadConfig(base, e.setting)
+	if len(problems) > 0 {
+		fmt.Fprintln(e.stderr, "pgtenant: invalid configuration:")
+		for _, p := range problems {
+			// A problem starts with the setting's name; given as a flag, the flag is what to fix.
+			if name, rest, found := strings.Cut(p, ":"); found {
+				if _, isFlag := e.given[name]; isFlag {
+					p = "--" + flagName(name) + ":" + rest
+				}
+			}
+			fmt.Fprintf(e.stderr, "  %s\n", p)
+		}
+		return exitUsage, false
+	}
+	e.cfg = cfg
+	return exitOK, true
+}
+
+// parseNoArgs is parse for a command that takes flags only: an argument is a usage error.
+func (e *env) parseNoArgs(fs *flag.FlagSet, args []string) (code int, ok bool) {
+	if code, ok := e.parse(fs, args); !ok {
+		return code, false
+	}
+	if fs.NArg() > 0 {
+		return usageError(fs, e, "unexpected argument %q", fs.Arg(0)), false
+	}
+	return exitOK, true
+}
+
+// setting is the value of the setting name: its flag's when given, else the environment's.
+func (e *env) setting(name string) string {
+	if v, ok := e.given[name]; ok {
+		return v
+	}
+	return e.getenv(name)
 }
 
 // writeUsage prints a command's usage: its synopsis, what it does, its flags aligned, its actions, and the
@@ -308,7 +364,8 @@ func writeUsage(w io.Writer, fs *flag.FlagSet, c command, args string) {
 	}
 	rows := [][2]string{}
 	fs.VisitAll(func(f *flag.Flag) {
-		if _, isHelp := f.Value.(*helpFlag); isHelp {
+		switch f.Value.(type) {
+		case *helpFlag, *settingFlag: // -h is added below, the settings have a list of their own
 			return
 		}
 		name := "--" + f.Name
@@ -328,7 +385,7 @@ func writeUsage(w io.Writer, fs *flag.FlagSet, c command, args string) {
 	fmt.Fprintln(w, "\nFlags:")
 	writeColumns(w, rows)
 	if len(c.env) > 0 {
-		fmt.Fprintln(w, "\nEnvironment:")
+		fmt.Fprintln(w, "\nSettings (the flag, or the environment variable; the flag wins):")
 		writeSettings(w, c.env)
 	}
 }

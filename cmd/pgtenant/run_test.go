@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -16,17 +17,35 @@ import (
 	"pgtenant/internal/pglocal"
 )
 
-// pgtenant runs the CLI in-process and returns its exit code and output.
-func pgtenant(t *testing.T, args ...string) (code int, stdout, stderr string) {
+// cliEnv is the environment a test runs the CLI with, by variable name: run reads it through getenv, and nothing
+// of the test process's own environment reaches the command, so tests run side by side.
+type cliEnv map[string]string
+
+func (env cliEnv) get(name string) string { return env[name] }
+
+// with returns a copy of env with the variables given as name, value pairs: a subtest's own environment.
+func (env cliEnv) with(kv ...string) cliEnv {
+	out := maps.Clone(env)
+	if out == nil {
+		out = cliEnv{}
+	}
+	for i := 0; i+1 < len(kv); i += 2 {
+		out[kv[i]] = kv[i+1]
+	}
+	return out
+}
+
+// pgtenant runs the CLI in-process with the environment env and returns its exit code and output.
+func pgtenant(t *testing.T, env cliEnv, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	code = run(t.Context(), args, strings.NewReader(""), &out, &errb)
+	code = run(t.Context(), args, env.get, strings.NewReader(""), &out, &errb)
 	return code, out.String(), errb.String()
 }
 
-// project copies the declaration and migrations into a temporary directory
-// and points the CLI at it, so that tests can change them.
-func project(t *testing.T) string {
+// project copies the declaration and migrations into a temporary directory and points env at it, so that tests
+// can change them.
+func project(t *testing.T, env cliEnv) string {
 	t.Helper()
 	dir := t.TempDir()
 	src, err := os.ReadFile("../../policies.hcl")
@@ -40,12 +59,14 @@ func project(t *testing.T) string {
 		require.NoError(t, err)
 		require.NoError(t, os.WriteFile(filepath.Join(dir, "migrations", filepath.Base(f)), b, 0o644))
 	}
-	t.Setenv("POLICIES_FILE", filepath.Join(dir, "policies.hcl"))
-	t.Setenv("MIGRATIONS_DIR", filepath.Join(dir, "migrations"))
+	env["POLICIES_FILE"] = filepath.Join(dir, "policies.hcl")
+	env["MIGRATIONS_DIR"] = filepath.Join(dir, "migrations")
 	return dir
 }
 
 func TestRun_Usage(t *testing.T) {
+	t.Parallel()
+	env := cliEnv{}
 	tests := []struct {
 		args []string
 		code int
@@ -66,7 +87,8 @@ func TestRun_Usage(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
-			code, stdout, stderr := pgtenant(t, tt.args...)
+			t.Parallel()
+			code, stdout, stderr := pgtenant(t, env, tt.args...)
 			assert.Equal(t, tt.code, code)
 			assert.Contains(t, stderr, tt.want)
 			assert.Empty(t, stdout, "mistakes go to stderr")
@@ -75,10 +97,11 @@ func TestRun_Usage(t *testing.T) {
 }
 
 func TestRun_BadConfig(t *testing.T) {
+	t.Parallel()
 	for _, name := range []string{"ADMIN_DATABASE_URL", "DEV_DATABASE_URL"} {
 		t.Run(name, func(t *testing.T) {
-			t.Setenv(name, "mysql://root:hunter2@db/app")
-			code, _, stderr := pgtenant(t, "validate")
+			t.Parallel()
+			code, _, stderr := pgtenant(t, cliEnv{name: "mysql://root:hunter2@db/app"}, "validate")
 			assert.Equal(t, exitUsage, code)
 			assert.Contains(t, stderr, name+": want a URL like postgres://")
 			assert.NotContains(t, stderr, "hunter2", "a password is never printed")
@@ -87,8 +110,10 @@ func TestRun_BadConfig(t *testing.T) {
 }
 
 func TestValidate(t *testing.T) {
-	dir := project(t)
-	code, stdout, stderr := pgtenant(t, "validate", "-offline")
+	t.Parallel()
+	env := cliEnv{}
+	dir := project(t, env)
+	code, stdout, stderr := pgtenant(t, env, "validate", "-offline")
 	assert.Equal(t, exitOK, code, stderr)
 	assert.Contains(t, stdout, "valid")
 
@@ -104,8 +129,8 @@ func TestValidate(t *testing.T) {
 	require.NoError(t, os.WriteFile(path, []byte(bad), 0o644))
 
 	// The static checks fail, so no database is needed: there is nothing to apply.
-	t.Setenv("DEV_DATABASE_URL", unreachable)
-	code, _, stderr = pgtenant(t, "validate")
+	env["DEV_DATABASE_URL"] = unreachable
+	code, _, stderr = pgtenant(t, env, "validate")
 	assert.Equal(t, exitFailure, code)
 	locs := regexp.MustCompile(`(?m)^`+regexp.QuoteMeta(path)+`:\d+:\d+: error: (.+)$`).FindAllStringSubmatch(stderr, -1)
 	require.Len(t, locs, 3, stderr)
@@ -120,14 +145,16 @@ func TestValidate(t *testing.T) {
 }
 
 func TestValidate_JSON(t *testing.T) {
-	dir := project(t)
+	t.Parallel()
+	env := cliEnv{}
+	dir := project(t, env)
 	path := filepath.Join(dir, "policies.hcl")
 	src, err := os.ReadFile(path)
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(path, []byte(strings.Replace(string(src), "[column.slug]", "[column.slugg]", 1)), 0o644))
 
-	t.Setenv("DEV_DATABASE_URL", unreachable)
-	code, stdout, _ := pgtenant(t, "validate", "-json")
+	env["DEV_DATABASE_URL"] = unreachable
+	code, stdout, _ := pgtenant(t, env, "validate", "-json")
 	assert.Equal(t, exitFailure, code)
 	var got jsonValidate
 	require.NoError(t, json.Unmarshal([]byte(stdout), &got), stdout)
@@ -146,8 +173,8 @@ func TestValidate_JSON(t *testing.T) {
 	require.NotNil(t, d.Snippet.Context)
 	assert.Contains(t, *d.Snippet.Context, `table "content_namespace"`)
 
-	project(t)
-	code, stdout, _ = pgtenant(t, "validate", "-json", "-offline")
+	project(t, env)
+	code, stdout, _ = pgtenant(t, env, "validate", "-json", "-offline")
 	assert.Equal(t, exitOK, code)
 	assert.Contains(t, stdout, `"valid": true`)
 }
@@ -157,9 +184,11 @@ const unreachable = "postgres://nobody:secret@127.0.0.1:1/postgres?sslmode=disab
 
 // TestValidate_SQL checks the SQL fragments on DEV_DATABASE_URL: a policy's using names an unknown column.
 func TestValidate_SQL(t *testing.T) {
-	dir := project(t)
-	t.Setenv("DEV_DATABASE_URL", devServer(t)) // a non-superuser with CREATEDB CREATEROLE, as in production
-	code, stdout, stderr := pgtenant(t, "validate")
+	t.Parallel()
+	env := cliEnv{}
+	dir := project(t, env)
+	env["DEV_DATABASE_URL"] = devServer(t) // a non-superuser with CREATEDB CREATEROLE, as in production
+	code, stdout, stderr := pgtenant(t, env, "validate")
 	require.Equal(t, exitOK, code, stderr)
 	assert.Contains(t, stdout, "the declaration is valid")
 	assert.Empty(t, stderr)
@@ -173,7 +202,7 @@ func TestValidate_SQL(t *testing.T) {
 	i := strings.Index(bad, "is_publishd")
 	line, col := strings.Count(bad[:i], "\n")+1, i-strings.LastIndex(bad[:i], "\n")
 
-	code, _, stderr = pgtenant(t, "validate")
+	code, _, stderr = pgtenant(t, env, "validate")
 	assert.Equal(t, exitFailure, code)
 	assert.Contains(t, stderr, fmt.Sprintf("%s:%d:%d: error: Invalid SQL\n", path, line, col),
 		"the diagnostic points at the unknown name in the using string")
@@ -181,7 +210,7 @@ func TestValidate_SQL(t *testing.T) {
 	assert.Contains(t, stderr, `using = "is_publishd"`, "the snippet shows the offending line")
 	assert.Contains(t, stderr, "1 error(s) found.")
 
-	code, stdout, _ = pgtenant(t, "validate", "-json")
+	code, stdout, _ = pgtenant(t, env, "validate", "-json")
 	assert.Equal(t, exitFailure, code)
 	var got jsonValidate
 	require.NoError(t, json.Unmarshal([]byte(stdout), &got), stdout)
@@ -192,22 +221,24 @@ func TestValidate_SQL(t *testing.T) {
 	require.NotNil(t, d.Snippet)
 	assert.Equal(t, "is_publishd", d.Snippet.Code[d.Snippet.HighlightStartOffset:d.Snippet.HighlightEndOffset])
 
-	code, _, stderr = pgtenant(t, "validate", "-offline")
+	code, _, stderr = pgtenant(t, env, "validate", "-offline")
 	assert.Equal(t, exitOK, code, "-offline skips the database check: %s", stderr)
 }
 
 // TestValidate_NotChecked: a DEV_DATABASE_URL that cannot be reached makes validate fail, since it was asked for.
 func TestValidate_NotChecked(t *testing.T) {
-	project(t)
-	t.Setenv("DEV_DATABASE_URL", unreachable)
-	code, stdout, stderr := pgtenant(t, "validate")
+	t.Parallel()
+	env := cliEnv{}
+	project(t, env)
+	env["DEV_DATABASE_URL"] = unreachable
+	code, stdout, stderr := pgtenant(t, env, "validate")
 	assert.Equal(t, exitFailure, code)
 	assert.NotContains(t, stdout, "valid")
 	assert.Contains(t, stderr, "error: SQL not checked")
 	assert.Contains(t, stderr, "DEV_DATABASE_URL")
 	assert.NotContains(t, stderr, "secret", "a password is never printed")
 
-	code, _, stderr = pgtenant(t, "validate", "-offline")
+	code, _, stderr = pgtenant(t, env, "validate", "-offline")
 	assert.Equal(t, exitOK, code, stderr)
 }
 
@@ -215,11 +246,13 @@ func TestValidate_NotChecked(t *testing.T) {
 // installed, and else warns that the SQL was not checked. Either way a valid declaration passes. The server goes
 // under TMPDIR, a directory of this test's own, and is removed from it.
 func TestValidate_ThrowawayServer(t *testing.T) {
-	project(t)
+	t.Parallel()
+	env := cliEnv{}
+	project(t, env)
 	root := t.TempDir()
-	t.Setenv("TMPDIR", root)
-	t.Setenv("DEV_DATABASE_URL", "")
-	code, stdout, _ := pgtenant(t, "validate", "-json")
+	env["TMPDIR"] = root
+	env["DEV_DATABASE_URL"] = ""
+	code, stdout, _ := pgtenant(t, env, "validate", "-json")
 	assert.Equal(t, exitOK, code)
 	var got jsonValidate
 	require.NoError(t, json.Unmarshal([]byte(stdout), &got), stdout)
@@ -251,22 +284,26 @@ func assertEmptyDir(t *testing.T, dir, msg string) {
 	assert.Empty(t, names, msg)
 }
 
-// TestThrowawayParent: TMPDIR, when set, is where throwaway servers go, so that a test (or a user) can give them a
-// directory of its own; without it, /dev/shm or the system's temporary directory.
-func TestThrowawayParent(t *testing.T) {
+// TestScratchDir: TMPDIR, when set, is where throwaway servers and drill files go, so that a test (or a user) can
+// give them a directory of its own; without it, /dev/shm or /tmp. It is read from the command's environment, as the
+// spool directory of serve is.
+func TestScratchDir(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
-	assert.Equal(t, root, throwawayParent(root))
-	assert.Contains(t, []string{"/dev/shm", os.TempDir()}, throwawayParent(""))
-
-	t.Setenv("TMPDIR", root)
-	cfg, problems := LoadConfig()
+	cfg, problems := LoadConfig(DefaultConfig(), cliEnv{"TMPDIR": root}.get)
 	require.Empty(t, problems)
 	assert.Equal(t, root, cfg.TempDir, "TMPDIR is read into the configuration")
+	assert.Equal(t, root, cfg.scratchDir())
+	assert.Equal(t, root, cfg.spoolDir())
+	assert.Contains(t, []string{"/dev/shm", "/tmp"}, DefaultConfig().scratchDir())
+	assert.Equal(t, "/tmp", DefaultConfig().spoolDir())
 }
 
 func TestFmt(t *testing.T) {
-	dir := project(t)
-	code, stdout, _ := pgtenant(t, "fmt", "-check")
+	t.Parallel()
+	env := cliEnv{}
+	dir := project(t, env)
+	code, stdout, _ := pgtenant(t, env, "fmt", "-check")
 	assert.Equal(t, exitOK, code, "policies.hcl is canonically formatted")
 	assert.Empty(t, stdout)
 
@@ -276,30 +313,32 @@ func TestFmt(t *testing.T) {
 	messy := strings.Replace(string(src), `column  = "tenant_id"`, `column="tenant_id"`, 1)
 	require.NoError(t, os.WriteFile(path, []byte(messy), 0o644))
 
-	code, stdout, _ = pgtenant(t, "fmt", "-check")
+	code, stdout, _ = pgtenant(t, env, "fmt", "-check")
 	assert.Equal(t, exitFmt, code)
 	assert.Contains(t, stdout, path)
 	after, _ := os.ReadFile(path)
 	assert.Equal(t, messy, string(after), "-check changes nothing")
 
-	code, _, _ = pgtenant(t, "fmt")
+	code, _, _ = pgtenant(t, env, "fmt")
 	assert.Equal(t, exitOK, code)
 	after, _ = os.ReadFile(path)
 	assert.Equal(t, string(src), string(after))
 
 	require.NoError(t, os.WriteFile(path, []byte("table \"x\" {\n"), 0o644))
-	code, _, stderr := pgtenant(t, "fmt")
+	code, _, stderr := pgtenant(t, env, "fmt")
 	assert.Equal(t, exitFailure, code, "a file that does not parse is not formatted")
 	assert.Contains(t, stderr, path+":")
 }
 
 func TestGenerate(t *testing.T) {
-	dir := project(t)
-	code, stdout, stderr := pgtenant(t, "generate", "--check")
+	t.Parallel()
+	env := cliEnv{}
+	dir := project(t, env)
+	code, stdout, stderr := pgtenant(t, env, "generate", "--check")
 	assert.Equal(t, exitOK, code, stderr)
 	assert.Contains(t, stdout, "up to date")
 
-	code, stdout, _ = pgtenant(t, "generate")
+	code, stdout, _ = pgtenant(t, env, "generate")
 	assert.Equal(t, exitOK, code)
 	assert.Contains(t, stdout, "No changes")
 
@@ -310,7 +349,7 @@ func TestGenerate(t *testing.T) {
 	changed := strings.Replace(string(src), `  column "title" { type = text }`, "  column \"title\" { type = text }\n  column \"subtitle\" {\n    type = text\n    null = true\n  }", 1)
 	require.NotEqual(t, string(src), changed)
 	require.NoError(t, os.WriteFile(path, []byte(changed), 0o644))
-	code, _, stderr = pgtenant(t, "generate", "--check")
+	code, _, stderr = pgtenant(t, env, "generate", "--check")
 	assert.Equal(t, exitFailure, code)
 	assert.Contains(t, stderr, "out of date")
 
@@ -320,15 +359,17 @@ func TestGenerate(t *testing.T) {
 	b, err := os.ReadFile(up)
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(up, append(b, "-- edited\n"...), 0o644))
-	code, _, stderr = pgtenant(t, "generate", "--check")
+	code, _, stderr = pgtenant(t, env, "generate", "--check")
 	assert.Equal(t, exitFailure, code)
 	assert.Contains(t, stderr, "000001_init.up.sql")
 }
 
 func TestGenerate_FromScratch(t *testing.T) {
-	dir := project(t)
+	t.Parallel()
+	env := cliEnv{}
+	dir := project(t, env)
 	require.NoError(t, os.RemoveAll(filepath.Join(dir, "migrations")))
-	code, stdout, stderr := pgtenant(t, "generate")
+	code, stdout, stderr := pgtenant(t, env, "generate")
 	require.Equal(t, exitOK, code, stderr)
 	for _, f := range []string{"000001_init.up.sql", "000001_init.down.sql", "schema.json"} {
 		assert.Contains(t, stdout, f)
@@ -342,13 +383,15 @@ func TestGenerate_FromScratch(t *testing.T) {
 
 // TestValidate_NoDeclaration: without a declaration, the error says which setting points at it.
 func TestValidate_NoDeclaration(t *testing.T) {
-	t.Setenv("POLICIES_FILE", filepath.Join(t.TempDir(), "policies.hcl"))
-	code, _, stderr := pgtenant(t, "validate", "-offline")
+	t.Parallel()
+	env := cliEnv{}
+	env["POLICIES_FILE"] = filepath.Join(t.TempDir(), "policies.hcl")
+	code, _, stderr := pgtenant(t, env, "validate", "-offline")
 	assert.Equal(t, exitFailure, code)
 	assert.Contains(t, stderr, "error: No declaration")
 	assert.Contains(t, stderr, "Set POLICIES_FILE to the declaration")
 
-	code, stdout, _ := pgtenant(t, "validate", "-offline", "-json")
+	code, stdout, _ := pgtenant(t, env, "validate", "-offline", "-json")
 	assert.Equal(t, exitFailure, code)
 	assert.Contains(t, stdout, "Set POLICIES_FILE")
 }

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -33,6 +32,7 @@ import (
 // write, an app JWT sees every page of its tenant, and bad tokens get 401
 // or the tenancy 403, with bodies that say nothing about why.
 func TestServe_JWT(t *testing.T) {
+	t.Parallel()
 	db := pgtest.New(t)
 	declared, _, diags := schema.Load("../../policies.hcl")
 	require.False(t, diags.HasErrors())
@@ -58,12 +58,11 @@ func TestServe_JWT(t *testing.T) {
 	cfg.JWTJWKSFile = jwksFile
 	cfg.JWTAudience = "pgtenant-test"
 	require.Empty(t, cfg.Validate())
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
+	cfg.ListenAddr, cfg.AdminListenAddr = "127.0.0.1:0", "127.0.0.1:0"
 	logs := &lockedBuffer{}
-	srv, err := startServer(ctx, cfg, declared, slog.New(slog.NewJSONHandler(logs, nil)), ln)
+	srv, err := startServer(ctx, cfg, declared, slog.New(slog.NewJSONHandler(logs, nil)))
 	require.NoError(t, err)
-	defer srv.close()
+	defer srv.Close()
 
 	type response struct {
 		status int
@@ -71,7 +70,7 @@ func TestServe_JWT(t *testing.T) {
 	}
 	send := func(method, path, auth, tenantRef, body string) response {
 		t.Helper()
-		req, err := http.NewRequestWithContext(ctx, method, fmt.Sprintf("http://%s/api/v1/%s", srv.addr, path), strings.NewReader(body))
+		req, err := http.NewRequestWithContext(ctx, method, fmt.Sprintf("http://%s/api/v1/%s", srv.Addr(), path), strings.NewReader(body))
 		require.NoError(t, err)
 		req.Header.Set("Authorization", auth)
 		req.Header.Set("X-Tenant-ID", tenantRef)
@@ -198,6 +197,7 @@ func (b *lockedBuffer) String() string {
 }
 
 func TestConfig_JWT(t *testing.T) {
+	t.Parallel()
 	const secret = "a-secret-that-is-long-enough-0123456789"
 	tests := []struct {
 		name string
@@ -216,11 +216,8 @@ func TestConfig_JWT(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			for _, name := range []string{"JWT_SECRET", "JWT_JWKS_FILE", "JWT_AUDIENCE", "JWT_ISSUER", "JWT_LEEWAY",
-				"JWT_TENANT_CLAIM", "JWT_ROLE_CLAIM", "REQUIRE_TENANT", "DEFAULT_TENANT_ID"} {
-				t.Setenv(name, tt.env[name])
-			}
-			_, problems := LoadConfig()
+			t.Parallel()
+			_, problems := LoadConfig(DefaultConfig(), cliEnv(tt.env).get)
 			all := strings.Join(problems, "\n")
 			if len(tt.want) == 0 {
 				assert.Empty(t, problems)

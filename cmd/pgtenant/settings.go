@@ -3,9 +3,11 @@ package main
 import (
 	"io"
 	"slices"
+	"strings"
 )
 
-// setting is one environment variable pgtenant reads. settings is the one list of them: the usage texts print
+// setting is one setting pgtenant reads, as an environment variable and as a flag (flagName) of each command that
+// reads it; the flag wins. settings is the one list of them: the usage texts print it, the commands' flags come from
 // it, TestSettings_Read checks that LoadConfig reads each, and TestREADME_Settings that README's Configuration
 // table has the same names.
 type setting struct {
@@ -53,7 +55,7 @@ var settings = []setting{
 	{"JWT_LEEWAY", "30s", "clock skew allowed on exp, nbf and iat; at most 5m"},
 	{"BACKUP_KEY", "", "the secret (at least 32 bytes) that authenticates backups with an HMAC"},
 	{"DEV_DATABASE_URL", "", "a server where throwaway databases may be created; unset: a private throwaway server"},
-	{"TMPDIR", "/dev/shm when it has room, else /tmp", "where throwaway servers and drill files go"},
+	{"TMPDIR", "/dev/shm when it has room, else /tmp", "where throwaway servers, drill files and spooled answers go"},
 	{"GOGC", "Go's 100; serve: 400", "Go's garbage collection target"},
 }
 
@@ -63,7 +65,7 @@ var (
 		"MAX_ROWS", "STATEMENT_TIMEOUT", "WRITE_TIMEOUT", "MAX_BODY_BYTES", "CACHE_CONTROL", "CORS_ALLOWED_ORIGINS", "REGISTRY_CACHE_TTL", "DB_POOL_SIZE",
 		"DB_EXEC_MODE", "DATABASE_LISTEN_URL", "LOG_FORMAT", "LOG_LEVEL", "ADMIN_LISTEN_ADDR", "RATE_LIMIT_RPS",
 		"RATE_LIMIT_BURST", "AUTH_FAILURE_RPS", "AUTH_FAILURE_BURST", "TRUSTED_PROXIES", "SLOW_REQUEST_THRESHOLD", "JWT_SECRET", "JWT_JWKS_FILE", "JWT_TENANT_CLAIM",
-		"JWT_ROLE_CLAIM", "JWT_AUDIENCE", "JWT_ISSUER", "JWT_LEEWAY"}
+		"JWT_ROLE_CLAIM", "JWT_AUDIENCE", "JWT_ISSUER", "JWT_LEEWAY", "TMPDIR"}
 	scratchSettings = []string{"DEV_DATABASE_URL", "TMPDIR"}
 )
 
@@ -76,16 +78,23 @@ func settingsFor(groups ...[]string) []string {
 	return out
 }
 
-// writeSettings prints the named settings (all of them when names is nil), aligned.
+// flagName is the flag of the setting name: lower case, a dash for each underscore, and without the PGTENANT_
+// prefix: --database-url is DATABASE_URL, --data-dir is PGTENANT_DATA_DIR.
+func flagName(name string) string {
+	return strings.ReplaceAll(strings.ToLower(strings.TrimPrefix(name, "PGTENANT_")), "_", "-")
+}
+
+// writeSettings prints the named settings (all of them when names is nil), aligned: the flag, then the
+// environment variable with what it is.
 func writeSettings(w io.Writer, names []string) {
 	var rows [][2]string
 	for _, s := range settings {
 		if names == nil || slices.Contains(names, s.name) {
-			text := s.doc
+			text := s.name + ": " + s.doc
 			if s.def != "" {
 				text += " (default " + s.def + ")"
 			}
-			rows = append(rows, [2]string{s.name, text})
+			rows = append(rows, [2]string{"--" + flagName(s.name), text})
 		}
 	}
 	writeColumns(w, rows)

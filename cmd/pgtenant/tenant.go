@@ -48,7 +48,7 @@ func cmdTenantActivate(ctx context.Context, e *env, args []string) int {
 // setTenantActive is `tenant deactivate I` and `tenant activate I`.
 func setTenantActive(ctx context.Context, e *env, verb string, active bool, args []string) int {
 	fs := newFlags(e, verb, "I")
-	if code, ok := parseFlags(fs, args); !ok {
+	if code, ok := e.parse(fs, args); !ok {
 		return code
 	}
 	switch fs.NArg() {
@@ -83,11 +83,8 @@ func cmdTenantCreate(ctx context.Context, e *env, args []string) int {
 	identifier := fs.String("identifier", "", "the tenant's slug, as clients send it in the tenant header: lower-case letters, digits, _ (required)")
 	name := fs.String("name", "", "the tenant's display name (required)")
 	createdBy := fs.String("created-by", "", "who registers it, for the record (required)")
-	if code, ok := parseFlags(fs, args); !ok {
+	if code, ok := e.parseNoArgs(fs, args); !ok {
 		return code
-	}
-	if fs.NArg() > 0 {
-		return usageError(fs, e, "unexpected argument %q", fs.Arg(0))
 	}
 	for _, f := range []struct{ flag, value string }{
 		{"identifier", *identifier}, {"name", *name}, {"created-by", *createdBy},
@@ -129,11 +126,8 @@ type tenantJSON struct {
 func cmdTenantList(ctx context.Context, e *env, args []string) int {
 	fs := newFlags(e, "tenant list", "[--json]")
 	asJSON := fs.Bool("json", false, "print a JSON array instead of a table")
-	if code, ok := parseFlags(fs, args); !ok {
+	if code, ok := e.parseNoArgs(fs, args); !ok {
 		return code
-	}
-	if fs.NArg() > 0 {
-		return usageError(fs, e, "unexpected argument %q", fs.Arg(0))
 	}
 	conn, err := connectAdmin(ctx, e)
 	if err != nil {
@@ -231,7 +225,7 @@ func cmdTenantSetLimit(ctx context.Context, e *env, args []string) int {
 	rps := fs.Float64("rps", 0, "requests per second the tenant may make, on average (> 0)")
 	burst := fs.Int("burst", 0, "requests the tenant may make at once: the bucket size (> 0)")
 	clear := fs.Bool("clear", false, "remove the tenant's own limit: the server's default applies again")
-	if code, ok := parseFlags(fs, args); !ok {
+	if code, ok := e.parse(fs, args); !ok {
 		return code
 	}
 	if fs.NArg() == 0 {
@@ -239,7 +233,7 @@ func cmdTenantSetLimit(ctx context.Context, e *env, args []string) int {
 	}
 	ref := fs.Arg(0)
 	// The usage puts I first, and the flag package stops at the first argument that is not a flag.
-	if code, ok := parseFlags(fs, fs.Args()[1:]); !ok {
+	if code, ok := e.parse(fs, fs.Args()[1:]); !ok {
 		return code
 	}
 	if fs.NArg() > 0 {

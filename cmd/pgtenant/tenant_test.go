@@ -19,31 +19,33 @@ var uuidLine = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]
 // TestTenantToken registers tenants and makes tokens through the CLI as the
 // owner, then checks that the app login's Store accepts the token.
 func TestTenantToken(t *testing.T) {
+	t.Parallel()
+	env := cliEnv{}
 	db := pgtest.New(t)
-	t.Setenv("ADMIN_DATABASE_URL", db.OwnerURL)
-	t.Setenv("POLICIES_FILE", "../../policies.hcl")
+	env["ADMIN_DATABASE_URL"] = db.OwnerURL
+	env["POLICIES_FILE"] = "../../policies.hcl"
 
-	code, stdout, _ := pgtenant(t, "tenant", "list")
+	code, stdout, _ := pgtenant(t, env, "tenant", "list")
 	assert.Equal(t, exitOK, code)
 	assert.Contains(t, stdout, "No tenants")
-	code, stdout, _ = pgtenant(t, "tenant", "list", "--json")
+	code, stdout, _ = pgtenant(t, env, "tenant", "list", "--json")
 	assert.Equal(t, exitOK, code)
 	assert.Equal(t, "[]\n", stdout)
 
-	code, stdout, stderr := pgtenant(t, "tenant", "create", "--identifier", "acme", "--name", "Acme Corp", "--created-by", "alice")
+	code, stdout, stderr := pgtenant(t, env, "tenant", "create", "--identifier", "acme", "--name", "Acme Corp", "--created-by", "alice")
 	require.Equal(t, exitOK, code, stderr)
 	require.Regexp(t, uuidLine, stdout, "the UUID alone")
 	acme := strings.TrimSpace(stdout)
-	code, stdout, stderr = pgtenant(t, "tenant", "create", "--identifier=globex", "--name=Globex", "--created-by=bob")
+	code, stdout, stderr = pgtenant(t, env, "tenant", "create", "--identifier=globex", "--name=Globex", "--created-by=bob")
 	require.Equal(t, exitOK, code, stderr)
 	globex := strings.TrimSpace(stdout)
 
-	code, stdout, stderr = pgtenant(t, "tenant", "create", "--identifier", "acme", "--name", "Again", "--created-by", "alice")
+	code, stdout, stderr = pgtenant(t, env, "tenant", "create", "--identifier", "acme", "--name", "Again", "--created-by", "alice")
 	assert.Equal(t, exitFailure, code)
 	assert.Empty(t, stdout)
 	assert.Equal(t, "pgtenant tenant create: a tenant with this identifier exists: \"acme\"\n", stderr)
 
-	code, stdout, _ = pgtenant(t, "tenant", "list")
+	code, stdout, _ = pgtenant(t, env, "tenant", "list")
 	assert.Equal(t, exitOK, code)
 	lines := strings.Split(strings.TrimSpace(stdout), "\n")
 	require.Len(t, lines, 3)
@@ -51,7 +53,7 @@ func TestTenantToken(t *testing.T) {
 	assert.Regexp(t, `^acme\s+`+acme+`\s+Acme Corp\s+yes\s+default\s+alice\s+\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$`, lines[1])
 	assert.Regexp(t, `^globex\s+`+globex+`\s+Globex\s+yes\s+default\s+bob\s+`, lines[2])
 
-	code, stdout, _ = pgtenant(t, "tenant", "list", "--json")
+	code, stdout, _ = pgtenant(t, env, "tenant", "list", "--json")
 	assert.Equal(t, exitOK, code)
 	var tenants []tenantJSON
 	require.NoError(t, json.Unmarshal([]byte(stdout), &tenants), stdout)
@@ -65,29 +67,29 @@ func TestTenantToken(t *testing.T) {
 
 	// A token for both tenants, one named by identifier and one by its UUID
 	// in capitals; the role defaults to the first declared role.
-	code, stdout, stderr = pgtenant(t, "token", "create", "--tenant", "acme", "--tenant", strings.ToUpper(globex), "--name", "ci")
+	code, stdout, stderr = pgtenant(t, env, "token", "create", "--tenant", "acme", "--tenant", strings.ToUpper(globex), "--name", "ci")
 	require.Equal(t, exitOK, code, stderr)
 	require.Regexp(t, `^pgt_[A-Za-z0-9_-]{49}\n$`, stdout, "the token alone")
 	token := strings.TrimSpace(stdout)
 	assert.Contains(t, stderr, "shown only this once")
 	assert.NotContains(t, stderr, token)
 
-	code, stdout, stderr = pgtenant(t, "token", "create", "--tenant", "globex", "--name", "dashboard", "--role", "reader")
+	code, stdout, stderr = pgtenant(t, env, "token", "create", "--tenant", "globex", "--name", "dashboard", "--role", "reader")
 	require.Equal(t, exitOK, code, stderr)
 	readerToken := strings.TrimSpace(stdout)
 
-	code, stdout, stderr = pgtenant(t, "token", "create", "--tenant", "acme", "--tenant", "nope", "--name", "x")
+	code, stdout, stderr = pgtenant(t, env, "token", "create", "--tenant", "acme", "--tenant", "nope", "--name", "x")
 	assert.Equal(t, exitFailure, code)
 	assert.Empty(t, stdout)
 	assert.Equal(t, "pgtenant token create: unknown tenant \"nope\"\n", stderr)
 
-	code, stdout, stderr = pgtenant(t, "token", "create", "--tenant", "acme", "--name", "x", "--role", "admin")
+	code, stdout, stderr = pgtenant(t, env, "token", "create", "--tenant", "acme", "--name", "x", "--role", "admin")
 	assert.Equal(t, exitUsage, code)
 	assert.Empty(t, stdout)
 	assert.Contains(t, stderr, `--role "admin" is not a role of ../../policies.hcl; declared roles: app, reader`)
 	assert.Contains(t, stderr, "Usage: pgtenant token create")
 
-	code, stdout, _ = pgtenant(t, "token", "list")
+	code, stdout, _ = pgtenant(t, env, "token", "list")
 	assert.Equal(t, exitOK, code)
 	lines = strings.Split(strings.TrimSpace(stdout), "\n")
 	require.Len(t, lines, 3, "the refused tokens were not created")
@@ -108,7 +110,7 @@ func TestTenantToken(t *testing.T) {
 	require.NotNil(t, cred)
 	assert.Equal(t, "reader", cred.Role)
 
-	code, stdout, _ = pgtenant(t, "token", "list", "--json")
+	code, stdout, _ = pgtenant(t, env, "token", "list", "--json")
 	assert.Equal(t, exitOK, code)
 	for _, secret := range []string{token, readerToken, strings.TrimPrefix(token, "pgt_")} {
 		assert.NotContains(t, stdout, secret, "a token is never listed")
@@ -124,8 +126,10 @@ func TestTenantToken(t *testing.T) {
 }
 
 func TestTenantToken_Usage(t *testing.T) {
-	t.Setenv("POLICIES_FILE", "../../policies.hcl")
-	t.Setenv("ADMIN_DATABASE_URL", "")
+	t.Parallel()
+	env := cliEnv{}
+	env["POLICIES_FILE"] = "../../policies.hcl"
+	env["ADMIN_DATABASE_URL"] = ""
 	tests := []struct {
 		args []string
 		code int
@@ -150,7 +154,8 @@ func TestTenantToken_Usage(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
-			code, stdout, stderr := pgtenant(t, tt.args...)
+			t.Parallel()
+			code, stdout, stderr := pgtenant(t, env, tt.args...)
 			assert.Equal(t, tt.code, code, stderr)
 			if tt.code == exitOK { // a usage asked for goes to stdout
 				assert.Contains(t, stdout, tt.want)
@@ -168,9 +173,11 @@ func TestTenantToken_Usage(t *testing.T) {
 
 // TestTenant_NotMigrated points the CLI at a database without the registry.
 func TestTenant_NotMigrated(t *testing.T) {
+	t.Parallel()
+	env := cliEnv{}
 	db := pgtest.NewEmpty(t)
-	t.Setenv("ADMIN_DATABASE_URL", db.OwnerURL)
-	code, _, stderr := pgtenant(t, "tenant", "list")
+	env["ADMIN_DATABASE_URL"] = db.OwnerURL
+	code, _, stderr := pgtenant(t, env, "tenant", "list")
 	assert.Equal(t, exitFailure, code)
 	assert.Contains(t, stderr, "pgtenant migrate up")
 	assert.Equal(t, 1, strings.Count(stderr, "\n"), "one line: %s", stderr)
@@ -179,19 +186,21 @@ func TestTenant_NotMigrated(t *testing.T) {
 // TestTenantSetLimit: `tenant set-limit` stores a tenant's own rate limit, `tenant list` shows it, the app
 // login's directory reads it, and --clear removes it.
 func TestTenantSetLimit(t *testing.T) {
+	t.Parallel()
+	env := cliEnv{}
 	db := pgtest.New(t)
-	t.Setenv("ADMIN_DATABASE_URL", db.OwnerURL)
-	t.Setenv("POLICIES_FILE", "../../policies.hcl")
-	code, _, stderr := pgtenant(t, "tenant", "create", "--identifier", "acme", "--name", "Acme Corp", "--created-by", "alice")
+	env["ADMIN_DATABASE_URL"] = db.OwnerURL
+	env["POLICIES_FILE"] = "../../policies.hcl"
+	code, _, stderr := pgtenant(t, env, "tenant", "create", "--identifier", "acme", "--name", "Acme Corp", "--created-by", "alice")
 	require.Equal(t, exitOK, code, stderr)
 
-	code, stdout, stderr := pgtenant(t, "tenant", "set-limit", "acme", "--rps", "2.5", "--burst", "10")
+	code, stdout, stderr := pgtenant(t, env, "tenant", "set-limit", "acme", "--rps", "2.5", "--burst", "10")
 	require.Equal(t, exitOK, code, stderr)
 	assert.Contains(t, stdout, "limited to 2.5/s burst 10")
-	code, stdout, _ = pgtenant(t, "tenant", "list")
+	code, stdout, _ = pgtenant(t, env, "tenant", "list")
 	require.Equal(t, exitOK, code)
 	assert.Regexp(t, `\nacme\s+\S+\s+Acme Corp\s+yes\s+2\.5/s burst 10\s+alice`, stdout)
-	code, stdout, _ = pgtenant(t, "tenant", "list", "--json")
+	code, stdout, _ = pgtenant(t, env, "tenant", "list", "--json")
 	require.Equal(t, exitOK, code)
 	var list []tenantJSON
 	require.NoError(t, json.Unmarshal([]byte(stdout), &list), stdout)
@@ -207,16 +216,16 @@ func TestTenantSetLimit(t *testing.T) {
 		{"acme"}, {"acme", "--rps", "1"}, {"acme", "--burst", "1"}, {"acme", "--rps", "0", "--burst", "1"},
 		{"acme", "--rps", "1", "--burst", "0"}, {"acme", "--clear", "--rps", "1"}, {"--clear"},
 	} {
-		code, _, _ := pgtenant(t, append([]string{"tenant", "set-limit"}, args...)...)
+		code, _, _ := pgtenant(t, env, append([]string{"tenant", "set-limit"}, args...)...)
 		assert.Equal(t, exitUsage, code, "%q", args)
 	}
-	code, _, stderr = pgtenant(t, "tenant", "set-limit", "initech", "--clear")
+	code, _, stderr = pgtenant(t, env, "tenant", "set-limit", "initech", "--clear")
 	assert.Equal(t, exitFailure, code, stderr)
 
-	code, stdout, stderr = pgtenant(t, "tenant", "set-limit", "acme", "--clear")
+	code, stdout, stderr = pgtenant(t, env, "tenant", "set-limit", "acme", "--clear")
 	require.Equal(t, exitOK, code, stderr)
 	assert.Contains(t, stdout, "no rate limit of its own")
-	code, stdout, _ = pgtenant(t, "tenant", "list", "--json")
+	code, stdout, _ = pgtenant(t, env, "tenant", "list", "--json")
 	require.Equal(t, exitOK, code)
 	require.NoError(t, json.Unmarshal([]byte(stdout), &list), stdout)
 	assert.Nil(t, list[0].RateLimitRPS)

@@ -5,13 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"syscall"
 	"time"
 
 	"pgtenant/internal/pglocal"
 )
 
-// withThrowawayServer starts a private PostgreSQL server in a new directory under root (see throwawayParent)
+// withThrowawayServer starts a private PostgreSQL server in a new directory under root (Config.scratchDir)
 // named after prefix, calls fn with its superuser's URL, and stops and removes the server, also when ctx is
 // cancelled. Returns an error wrapping pglocal.ErrNoBinaries when PostgreSQL is not installed.
 func withThrowawayServer(ctx context.Context, root, prefix string, fn func(serverURL string) error) (err error) {
@@ -19,7 +18,7 @@ func withThrowawayServer(ctx context.Context, root, prefix string, fn func(serve
 	if err != nil {
 		return err
 	}
-	dir, err := os.MkdirTemp(throwawayParent(root), prefix)
+	dir, err := os.MkdirTemp(root, prefix)
 	if err != nil {
 		return err
 	}
@@ -51,25 +50,10 @@ func scratchServer(cfg Config, prefix string) func(ctx context.Context, fn func(
 		if cfg.DevDatabaseURL != "" {
 			return fn(cfg.DevDatabaseURL)
 		}
-		err := withThrowawayServer(ctx, cfg.TempDir, prefix, fn)
+		err := withThrowawayServer(ctx, cfg.scratchDir(), prefix, fn)
 		if errors.Is(err, pglocal.ErrNoBinaries) {
 			return fmt.Errorf("DEV_DATABASE_URL is not set and %w", err)
 		}
 		return err
 	}
-}
-
-// throwawayParent is the directory a throwaway server goes in: root (the TMPDIR setting) when it is set, else
-// Linux's in-memory /dev/shm when it has room, which more than halves the time validate takes (initdb and CREATE
-// DATABASE are most of it), else the system's temporary directory. Docker gives a container 64 MB of /dev/shm
-// by default, too little for a cluster.
-func throwawayParent(root string) string {
-	if root != "" {
-		return root
-	}
-	var st syscall.Statfs_t
-	if err := syscall.Statfs("/dev/shm", &st); err == nil && st.Bavail*uint64(st.Bsize) >= 256<<20 {
-		return "/dev/shm"
-	}
-	return os.TempDir()
 }

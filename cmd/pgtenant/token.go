@@ -29,7 +29,7 @@ func tokenActions() []command {
 
 func cmdTokenRevoke(ctx context.Context, e *env, args []string) int {
 	fs := newFlags(e, "token revoke", "<id|name>")
-	if code, ok := parseFlags(fs, args); !ok {
+	if code, ok := e.parse(fs, args); !ok {
 		return code
 	}
 	switch fs.NArg() {
@@ -70,11 +70,8 @@ func cmdTokenCreate(ctx context.Context, e *env, args []string) int {
 	fs.Var(&tenants, "tenant", "a tenant the token may act for, by identifier or UUID; repeat for several (at least one)")
 	name := fs.String("name", "", "what the token is for, e.g. ci or frontend (required)")
 	role := fs.String("role", "", "the declared role its requests run as (default: the first role of the declaration)")
-	if code, ok := parseFlags(fs, args); !ok {
+	if code, ok := e.parseNoArgs(fs, args); !ok {
 		return code
-	}
-	if fs.NArg() > 0 {
-		return usageError(fs, e, "unexpected argument %q", fs.Arg(0))
 	}
 	if strings.TrimSpace(*name) == "" {
 		return usageError(fs, e, "--name is required")
@@ -126,11 +123,8 @@ type tokenJSON struct {
 func cmdTokenList(ctx context.Context, e *env, args []string) int {
 	fs := newFlags(e, "token list", "[--json]")
 	asJSON := fs.Bool("json", false, "print a JSON array instead of a table")
-	if code, ok := parseFlags(fs, args); !ok {
+	if code, ok := e.parseNoArgs(fs, args); !ok {
 		return code
-	}
-	if fs.NArg() > 0 {
-		return usageError(fs, e, "unexpected argument %q", fs.Arg(0))
 	}
 	conn, err := connectAdmin(ctx, e)
 	if err != nil {

@@ -16,11 +16,11 @@ func cmdValidate(ctx context.Context, e *env, args []string) int {
 	fs := newFlags(e, "validate", "[-json] [-offline]")
 	asJSON := fs.Bool("json", false, "print diagnostics in Terraform's JSON layout on stdout")
 	offline := fs.Bool("offline", false, "skip checking the SQL fragments on a scratch database")
-	if code, ok := parseFlags(fs, args); !ok {
+	if code, ok := e.parse(fs, args); !ok {
 		return code
 	}
 	if fs.NArg() > 0 {
-		return usageError(fs, e, "unexpected argument %q (set POLICIES_FILE to validate another file)", fs.Arg(0))
+		return usageError(fs, e, "unexpected argument %q (set POLICIES_FILE or --policies-file to validate another file)", fs.Arg(0))
 	}
 	model, files, diags := schema.Load(e.cfg.PoliciesFile)
 	if !diags.HasErrors() && !*offline {
@@ -53,7 +53,7 @@ func checkSQL(ctx context.Context, cfg Config, m *schema.Model) hcl.Diagnostics 
 		}
 		return diags
 	}
-	diags, err := checkOnThrowawayServer(ctx, cfg.TempDir, m)
+	diags, err := checkOnThrowawayServer(ctx, cfg.scratchDir(), m)
 	if errors.Is(err, pglocal.ErrNoBinaries) {
 		return notChecked(hcl.DiagWarning, "No PostgreSQL to check them on: install the PostgreSQL server "+
 			"(apt-get install postgresql-15), or set DEV_DATABASE_URL to a server where a throwaway database may "+

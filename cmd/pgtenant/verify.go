@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"pgtenant/engine/verify"
+	"pgtenant/engine/verify/httpcheck"
 	"pgtenant/schema"
 )
 
@@ -30,11 +31,8 @@ func cmdVerify(ctx context.Context, e *env, args []string) int {
 		"migration applied and the migrations applied again, the schema compared. They take seconds")
 	drillTenant := fs.String("drill-tenant", "", "with --drills: the tenant to back up, by identifier or UUID "+
 		"(default: the first active tenant registered)")
-	if code, ok := parseFlags(fs, args); !ok {
+	if code, ok := e.parseNoArgs(fs, args); !ok {
 		return code
-	}
-	if fs.NArg() > 0 {
-		return usageError(fs, e, "unexpected argument %q", fs.Arg(0))
 	}
 	if *token != "" && *server == "" {
 		return usageError(fs, e, "--token is only used with --server")
@@ -66,18 +64,19 @@ func cmdVerify(ctx context.Context, e *env, args []string) int {
 		DefaultTenant: e.cfg.DefaultTenant,
 		Scratch:       scratchServer(e.cfg, "pgtenant-verify-"),
 		DrillTenant:   *drillTenant,
-		TempDir:       e.cfg.TempDir,
+		TempDir:       e.cfg.scratchDir(),
 	}
 	results := verify.Run(ctx, cfg)
 	if *drills {
 		results = append(results, verify.RunDrills(ctx, cfg)...)
 	}
 	if *server != "" {
-		results = append(results, probeServer(ctx, e.cfg, model, *server, *token))
+		results = append(results, httpcheck.Server(ctx, httpcheck.Config{BaseURL: *server, Token: *token,
+			Header: e.cfg.TenantHeader, AdminURL: e.cfg.AdminDatabaseURL, Declared: model}))
 		if *admin == "" {
 			*admin = "http://" + displayAddr(e.cfg.AdminListenAddr)
 		}
-		results = append(results, probeAdmin(ctx, *admin))
+		results = append(results, httpcheck.Monitoring(ctx, *admin))
 	}
 	failed := 0
 	for _, r := range results {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
-	"net"
 	"net/url"
 	"regexp"
 	"strings"
@@ -21,24 +20,21 @@ import (
 	"pgtenant/schema"
 )
 
-// deployment points the CLI at a fresh migrated database: the owner, an app login holding app and reader (as
-// `make run` sets them up), the repository's declaration and migrations. It returns the database and the app URL.
-func deployment(t *testing.T) (*pgtest.DB, string) {
+// deployment is a fresh migrated database and an environment that points the CLI at it: the owner, an app login
+// holding app and reader (as `make run` sets them up), the repository's declaration and migrations. It returns the
+// database, the environment and the app URL.
+func deployment(t *testing.T) (*pgtest.DB, cliEnv, string) {
 	t.Helper()
 	db := pgtest.New(t)
 	app := db.LoginURL(t, "app", "reader")
-	t.Setenv("DATABASE_URL", app)
-	t.Setenv("ADMIN_DATABASE_URL", db.OwnerURL)
-	t.Setenv("POLICIES_FILE", "../../policies.hcl")
-	t.Setenv("MIGRATIONS_DIR", "../../migrations")
-	t.Setenv("REQUIRE_TENANT", "")
-	t.Setenv("DEFAULT_TENANT_ID", "")
-	return db, app
+	return db, cliEnv{"DATABASE_URL": app, "ADMIN_DATABASE_URL": db.OwnerURL, "POLICIES_FILE": "../../policies.hcl",
+		"MIGRATIONS_DIR": "../../migrations"}, app
 }
 
 func TestVerify_Clean(t *testing.T) {
-	deployment(t)
-	code, stdout, stderr := pgtenant(t, "verify")
+	t.Parallel()
+	_, env, _ := deployment(t)
+	code, stdout, stderr := pgtenant(t, env, "verify")
 	require.Equal(t, exitOK, code, stdout+stderr)
 	lines := strings.Split(strings.TrimSpace(stdout), "\n")
 	require.Len(t, lines, 15, stdout) // 13 checks, a blank line, the summary
@@ -47,7 +43,7 @@ func TestVerify_Clean(t *testing.T) {
 	}
 	assert.Contains(t, stdout, "13 of 13 checks passed. The HTTP checks did not run")
 
-	code, stdout, _ = pgtenant(t, "verify", "--json")
+	code, stdout, _ = pgtenant(t, env, "verify", "--json")
 	require.Equal(t, exitOK, code)
 	var results []verify.Result
 	require.NoError(t, json.Unmarshal([]byte(stdout), &results), stdout)
@@ -61,18 +57,20 @@ func TestVerify_Clean(t *testing.T) {
 
 // TestVerify_Acceptance: issue 4's two acceptance cases, as an operator sees them.
 func TestVerify_Acceptance(t *testing.T) {
+	t.Parallel()
 	t.Run("NO FORCE on webpages_webpage", func(t *testing.T) {
-		db, _ := deployment(t)
+		t.Parallel()
+		db, env, _ := deployment(t)
 		_, err := db.Owner.Exec(t.Context(), "ALTER TABLE webpages_webpage NO FORCE ROW LEVEL SECURITY")
 		require.NoError(t, err)
-		code, stdout, _ := pgtenant(t, "verify")
+		code, stdout, _ := pgtenant(t, env, "verify")
 		assert.Equal(t, exitFailure, code)
 		assert.Contains(t, stdout, "✗ RLS: enabled and forced on every declared table — table public.webpages_webpage "+
 			"has row-level security enabled but not forced: its owner is exempt from the policies\n"+
 			"    fix: ALTER TABLE public.webpages_webpage FORCE ROW LEVEL SECURITY;\n")
 		assert.Contains(t, stdout, "12 of 13 checks passed.")
 
-		code, stdout, _ = pgtenant(t, "verify", "--json")
+		code, stdout, _ = pgtenant(t, env, "verify", "--json")
 		assert.Equal(t, exitFailure, code)
 		var results []verify.Result
 		require.NoError(t, json.Unmarshal([]byte(stdout), &results))
@@ -84,11 +82,12 @@ func TestVerify_Acceptance(t *testing.T) {
 		}
 	})
 	t.Run("superuser DATABASE_URL", func(t *testing.T) {
-		db, _ := deployment(t)
-		t.Setenv("DATABASE_URL", db.AdminURL)
+		t.Parallel()
+		db, env, _ := deployment(t)
+		env["DATABASE_URL"] = db.AdminURL
 		u, err := url.Parse(db.AdminURL)
 		require.NoError(t, err)
-		code, stdout, _ := pgtenant(t, "verify")
+		code, stdout, _ := pgtenant(t, env, "verify")
 		assert.Equal(t, exitFailure, code)
 		assert.Contains(t, stdout, "✗ app role: not superuser, no BYPASSRLS, owns no table — role "+u.User.Username()+
 			" is a superuser, which bypasses row-level security")
@@ -98,17 +97,18 @@ func TestVerify_Acceptance(t *testing.T) {
 }
 
 func TestVerify_Usage(t *testing.T) {
-	deployment(t)
-	code, _, stderr := pgtenant(t, "verify", "--token", "x")
+	t.Parallel()
+	_, env, _ := deployment(t)
+	code, _, stderr := pgtenant(t, env, "verify", "--token", "x")
 	assert.Equal(t, exitUsage, code)
 	assert.Contains(t, stderr, "--token is only used with --server")
-	code, _, stderr = pgtenant(t, "verify", "extra")
+	code, _, stderr = pgtenant(t, env, "verify", "extra")
 	assert.Equal(t, exitUsage, code)
 	assert.Contains(t, stderr, "Usage: pgtenant verify")
-	code, _, stderr = pgtenant(t, "verify", "--admin", "http://127.0.0.1:3001")
+	code, _, stderr = pgtenant(t, env, "verify", "--admin", "http://127.0.0.1:3001")
 	assert.Equal(t, exitUsage, code)
 	assert.Contains(t, stderr, "--admin is only used with --server")
-	code, _, stderr = pgtenant(t, "verify", "--drill-tenant", "acme")
+	code, _, stderr = pgtenant(t, env, "verify", "--drill-tenant", "acme")
 	assert.Equal(t, exitUsage, code)
 	assert.Contains(t, stderr, "--drill-tenant is only used with --drills")
 }
@@ -116,10 +116,11 @@ func TestVerify_Usage(t *testing.T) {
 // TestVerify_Drills: --drills adds the restore and rollback drills, on scratch databases of DEV_DATABASE_URL
 // (without it, of a private throwaway server under TMPDIR: the acceptance test of `make run` runs that way).
 func TestVerify_Drills(t *testing.T) {
-	db, app := deployment(t)
-	t.Setenv("DEV_DATABASE_URL", devServer(t))
-	t.Setenv("TMPDIR", t.TempDir())
-	code, stdout, _ := pgtenant(t, "verify", "--drills")
+	t.Parallel()
+	db, env, app := deployment(t)
+	env["DEV_DATABASE_URL"] = devServer(t)
+	env["TMPDIR"] = t.TempDir()
+	code, stdout, _ := pgtenant(t, env, "verify", "--drills")
 	assert.Equal(t, exitFailure, code, "no tenant: nothing to back up")
 	assert.Contains(t, stdout, "✗ "+verify.CheckBackupDrill+" — no active tenant is registered")
 	assert.Contains(t, stdout, "✓ "+verify.CheckRollbackDrill)
@@ -137,7 +138,7 @@ func TestVerify_Drills(t *testing.T) {
 		_, err := tx.Exec(t.Context(), "INSERT INTO content_namespace (slug, name) VALUES ('www', 'Site')")
 		return err
 	}))
-	code, stdout, stderr := pgtenant(t, "verify", "--drills", "--drill-tenant", "acme")
+	code, stdout, stderr := pgtenant(t, env, "verify", "--drills", "--drill-tenant", "acme")
 	require.Equal(t, exitOK, code, stdout+stderr)
 	assert.Contains(t, stdout, "✓ "+verify.CheckBackupDrill+"\n")
 	assert.Contains(t, stdout, "15 of 15 checks passed. The HTTP checks did not run")
@@ -146,7 +147,8 @@ func TestVerify_Drills(t *testing.T) {
 
 // TestVerify_Server runs verify --server against an API started in-process on the same database.
 func TestVerify_Server(t *testing.T) {
-	db, app := deployment(t)
+	t.Parallel()
+	db, env, app := deployment(t)
 	declared, _, diags := schema.Load("../../policies.hcl")
 	require.False(t, diags.HasErrors())
 	// start serves the API and its admin listener, each on a port of its own, and returns the verify flags that
@@ -155,28 +157,25 @@ func TestVerify_Server(t *testing.T) {
 		cfg := DefaultConfig()
 		cfg.DatabaseURL = app
 		mutate(&cfg)
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		cfg.ListenAddr, cfg.AdminListenAddr = "127.0.0.1:0", "127.0.0.1:0"
+		srv, err := startServer(t.Context(), cfg, declared, slog.New(slog.DiscardHandler))
 		require.NoError(t, err)
-		ctx, cancel := context.WithCancel(t.Context())
-		srv, err := startServer(ctx, cfg, declared, slog.New(slog.DiscardHandler), ln)
-		require.NoError(t, err)
-		t.Cleanup(func() { cancel(); srv.close() })
-		require.NoError(t, srv.serveAdmin("127.0.0.1:0", nil))
-		base = "http://" + srv.addr + "/api/v1"
-		return base, []string{"--server", base, "--admin", "http://" + srv.adminAddr}
+		t.Cleanup(srv.Close)
+		base = "http://" + srv.Addr() + "/api/v1"
+		return base, []string{"--server", base, "--admin", "http://" + srv.AdminAddr()}
 	}
 	serverLine := regexp.MustCompile(`(?m)^([✓✗]) ` + regexp.QuoteMeta(verify.CheckServer) + `(.*)$`)
 	adminLine := regexp.MustCompile(`(?m)^([✓✗]) ` + regexp.QuoteMeta(verify.CheckMonitoring) + `(.*)$`)
 
 	t.Run("without a token", func(t *testing.T) {
 		_, flags := start(t, func(*Config) {})
-		code, stdout, stderr := pgtenant(t, append([]string{"verify"}, flags...)...)
+		code, stdout, stderr := pgtenant(t, env, append([]string{"verify"}, flags...)...)
 		require.Equal(t, exitOK, code, stdout+stderr)
 		assert.Equal(t, "✓", serverLine.FindStringSubmatch(stdout)[1])
 		assert.Equal(t, "✓", adminLine.FindStringSubmatch(stdout)[1])
 		assert.Contains(t, stdout, "15 of 15 checks passed. The drills did not run: pass --drills.\n")
 
-		_, stdout, _ = pgtenant(t, append([]string{"verify", "--json"}, flags...)...)
+		_, stdout, _ = pgtenant(t, env, append([]string{"verify", "--json"}, flags...)...)
 		var results []verify.Result
 		require.NoError(t, json.Unmarshal([]byte(stdout), &results))
 		srv, admin := results[len(results)-2], results[len(results)-1]
@@ -188,7 +187,7 @@ func TestVerify_Server(t *testing.T) {
 	})
 	t.Run("the admin listener elsewhere", func(t *testing.T) {
 		base, _ := start(t, func(*Config) {})
-		code, stdout, _ := pgtenant(t, "verify", "--server", base, "--admin", "http://127.0.0.1:1")
+		code, stdout, _ := pgtenant(t, env, "verify", "--server", base, "--admin", "http://127.0.0.1:1")
 		assert.Equal(t, exitFailure, code)
 		m := adminLine.FindStringSubmatch(stdout)
 		require.NotNil(t, m, stdout)
@@ -197,10 +196,12 @@ func TestVerify_Server(t *testing.T) {
 		assert.Contains(t, stdout, "fix: start the server with ADMIN_LISTEN_ADDR reachable from here")
 		assert.Equal(t, "✓", serverLine.FindStringSubmatch(stdout)[1])
 
-		// Without --admin, ADMIN_LISTEN_ADDR says where it is.
-		t.Setenv("ADMIN_LISTEN_ADDR", "127.0.0.1:1")
-		_, stdout, _ = pgtenant(t, "verify", "--server", base)
+		// Without --admin, ADMIN_LISTEN_ADDR says where it is, and --admin-listen-addr wins over it.
+		_, stdout, _ = pgtenant(t, env.with("ADMIN_LISTEN_ADDR", "127.0.0.1:1"), "verify", "--server", base)
 		assert.Contains(t, adminLine.FindStringSubmatch(stdout)[2], "GET http://127.0.0.1:1/metrics")
+		_, stdout, _ = pgtenant(t, env.with("ADMIN_LISTEN_ADDR", "127.0.0.1:1"), "verify", "--server", base,
+			"--admin-listen-addr", "127.0.0.1:2")
+		assert.Contains(t, adminLine.FindStringSubmatch(stdout)[2], "GET http://127.0.0.1:2/metrics")
 	})
 	t.Run("with a token, from stdin", func(t *testing.T) {
 		_, flags := start(t, func(*Config) {})
@@ -210,12 +211,12 @@ func TestVerify_Server(t *testing.T) {
 		require.NoError(t, err)
 		var out, errb strings.Builder
 		code := run(t.Context(), append([]string{"verify", "--token", "-", "--json"}, flags...),
-			strings.NewReader(token+"\n"), &out, &errb)
+			env.get, strings.NewReader(token+"\n"), &out, &errb)
 		require.Equal(t, exitOK, code, out.String()+errb.String())
 		assert.Contains(t, out.String(), "403 PGT011, identical")
 		assert.NotContains(t, out.String(), token)
 
-		code, stdout, _ := pgtenant(t, append([]string{"verify", "--token", tenant.FormatToken([32]byte{})}, flags...)...)
+		code, stdout, _ := pgtenant(t, env, append([]string{"verify", "--token", tenant.FormatToken([32]byte{})}, flags...)...)
 		assert.Equal(t, exitFailure, code)
 		m := serverLine.FindStringSubmatch(stdout)
 		require.NotNil(t, m, stdout)
@@ -225,7 +226,7 @@ func TestVerify_Server(t *testing.T) {
 	})
 	t.Run("a server with a default tenant", func(t *testing.T) {
 		_, flags := start(t, func(c *Config) { c.RequireTenant, c.DefaultTenant = false, "acme" })
-		code, stdout, _ := pgtenant(t, append([]string{"verify"}, flags...)...)
+		code, stdout, _ := pgtenant(t, env, append([]string{"verify"}, flags...)...)
 		assert.Equal(t, exitFailure, code)
 		m := serverLine.FindStringSubmatch(stdout)
 		require.NotNil(t, m, stdout)
@@ -234,7 +235,7 @@ func TestVerify_Server(t *testing.T) {
 		assert.Contains(t, stdout, "fix: set REQUIRE_TENANT=true and unset DEFAULT_TENANT_ID on the server")
 	})
 	t.Run("nothing listening", func(t *testing.T) {
-		code, stdout, _ := pgtenant(t, "verify", "--server", "http://127.0.0.1:1/api/v1", "--admin", "http://127.0.0.1:1")
+		code, stdout, _ := pgtenant(t, env, "verify", "--server", "http://127.0.0.1:1/api/v1", "--admin", "http://127.0.0.1:1")
 		assert.Equal(t, exitFailure, code)
 		assert.Contains(t, stdout, "✗ "+verify.CheckServer+" — GET http://127.0.0.1:1/api/v1/content_namespace")
 	})

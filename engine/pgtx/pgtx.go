@@ -182,6 +182,22 @@ func (r *Runner) Tx(ctx context.Context, s Scope, fn func(ctx context.Context, t
 		return err
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // a no-op after Commit
+	if err := Bind(ctx, tx, s); err != nil {
+		return err
+	}
+	commit, err := fn(ctx, tx)
+	if err != nil || !commit {
+		return err
+	}
+	return tx.Commit(ctx)
+}
+
+// Bind binds s on tx, a transaction the caller already holds, with the one statement QueryRow, Query and Tx send
+// (and the audit statement of s after it): for code that must bind more than once in one transaction, such as
+// verify's isolation probe, which switches between two tenants in savepoints, or that holds a *pgx.Conn rather
+// than a pool. Every setting lasts until tx ends (or until the savepoint it was bound in is rolled back); the
+// Isolation of s is not used, since tx has begun. Returns ErrNoScope when s names no tenant setting.
+func Bind(ctx context.Context, tx pgx.Tx, s Scope) error {
 	b := &pgx.Batch{}
 	if err := s.queue(b); err != nil {
 		return err
@@ -192,9 +208,5 @@ func (r *Runner) Tx(ctx context.Context, s Scope, fn func(ctx context.Context, t
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("pgtx: bind: %w", err)
 	}
-	commit, err := fn(ctx, tx)
-	if err != nil || !commit {
-		return err
-	}
-	return tx.Commit(ctx)
+	return nil
 }

@@ -181,3 +181,48 @@ func TestTx_Isolation(t *testing.T) {
 		}))
 	}
 }
+
+// TestBind binds a transaction the caller holds on a *pgx.Conn: the settings are the ones QueryRow makes, sent in
+// one round trip, a rebind in a savepoint switches tenant until the savepoint is rolled back, and nothing outlives
+// the transaction.
+func TestBind(t *testing.T) {
+	db := pgtest.New(t)
+	a, b := twoTenants(t, db)
+	cfg, err := pgx.ParseConfig(db.LoginURL(t, "app", "reader"))
+	require.NoError(t, err)
+	c := &counter{}
+	cfg.Tracer = c
+	conn, err := pgx.ConnectConfig(t.Context(), cfg)
+	require.NoError(t, err)
+	defer conn.Close(context.Background())
+	read := func(q interface {
+		QueryRow(context.Context, string, ...any) pgx.Row
+	}) (tenant, role, timeout string) {
+		require.NoError(t, q.QueryRow(t.Context(), `SELECT coalesce(current_setting('app.current_tenant_id', true), ''),
+			current_user, current_setting('statement_timeout')`).Scan(&tenant, &role, &timeout))
+		return tenant, role, timeout
+	}
+	_, login, serverTimeout := read(conn)
+
+	tx, err := conn.Begin(t.Context())
+	require.NoError(t, err)
+	before := c.batches.Load() + c.queries.Load()
+	require.NoError(t, pgtx.Bind(t.Context(), tx, pgtx.Scope{Setting: setting, Tenant: a, Role: "app", Timeout: 2 * time.Second}))
+	assert.Equal(t, int64(1), c.batches.Load()+c.queries.Load()-before, "one round trip")
+	tenant, role, timeout := read(tx)
+	assert.Equal(t, []string{a, "app", "2s"}, []string{tenant, role, timeout})
+
+	sp, err := tx.Begin(t.Context())
+	require.NoError(t, err)
+	require.NoError(t, pgtx.Bind(t.Context(), sp, pgtx.Scope{Setting: setting, Tenant: b, Role: "reader"}))
+	tenant, role, timeout = read(sp)
+	assert.Equal(t, []string{b, "reader", serverTimeout}, []string{tenant, role, timeout})
+	require.NoError(t, sp.Rollback(t.Context()))
+	tenant, role, _ = read(tx)
+	assert.Equal(t, []string{a, "app"}, []string{tenant, role}, "the savepoint's binding is rolled back with it")
+
+	assert.ErrorIs(t, pgtx.Bind(t.Context(), tx, pgtx.Scope{Tenant: a}), pgtx.ErrNoScope)
+	require.NoError(t, tx.Rollback(t.Context()))
+	tenant, role, timeout = read(conn)
+	assert.Equal(t, []string{"", login, serverTimeout}, []string{tenant, role, timeout}, "nothing outlives the transaction")
+}

@@ -29,7 +29,7 @@
 // Config.Scratch provides: one tenant backed up, restored and compared row for row (engine/backup), and every down
 // migration applied and the migrations applied again, the schema compared at each step (engine/drift).
 //
-// The HTTP probes of a running server (CheckServer, CheckMonitoring) live in cmd/pgtenant, which alone may speak
+// The HTTP probes of a running server (CheckServer, CheckMonitoring) live in engine/verify/httpcheck, which may speak
 // HTTP: verify must not import net/http (nor engine/tenant or engine/registry, which do) or engine/httpapi. It
 // imports pgx, schema, engine/introspect, engine/migrate, engine/ddl, engine/backup, engine/pgtx and engine/drift.
 package verify

@@ -25,8 +25,8 @@ import (
 )
 
 // The drills: checks that rehearse a recovery on a scratch database, slower than the others (seconds), so they
-// run only when asked for (RunDrills). CheckMonitoring, like CheckServer, is run by the CLI, which alone speaks
-// HTTP.
+// run only when asked for (RunDrills). CheckMonitoring, like CheckServer, is run by engine/verify/httpcheck, which
+// speaks HTTP.
 const (
 	CheckBackupDrill   = "backups tested: one tenant backed up, restored into a scratch database, compared row for row"
 	CheckRollbackDrill = "rollback tested: every down migration reverts its up, on a scratch database"

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"pgtenant/engine/ddl"
+	"pgtenant/engine/pgtx"
 	"pgtenant/schema"
 )
 
@@ -66,10 +67,10 @@ func DropProbeTenants(ctx context.Context, db DB, tenants []ProbeTenant) error {
 }
 
 // probe returns CheckProbe: PostgreSQL's isolation, observed as the API would meet it. The owner registers two
-// temporary tenants A and B; then, as the app login, in one transaction that is rolled back, under the first
-// declared role that may insert (set with set_config('role', …, true), as the API does for each request):
+// temporary tenants A and B; then, as the app login, in one transaction that is rolled back, bound as the API binds
+// each request (pgtx.Bind: the tenant, the first declared role that may insert, a statement timeout):
 //
-//  1. with no tenant set, no tenant table shows a row (pristine session, and again after the setting is emptied);
+//  1. with no tenant bound, no tenant table shows a row (before the probe writes, and again at the end);
 //  2. a row is inserted as A and one as B into a tenant table R the probe can fill (required columns get sample
 //     values by type; a table whose check constraints refuse them is skipped for the next one);
 //  3. B sees exactly its own row of R and A exactly its own, and B's look-up of A's key finds nothing;
@@ -78,7 +79,7 @@ func DropProbeTenants(ctx context.Context, db DB, tenants []ProbeTenant) error {
 //     one referencing A's row is refused with 23503 (foreign_key_violation).
 //
 // The temporary tenants are removed afterwards. What it cannot prove: tables, roles and statements it did not
-// try (each other table is only checked for rows with no tenant set), and what the API does on top (CheckServer).
+// try (each other table is only checked for rows with no tenant bound), and what the API does on top (CheckServer).
 func (s *session) probe(ctx context.Context) Result {
 	if r := s.needApp(CheckProbe); r != nil {
 		return r[0]
@@ -143,13 +144,14 @@ func (p *prober) run(ctx context.Context, app *pgx.Conn) Result {
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
 	p.tx = tx
-	_, err = tx.Exec(ctx, `SELECT pg_catalog.set_config('statement_timeout', '20s', true),
-		pg_catalog.set_config('lock_timeout', '5s', true), pg_catalog.set_config('role', $1, true)`, p.role.Name)
-	if err != nil {
+	if err := pgtx.Bind(ctx, tx, p.scope("")); err != nil {
 		return Failed(CheckProbe, fmt.Sprintf("the app login cannot take role %s: %v", p.role.Name, err),
 			fmt.Sprintf("GRANT %s TO %s;", ddl.Ident(p.role.Name), ddl.Ident(app.Config().User)))
 	}
-	p.noTenantSeesNothing(ctx, "with no tenant set")
+	if _, err := tx.Exec(ctx, "SET LOCAL lock_timeout = '5s'"); err != nil {
+		return failedQuery(CheckProbe, err)
+	}
+	p.noTenantSeesNothing(ctx, "with no tenant bound")
 
 	r, rows, err := p.insertPair(ctx)
 	if err != nil {
@@ -161,8 +163,8 @@ func (p *prober) run(ctx context.Context, app *pgx.Conn) Result {
 	p.seesOwnOnly(ctx, r, rows)
 	p.crossWrites(ctx, r, rows)
 	p.crossReference(ctx, r, rows)
-	if _, err := tx.Exec(ctx, "SELECT pg_catalog.set_config($1, '', true)", p.m.Tenancy.Setting); err == nil {
-		p.noTenantSeesNothing(ctx, "with the tenant setting emptied")
+	if err := pgtx.Bind(ctx, tx, p.scope("")); err == nil {
+		p.noTenantSeesNothing(ctx, "with no tenant bound after both wrote")
 	}
 	if len(p.problems) > 0 {
 		return result(CheckProbe, "", p.problems)
@@ -186,9 +188,14 @@ func (p *prober) savepoint(ctx context.Context, keep bool, fn func(tx pgx.Tx) er
 	return sp.Commit(ctx)
 }
 
+// scope is the binding of the probe's steps: tenant (a UUID, "" for none), the probe's role, and a statement
+// timeout that ends a step stuck behind a lock.
+func (p *prober) scope(tenant string) pgtx.Scope {
+	return pgtx.Scope{Setting: p.m.Tenancy.Setting, Tenant: tenant, Role: p.role.Name, Timeout: 20 * time.Second}
+}
+
 func (p *prober) setTenant(ctx context.Context, tx pgx.Tx, t ProbeTenant) error {
-	_, err := tx.Exec(ctx, "SELECT pg_catalog.set_config($1, $2, true)", p.m.Tenancy.Setting, t.ID)
-	return err
+	return pgtx.Bind(ctx, tx, p.scope(t.ID))
 }
 
 // noTenantSeesNothing checks that no declared tenant table shows a row.

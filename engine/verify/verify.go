@@ -15,7 +15,8 @@ import (
 	"pgtenant/schema"
 )
 
-// The names of the checks, in the order Run returns them. CheckServer is run by the CLI, after the others.
+// The names of the checks, in the order Run returns them. CheckServer is run by engine/verify/httpcheck, after the
+// others.
 const (
 	CheckAppRole        = "app role: not superuser, no BYPASSRLS, owns no table"
 	CheckPassword       = "app role: the server requires its password"

@@ -28,6 +28,8 @@ var rules = []struct {
 	{"pgtenant/engine/tenant", []string{"github.com/jackc/pgx/"}},
 	{"pgtenant/engine/registry", []string{"pgtenant/engine/httpapi"}},
 	{"pgtenant/engine/verify", []string{"net/http", "pgtenant/engine/httpapi", "pgtenant/engine/tenant", "pgtenant/engine/registry"}},
+	{"pgtenant/engine/verify/httpcheck", []string{"pgtenant/engine/httpapi"}},
+	{"pgtenant/engine/server", []string{"pgtenant/internal/", "pgtenant/engine/verify", "pgtenant/engine/migrate"}},
 	{"pgtenant/engine/rls", []string{"net/http", "pgtenant/engine/httpapi"}},
 	{"pgtenant/engine/backup", []string{"net/http", "pgtenant/engine/httpapi"}},
 	{"pgtenant/engine/drift", []string{"net/http", "pgtenant/engine/httpapi"}},
@@ -82,14 +84,24 @@ func TestImportRules(t *testing.T) {
 	}
 }
 
-// TestHTTPAPIOnlyFromCmd checks that only the command wires the HTTP layer.
+// TestHTTPAPIOnlyFromCmd checks that only the command wires the HTTP layer: engine/httpapi is imported by cmd and
+// by engine/server (the server's lifecycle) alone, and engine/server by cmd alone.
 func TestHTTPAPIOnlyFromCmd(t *testing.T) {
+	importers := map[string][]string{
+		"pgtenant/engine/httpapi": {"pgtenant/cmd/", "pgtenant/engine/httpapi", "pgtenant/engine/server"},
+		"pgtenant/engine/server":  {"pgtenant/cmd/", "pgtenant/engine/server"},
+	}
 	for pkg, d := range deps(t) {
-		if strings.HasPrefix(pkg, "pgtenant/cmd/") || strings.HasPrefix(pkg, "pgtenant/engine/httpapi") {
-			continue
-		}
 		for _, dep := range d {
-			assert.NotEqual(t, "pgtenant/engine/httpapi", dep, "%s must not import engine/httpapi", pkg)
+			allowed, ruled := importers[dep]
+			if !ruled {
+				continue
+			}
+			ok := false
+			for _, a := range allowed {
+				ok = ok || matches(pkg, a)
+			}
+			assert.True(t, ok, "%s must not import %s", pkg, dep)
 		}
 	}
 }
@@ -149,5 +161,50 @@ func TestNoTrackerMentions(t *testing.T) {
 				t.Errorf("%s:%d mentions %q: say what it is instead", f, i+1, m)
 			}
 		}
+	}
+}
+
+// envReadRE matches a read of the process environment.
+var envReadRE = regexp.MustCompile(`\bos\.(Getenv|LookupEnv|Environ)\(`)
+
+// envReaders are the only non-test files that may read the process environment: main, which hands os.Getenv to
+// run (cmd reads every setting through it, flags first); the test helpers, which read TEST_DATABASE_URL and
+// PGTEST_REQUIRED; and the private-PostgreSQL launcher, which passes the environment on to initdb and pg_ctl
+// without the PG* variables.
+var envReaders = []string{"cmd/pgtenant/main.go", "internal/pgtest/", "internal/pgbouncer/", "internal/pglocal/pglocal.go"}
+
+// TestEnvReadOnlyInMain: cmd is the only reader of the environment, and only main touches it (STYLE.md §7):
+// everything else gets plain values, so that a test can run a command with an environment of its own.
+func TestEnvReadOnlyInMain(t *testing.T) {
+	root := "../.."
+	for _, dir := range []string{"cmd", "engine", "schema", "internal"} {
+		require.NoError(t, filepath.WalkDir(filepath.Join(root, dir), func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() && d.Name() == "node_modules" {
+				return filepath.SkipDir
+			}
+			rel, _ := filepath.Rel(root, path)
+			if d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+				return nil
+			}
+			for _, allowed := range envReaders {
+				if rel == allowed || (strings.HasSuffix(allowed, "/") && strings.HasPrefix(rel, allowed)) {
+					return nil
+				}
+			}
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			for i, line := range strings.Split(string(b), "\n") {
+				if m := envReadRE.FindString(line); m != "" {
+					t.Errorf("%s:%d reads the environment (%s): take the value as a parameter, which cmd reads "+
+						"through run's getenv", rel, i+1, strings.TrimSuffix(m, "("))
+				}
+			}
+			return nil
+		}))
 	}
 }

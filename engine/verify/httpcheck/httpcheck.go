@@ -1,4 +1,12 @@
-package main
+// Package httpcheck runs the HTTP half of the production checklist against a running API: the checks
+// verify.CheckServer (Server: the tenant header is required, and unknown tenants are refused alike) and
+// verify.CheckMonitoring (Monitoring: the admin listener serves /metrics and /readyz). Its results are
+// verify.Results, printed with the others by `pgtenant verify --server`.
+//
+// It is apart from engine/verify because it speaks HTTP, which verify must not. It imports net/http, pgx (to
+// register a temporary tenant through verify.CreateProbeTenants), engine/verify, engine/tenant (the token format)
+// and schema; it must not import engine/httpapi: it sees the server only from outside, as a client does.
+package httpcheck
 
 import (
 	"bytes"
@@ -19,23 +27,33 @@ import (
 	"pgtenant/schema"
 )
 
-// probeServer is verify.CheckServer: the HTTP half of the checklist, against a running API at base. It lives here
-// because engine/verify must not speak HTTP. Two things are checked, on the first declared tenant table:
+// Config is what Server checks and with what.
+type Config struct {
+	BaseURL  string        // the API's base URL, such as http://localhost:3000/api/v1
+	Token    string        // a live API token; "": only the unauthenticated answers are checked
+	Header   string        // the tenant header the server reads (TENANT_HEADER); "": the declaration's
+	AdminURL string        // the owner's connection (ADMIN_DATABASE_URL), to register a temporary tenant; "": none
+	Declared *schema.Model // the declaration: which table to ask for
+}
+
+// Server is verify.CheckServer: the HTTP half of the checklist, against a running API at cfg.BaseURL. Two things
+// are checked, on the first declared tenant table:
 //
 //  1. a GET without the tenant header (and without credentials) is refused with 403: REQUIRE_TENANT is in force
 //     on that server, whatever the local configuration says;
 //  2. GETs for two unknown tenants (valid identifiers pgtenant_verify_<hex> that are not registered) and, when
-//     ADMIN_DATABASE_URL is set, for a temporary registered tenant, get the same status and byte-identical
+//     cfg.AdminURL (ADMIN_DATABASE_URL) is set, for a temporary registered tenant, get the same status and byte-identical
 //     bodies: a caller cannot tell which tenants exist.
 //
-// With --token (a live token), the three must be 403: the tenant refusal itself is checked. Without it the probe
+// With cfg.Token (a live token: --token), the three must be 403: the tenant refusal itself is checked. Without it the probe
 // sends a well-formed but unknown token, and the server, which checks credentials before tenants, answers 401
 // alike for all three: that proves an unauthenticated caller learns nothing about tenants, but not what the server
 // does for an authenticated one. Whether the server had loaded the registered tenant when it answered (it reloads
 // its tenant directory at most once a second) cannot be seen from outside; the probe creates it before asking for
 // the unknown ones to give it the chance.
-func probeServer(ctx context.Context, cfg Config, m *schema.Model, base, token string) verify.Result {
+func Server(ctx context.Context, cfg Config) verify.Result {
 	const name = verify.CheckServer
+	base, token, m := cfg.BaseURL, cfg.Token, cfg.Declared
 	u, err := url.Parse(strings.TrimSuffix(base, "/"))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return verify.Failed(name, fmt.Sprintf("--server %q is not an http(s) URL", base),
@@ -51,7 +69,7 @@ func probeServer(ctx context.Context, cfg Config, m *schema.Model, base, token s
 	if table == "" {
 		return verify.Failed(name, "the declaration has no tenant table to ask for", "")
 	}
-	header := cfg.TenantHeader
+	header := cfg.Header
 	if header == "" {
 		header = m.Tenancy.Header
 	}
@@ -72,8 +90,8 @@ func probeServer(ctx context.Context, cfg Config, m *schema.Model, base, token s
 	}
 	refs := []string{"pgtenant_verify_" + probeHex(6)}
 	var registered []verify.ProbeTenant
-	if cfg.AdminDatabaseURL != "" {
-		if conn, err := pgx.Connect(ctx, cfg.AdminDatabaseURL); err == nil {
+	if cfg.AdminURL != "" {
+		if conn, err := pgx.Connect(ctx, cfg.AdminURL); err == nil {
 			registered, err = verify.CreateProbeTenants(ctx, conn, 1)
 			if err == nil {
 				refs = append(refs, registered[0].Identifier)
@@ -128,11 +146,11 @@ func probeServer(ctx context.Context, cfg Config, m *schema.Model, base, token s
 	return verify.Passed(name, detail)
 }
 
-// probeAdmin is verify.CheckMonitoring: the admin listener at base (the server's ADMIN_LISTEN_ADDR) answers
+// Monitoring is verify.CheckMonitoring: the admin listener at base (the server's ADMIN_LISTEN_ADDR) answers
 // GET /metrics with pgtenant's series in Prometheus's text format, and GET /readyz with 200 {"status":"ok"}: a
 // scraper gets the metrics, and a load balancer or Kubernetes the readiness. It cannot see whether anything
 // scrapes them, nor the alerts (deploy/prometheus/alerts.yml).
-func probeAdmin(ctx context.Context, base string) verify.Result {
+func Monitoring(ctx context.Context, base string) verify.Result {
 	const name = verify.CheckMonitoring
 	u, err := url.Parse(strings.TrimSuffix(base, "/"))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
