@@ -1,17 +1,20 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 
@@ -77,12 +80,16 @@ func cmdDev(ctx context.Context, e *env, args []string) int {
 	}
 	sc := e.cfg
 	sc.DatabaseURL = urls.app // dev serves as the app login it just made
-	logger, err := newLogger(e.stderr, sc.LogFormat, sc.LogLevel)
+	// The server's first log lines wait until the commands below are printed, so that a terminal shows them as
+	// one block instead of with log lines in between.
+	logs := &heldWriter{w: e.stderr, held: true}
+	logger, err := newLogger(logs, sc.LogFormat, sc.LogLevel)
 	if err != nil {
 		return fail(e, "dev", err)
 	}
 	api, err := startServer(ctx, sc, model, logger)
 	if err != nil {
+		logs.release()
 		return fail(e, "dev", err)
 	}
 	defer api.Close()
@@ -94,7 +101,36 @@ func cmdDev(ctx context.Context, e *env, args []string) int {
 `, selfCommand(), base, displayAddr(api.AdminAddr()))
 	fmt.Fprintf(e.stdout, "\nServing on %s/ (Ctrl-C stops the API; PostgreSQL keeps running, `make stop` stops it).\n", base)
 	fmt.Fprintf(e.stdout, "Metrics and probes: http://%s/metrics, /healthz, /readyz\n", displayAddr(api.AdminAddr()))
+	logs.release()
 	return serveUntilDone(ctx, e, "dev", api)
+}
+
+// heldWriter keeps what is written while held, and writes it out, then everything after, once released.
+type heldWriter struct {
+	mu   sync.Mutex
+	w    io.Writer
+	buf  bytes.Buffer
+	held bool
+}
+
+func (h *heldWriter) Write(p []byte) (int, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.held {
+		return h.buf.Write(p)
+	}
+	return h.w.Write(p)
+}
+
+// release writes out what was held and lets later writes through.
+func (h *heldWriter) release() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.held {
+		h.held = false
+		_, _ = h.w.Write(h.buf.Bytes())
+		h.buf.Reset()
+	}
 }
 
 // devDefaults are dev's own defaults: logs for people, and a development server on loopback only.
