@@ -35,7 +35,7 @@ func TestErrorFor_LostDatabase(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			e := s.errorFor(tt.err)
-			assert.Equal(t, http.StatusServiceUnavailable, e.status)
+			assert.Equal(t, http.StatusServiceUnavailable, e.status())
 			assert.Equal(t, codeUnavailable, e.Code)
 		})
 	}
@@ -50,6 +50,6 @@ func TestReadBody_Truncated(t *testing.T) {
 		iotest.ErrReader(io.ErrUnexpectedEOF)))
 	_, err := s.readBody(r)
 	e := s.errorFor(err)
-	assert.Equal(t, http.StatusBadRequest, e.status, "%v", err)
+	assert.Equal(t, http.StatusBadRequest, e.status(), "%v", err)
 	assert.Equal(t, "PGRST102", e.Code)
 }

@@ -36,9 +36,13 @@ type Config struct {
 	Logger           *slog.Logger
 	MaxRows          int           // cap on rows per read; 0 = none
 	StatementTimeout time.Duration // statement_timeout of every request's transaction
-	MaxBodyBytes     int64         // request bodies larger than this get 413
-	MaxURLBytes      int           // request targets longer than this get 414
-	CORSOrigins      []string      // allowed browser origins; "*" allows any
+	// RequestTimeout is every request's deadline for getting its answer from
+	// the database: resolving the tenant, waiting for a pool connection and
+	// the statement (504 PGT504 when it passes). 0: none.
+	RequestTimeout time.Duration
+	MaxBodyBytes   int64    // request bodies larger than this get 413
+	MaxURLBytes    int      // request targets longer than this get 414
+	CORSOrigins    []string // allowed browser origins; "*" allows any
 	// CacheControl is the Cache-Control of every answer of the API; empty:
 	// DefaultCacheControl. cmd validates it.
 	CacheControl string
