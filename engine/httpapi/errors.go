@@ -123,7 +123,8 @@ var errTransferCoding = apiError{typ: errorBadRequest, Code: codeTransferCoding,
 	Message: "a request body with a transfer coding (Transfer-Encoding) is refused, and the connection closed",
 	Hint:    str("send the body with Content-Length and no Transfer-Encoding")}
 
-// errorFor is the one place an error becomes a status and a body.
+// errorFor is the one place an error becomes the kind of failure it is and
+// its body; statusOf gives its status.
 func (s *Server) errorFor(err error) apiError {
 	var ae apiError
 	if errors.As(err, &ae) {
