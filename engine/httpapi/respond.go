@@ -16,6 +16,9 @@ type response struct {
 	// write without return=representation).
 	media string
 	body  []byte
+	// unsized sends body without a Content-Length (chunked once it is
+	// large), as the OpenAPI document has always been sent.
+	unsized bool
 	// stream, when set, produces the body itself (a streamed read, stream.go).
 	// It calls head once, with the status and headers, before its first
 	// byte. An error it returns before that gets the error answer; one after
@@ -61,7 +64,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, resp *response, 
 		}
 		return
 	}
-	if resp.media != "" && r.Method != http.MethodHead {
+	if resp.media != "" && !resp.unsized && r.Method != http.MethodHead {
 		// A HEAD's statement builds no body, so the length GET would send is
 		// unknown, and RFC 9110 section 8.6 allows no other value.
 		w.Header().Set("Content-Length", strconv.Itoa(len(resp.body)))

@@ -131,7 +131,8 @@ func (s *Server) handleOpenAPI(r *http.Request) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &response{status: http.StatusOK, media: "application/openapi+json; charset=utf-8", body: body}, nil
+	return &response{status: http.StatusOK, media: "application/openapi+json; charset=utf-8", body: body,
+		unsized: true}, nil
 }
 
 // handleTable serves GET, HEAD, POST, PATCH and DELETE on one table, for the
