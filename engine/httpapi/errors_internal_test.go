@@ -53,3 +53,18 @@ func TestReadBody_Truncated(t *testing.T) {
 	assert.Equal(t, http.StatusBadRequest, e.status(), "%v", err)
 	assert.Equal(t, "PGRST102", e.Code)
 }
+
+// TestStatusOf_EveryErrorType: the one table of error statuses has a 4xx or
+// 5xx for every kind of failure, and no two kinds share a status.
+func TestStatusOf_EveryErrorType(t *testing.T) {
+	seen := map[int]errorType{}
+	for typ := errorInternal; typ <= errorTimeout; typ++ {
+		status := apiError{typ: typ}.status()
+		assert.True(t, status >= 400 && status < 600, "type %d: status %d", typ, status)
+		if prev, dup := seen[status]; dup {
+			t.Errorf("types %d and %d share status %d", prev, typ, status)
+		}
+		seen[status] = typ
+	}
+	assert.Len(t, statusOf, int(errorTimeout)+1, "errorTimeout is the last type")
+}
