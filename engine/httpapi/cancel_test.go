@@ -126,9 +126,10 @@ func TestClientDisconnect_NeverFailsAnotherTenant(t *testing.T) {
 
 // TestRequestTimeout_ExhaustedPool: a request that waits for a connection of
 // an exhausted pool gets 504 PGT504 once its deadline (RequestTimeout)
-// passes, instead of waiting as long as the connection is held; the
-// connection it never got is not lost, and the next requests, of the other
-// tenant and of its own, are served as usual once one is free.
+// passes, instead of waiting as long as the connection is held, and so does
+// one whose credential must first be read from the registry; no connection
+// is lost, and the next requests, of the other tenant and of its own, are
+// served as usual once one is free.
 func TestRequestTimeout_ExhaustedPool(t *testing.T) {
 	const timeout = 300 * time.Millisecond
 	s := newEnv(t).start(t, serverOpts{maxConns: 1, requestTimeout: timeout})
@@ -146,10 +147,16 @@ func TestRequestTimeout_ExhaustedPool(t *testing.T) {
 	assert.Equal(t, "PGT504", r.error(t).Code)
 	assert.GreaterOrEqual(t, waited, timeout)
 	assert.Less(t, waited, 5*timeout, "the deadline ends the wait for a connection")
+	// A credential not yet in the registry's cache waits for a connection to
+	// resolve it: the same deadline ends that wait.
+	r = s.reader().get(t, "/webpages_webpage?select=slug")
+	r.requireStatus(t, http.StatusGatewayTimeout)
+	assert.Equal(t, "PGT504", r.error(t).Code)
 	held.Release()
 
 	s.globexApp().get(t, "/webpages_webpage?select=slug").requireStatus(t, http.StatusOK)
 	s.acmeApp().get(t, "/webpages_webpage?select=slug").requireStatus(t, http.StatusOK)
+	s.reader().get(t, "/webpages_webpage?select=slug").requireStatus(t, http.StatusOK)
 	assert.Zero(t, s.pool.Stat().AcquiredConns(), "no connection is lost")
-	assert.Equal(t, float64(1), requestsWithStatus(t, s.reg, "504"))
+	assert.Equal(t, float64(2), requestsWithStatus(t, s.reg, "504"))
 }
