@@ -43,7 +43,11 @@ var batches = sync.Pool{New: func() any { b := make([]byte, 0, streamBatch+8<<10
 // back to the pool once PostgreSQL has sent the last row, however slowly the
 // client reads (four clients that read nothing used to hold the
 // whole pool). The client is then written to at its own pace, each write
-// bounded by WriteTimeout.
+// bounded by WriteTimeout. The request's deadline (RequestTimeout) bounds
+// the statement and the rows' way into the spool, never the client's
+// reading: a large answer to a slow but steady client is not cut off by it.
+//
+// stream returns the response value; render runs its writer.
 //
 // PostgreSQL reads every row before it sends the first, so an error of the
 // statement arrives before anything is written and gets the usual error
