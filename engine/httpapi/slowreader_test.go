@@ -150,3 +150,38 @@ func TestStream_LargeAnswerToASlowReader(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, entries, "no spool file left")
 }
+
+// TestStream_OutlivesTheRequestDeadline: the request's deadline bounds the
+// wait for the database, not the client's reading. A 10 MB streamed read
+// that its client takes longer than RequestTimeout to read arrives whole.
+func TestStream_OutlivesTheRequestDeadline(t *testing.T) {
+	const timeout = 300 * time.Millisecond
+	s := newEnv(t).start(t, serverOpts{requestTimeout: timeout, writeTimeout: 2 * time.Second, spoolDir: t.TempDir()})
+	seedBig(t, s, s.acme.ID, 200, 50_000)
+
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet,
+		s.ts.URL+basePath+"/webpages_webpage?select=slug,body&order=slug", nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Token "+s.tokAcme)
+	req.Header.Set(tenantHeader, "acme")
+	start := time.Now()
+	resp, err := s.http.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	var body strings.Builder
+	buf := make([]byte, 256<<10)
+	for {
+		n, err := resp.Body.Read(buf)
+		body.Write(buf[:n])
+		if err == io.EOF {
+			break
+		}
+		require.NoError(t, err)
+		time.Sleep(10 * time.Millisecond)
+	}
+	assert.Greater(t, time.Since(start), 2*timeout, "the client read for longer than the deadline")
+	var rows []struct{ Slug, Body string }
+	require.NoError(t, json.Unmarshal([]byte(body.String()), &rows), "the answer is whole")
+	assert.Len(t, rows, 200)
+}

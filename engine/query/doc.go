@@ -76,4 +76,10 @@
 // X-Tenant (the tenant UUID; default 11111111-1111-4111-8111-111111111111), X-Max-Rows (Request.MaxRows),
 // X-Model (a model under testdata/ other than ../../policies.hcl, e.g. "types" for testdata/types.hcl) and
 // X-Want-SQLState (the SQLSTATE the statement is expected to fail with when run, for cases the schema rejects).
+//
+// # Response
+//
+// Respond applies PostgREST's response rules to a request's Facts and its Result: the status (200, 201, 204, 206),
+// Content-Range and Preference-Applied, or a *CardinalityError (406) or *RangeError (416). It is pure; the HTTP
+// layer writes what it returns. Facts.Commit holds the checks a write passes before it may commit.
 package query
