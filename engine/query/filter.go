@@ -165,11 +165,14 @@ func parseFilter(tb *table, key, value string) (*filter, error) {
 		return nil, err
 	}
 	if !ks.eof() {
-		if ks.peek() == '.' {
-			return nil, embedding("filter", key)
-		}
-		return nil, ks.unexpected(`"->", "->>" or end of input`)
+		return nil, ks.unexpected(`"->", "->>", "." or end of input`)
 	}
+	return parseFilterValue(tb, key, f, value)
+}
+
+// parseFilterValue reads the value of a filter on the field f of tb; key
+// is the parameter, for errors.
+func parseFilterValue(tb *table, key string, f fieldRef, value string) (*filter, error) {
 	vs := newScanner(key, value)
 	flt, err := vs.opExpr(false)
 	if err != nil {

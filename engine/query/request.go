@@ -44,6 +44,10 @@ type Request struct {
 	// Limits bounds the work a request may ask for; zero fields take the
 	// DefaultLimits values.
 	Limits Limits
+	// Relationships are the relationships embeds may follow (see
+	// Relationships); nil derives them from Model (ModelRelationships),
+	// which a server should do once per model and pass here.
+	Relationships []Relationship
 }
 
 // Limits bounds the filter grammar, so that a request is refused with
@@ -52,10 +56,13 @@ type Limits struct {
 	MaxDepth    int // nesting of or/and trees: or=(…) is 1, or=(and(…)) is 2
 	MaxTerms    int // filter terms in the whole request, top-level and inside trees
 	MaxInValues int // items of one in.(…) list
+	// MaxEmbedDepth is the deepest nesting of embedded resources:
+	// select=*,a(*) is 1, select=*,a(b(*)) is 2.
+	MaxEmbedDepth int
 }
 
 // DefaultLimits are the limits a zero Limits field means.
-var DefaultLimits = Limits{MaxDepth: 8, MaxTerms: 100, MaxInValues: 1000}
+var DefaultLimits = Limits{MaxDepth: 8, MaxTerms: 100, MaxInValues: 1000, MaxEmbedDepth: DefaultMaxEmbedDepth}
 
 func (l Limits) withDefaults() Limits {
 	if l.MaxDepth <= 0 {
@@ -66,6 +73,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxInValues <= 0 {
 		l.MaxInValues = DefaultLimits.MaxInValues
+	}
+	if l.MaxEmbedDepth <= 0 {
+		l.MaxEmbedDepth = DefaultLimits.MaxEmbedDepth
 	}
 	return l
 }
@@ -83,6 +93,7 @@ type Query struct {
 	order    orderList
 	win      window
 	write    *write // POST, PATCH and DELETE
+	qual     string // an embedded level's table alias, qualifying its columns; "" at the top
 }
 
 // reserved are the parameters that are not filters.
@@ -127,11 +138,14 @@ func Parse(r Request) (*Query, error) {
 		sel = v[0]
 	}
 	var err error
-	if q.sel, err = parseSelect(q.tb, sel); err != nil {
+	if q.sel, err = parseSelectIn(newEmbedCtx(r.Model, r.Relationships, lim.MaxEmbedDepth), q.tb, sel); err != nil {
+		return nil, err
+	}
+	if err := q.checkEmbedTenant(); err != nil {
 		return nil, err
 	}
 	if v := r.Params.Get("order"); v != "" {
-		if q.order, err = parseOrder(q.tb, v); err != nil {
+		if q.order, err = parseOrderIn(q.tb, q.sel, "order", v); err != nil {
 			return nil, err
 		}
 	}
@@ -180,8 +194,8 @@ func (q *Query) parseFilters(params url.Values, lim Limits) error {
 				conds = append(conds, keyed{k, c})
 			}
 		case reserved[k]:
-		case strings.Contains(k, ".") && isEmbedParam(k):
-			return embedding("parameter", k)
+		case isEmbedKey(k):
+			// name.col, name.order, …: embedParams reads them.
 		default:
 			for _, v := range params[k] {
 				f, err := parseFilter(q.tb, k, v)
@@ -197,7 +211,13 @@ func (q *Query) parseFilters(params url.Values, lim Limits) error {
 	for _, kc := range conds {
 		q.where = append(q.where, kc.c)
 	}
-	terms := 0
+	if err := q.embedParams(params, keys, lim); err != nil {
+		return err
+	}
+	terms, err := q.embedTerms(lim)
+	if err != nil {
+		return err
+	}
 	for _, c := range q.where {
 		if err := c.walk(func(f *filter) error {
 			terms++
@@ -215,15 +235,14 @@ func (q *Query) parseFilters(params url.Values, lim Limits) error {
 	return nil
 }
 
-// isEmbedParam reports whether k is an embedded resource's parameter:
-// rel.order, rel.limit, rel.offset, rel.select, rel.or, rel.and.
-func isEmbedParam(k string) bool {
-	last := k[strings.LastIndexByte(k, '.')+1:]
-	switch last {
-	case "order", "limit", "offset", "select", "or", "and", "columns", "on_conflict":
-		return true
+// isEmbedKey reports whether k is an embedded resource's parameter: its key
+// starts with a path of embed keys (rel.col, rel.order, a.b.limit, …).
+func isEmbedKey(k string) bool {
+	if !strings.Contains(k, ".") {
+		return false
 	}
-	return false
+	path, _, err := splitEmbedKey(k)
+	return err == nil && len(path) > 0
 }
 
 // walk calls fn for every filter of the tree.
@@ -280,6 +299,7 @@ func (q *Query) Values() url.Values {
 		}
 		v.Add(k, c.treeString(false))
 	}
+	q.embedValues(v)
 	if w := q.write; w != nil {
 		if w.columnsParam != nil {
 			v.Set("columns", joinNames(w.columnsParam))
