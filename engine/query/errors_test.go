@@ -112,6 +112,8 @@ func TestParse_Errors(t *testing.T) {
 			wantErr: query.ErrLimit},
 		{name: "too many in values", query: "slug=in.(a,b,c)", limits: query.Limits{MaxInValues: 2}, wantErr: query.ErrLimit},
 		{name: "too many built keys", query: "select=x:id" + strings.Repeat(",id", 50), wantErr: query.ErrLimit},
+		{name: "too many built keys in an embed", query: "select=webpages_pagetheme(x:id" + strings.Repeat(",id", 50) + ")",
+			wantErr: query.ErrLimit},
 
 		{name: "negative limit", query: "limit=-1", wantErr: query.ErrRange},
 		{name: "negative offset", query: "offset=-5", wantErr: query.ErrRange},

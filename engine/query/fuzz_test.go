@@ -8,7 +8,10 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 
 	"pgtenant/engine/query"
@@ -59,6 +62,23 @@ func FuzzParseParams(f *testing.F) {
 		}
 		f.Add(tr.Table.Name, tr.Params.Get("select"), tr.Params.Get("order"), key, value)
 	}
+	// The embedding grammar: nesting, aliases, hints, !inner, spreads, and
+	// the parameters of an embed (filters, order, limit, or) by path.
+	for _, s := range [][5]string{
+		{"webpages_webpage", "*,theme:webpages_pagetheme!inner(*)", "theme(name).desc", "theme.name", "eq.dark"},
+		{"webpages_webpage", "id,...webpages_pagetheme!theme_id(name)", "", "", ""},
+		{"content_namespace", "slug,webpages_webpage(slug,content_tag!left(name),webpages_pagetheme(name))",
+			"slug", "webpages_webpage.content_tag.or", "(name.eq.a,slug.like.*b)"},
+		{"content_namespace", "webpages_webpage(*)", "", "webpages_webpage.order", "title.desc,webpages_pagetheme(name)"},
+		{"content_namespace", "pages:webpages_webpage(*)", "", "pages.limit", "2"},
+		{"content_category", "name,parent:content_category!parent_id(name),kids:content_category!id(name)", "",
+			"kids.not.and", "(name.eq.x,position.gt.1)"},
+		{"content_language", "code,content_namespace(slug)", "", "content_namespace.slug", "in.(a,b)"},
+		{"webpages_webpage", "id,content_tag(", "", "", ""},
+		{"webpages_webpage", "id,content_tag(a(b(c(d(e(f(*)))))))", "", "", ""},
+	} {
+		f.Add(s[0], s[1], s[2], s[3], s[4])
+	}
 	tables := map[string]*schema.Model{}
 	for _, name := range []string{"", "types"} {
 		m := model(f, name)
@@ -72,7 +92,7 @@ func FuzzParseParams(f *testing.F) {
 			return
 		}
 		r := query.Request{Model: m, Table: m.Table(table), Method: "GET", Params: url.Values{}, Tenant: testTenant}
-		if r.Table.Shared {
+		if r.Table.Shared && !strings.Contains(sel, "(") {
 			r.Tenant = ""
 		}
 		r.Params.Set("select", sel)
@@ -96,6 +116,9 @@ func checkAccepted(t *testing.T, r query.Request) {
 	}
 	sql, args := q.SQL()
 	if err := checkSQL(r.Model, sql, args); err != nil {
+		t.Fatalf("%v\n%s\n%q", err, sql, args)
+	}
+	if err := checkEmbedTenant(r.Model, r.Tenant, sql, args); err != nil {
 		t.Fatalf("%v\n%s\n%q", err, sql, args)
 	}
 	again := r
@@ -152,4 +175,31 @@ func FuzzParseBody(f *testing.F) {
 			}
 		}
 	})
+}
+
+var embeddedTable = regexp.MustCompile(`public\.(\w+) AS (pgrst_\d+)`)
+
+// checkEmbedTenant holds invariant 4 inside embeds: every tenant table a
+// statement reads under an alias (an embed, a junction) carries
+// "<alias>.tenant_id = $n" with the request's tenant as $n.
+func checkEmbedTenant(m *schema.Model, tenant, sql string, args []any) error {
+	for _, g := range embeddedTable.FindAllStringSubmatch(sql, -1) {
+		t := m.Table(g[1])
+		if t == nil || t.Shared {
+			continue
+		}
+		found := false
+		re := regexp.MustCompile(`\b` + g[2] + `\.` + m.Tenancy.Column + ` = \$(\d+)`)
+		for _, p := range re.FindAllStringSubmatch(sql, -1) {
+			n, _ := strconv.Atoi(p[1])
+			if n < 1 || n > len(args) || args[n-1] != tenant {
+				return fmt.Errorf("%s is compared with $%s, not the tenant", g[2], p[1])
+			}
+			found = true
+		}
+		if !found {
+			return fmt.Errorf("embedded tenant table %s (%s) has no tenant predicate", g[1], g[2])
+		}
+	}
+	return nil
 }

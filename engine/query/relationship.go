@@ -233,10 +233,15 @@ func (r Relationship) detail() RelationshipDetail {
 	return d
 }
 
-// hintName is the '!' hint PostgREST suggests for r.
+// hintName is the '!' hint PostgREST suggests for r. The one-to-many of a
+// self-referencing foreign key shares its constraint with the many-to-one,
+// which that name picks (see embedCtx.find): its referenced column picks it.
 func (r Relationship) hintName() string {
 	if r.Junction != nil {
 		return r.Junction.Table
+	}
+	if r.Kind == OneToMany && r.Table == r.Target && len(r.Columns) == 1 {
+		return r.Columns[0]
 	}
 	return r.Constraint
 }

@@ -104,11 +104,12 @@ var reserved = map[string]bool{
 
 // Parse checks a request against the model and returns the query it asks
 // for. Errors: *ParseError for grammar mistakes; *ColumnError
-// (ErrUnknownColumn) for names the table lacks; ErrEmbedding, ErrLimit,
-// ErrRange, ErrNoFilter (PATCH or DELETE without a filter), ErrReadOnly
+// (ErrUnknownColumn) for names the table lacks; *EmbedError for embeds
+// the relationships cannot serve; ErrLimit, ErrRange, ErrNoFilter (PATCH or DELETE without a filter), ErrReadOnly
 // (a write to a shared table) and ErrForeignTenant (a body naming another
 // tenant), each wrapped with details. Any other error is a caller's mistake
-// (no model, no tenant for a tenant table, an unknown method).
+// (no model, no tenant for a tenant table or an embedded one, an unknown
+// method).
 //
 // As in PostgREST, a POST checks but does not apply filters, order, limit
 // and offset, and PATCH and DELETE use order only together with limit or
@@ -327,6 +328,16 @@ const maxBuiltKeys = 50
 // alias or a JSON path is present) with more keys than json_build_object
 // takes.
 func (q *Query) checkOutputs() error {
+	if err := walkEmbeds(q.sel, nil, func(e *embed, _ []string) error {
+		return (&Query{tb: e.q.tb, sel: e.Items}).checkLevelOutputs()
+	}); err != nil {
+		return err
+	}
+	return q.checkLevelOutputs()
+}
+
+// checkLevelOutputs is checkOutputs for the level's own keys.
+func (q *Query) checkLevelOutputs() error {
 	if n := q.outputCount(); n <= maxBuiltKeys {
 		return nil
 	}
