@@ -3,7 +3,6 @@ package query
 import (
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 
 	"pgtenant/engine/ddl"
@@ -358,30 +357,7 @@ func (q *Query) embedValues(v url.Values) {
 		for i, p := range path {
 			names[i] = quoteName(p)
 		}
-		prefix := strings.Join(names, ".") + "."
-		if len(e.q.order) > 0 {
-			v.Set(prefix+"order", e.q.order.String())
-		}
-		if e.q.win.Limit >= 0 {
-			v.Set(prefix+"limit", strconv.FormatInt(e.q.win.Limit, 10))
-		}
-		if e.q.win.Offset > 0 {
-			v.Set(prefix+"offset", strconv.FormatInt(e.q.win.Offset, 10))
-		}
-		for _, c := range e.q.where {
-			if c.Filter != nil {
-				v.Add(prefix+c.Filter.Field.String(), c.Filter.opString(false))
-				continue
-			}
-			k := "and"
-			if c.Or {
-				k = "or"
-			}
-			if c.Not {
-				k = "not." + k
-			}
-			v.Add(prefix+k, c.treeString(false))
-		}
+		e.q.levelValues(v, strings.Join(names, ".")+".")
 		return nil
 	})
 }
@@ -391,18 +367,9 @@ func (q *Query) embedValues(v url.Values) {
 func (q *Query) embedTerms(lim Limits) (int, error) {
 	terms := 0
 	err := walkEmbeds(q.sel, nil, func(e *embed, _ []string) error {
-		for _, c := range e.q.where {
-			if err := c.walk(func(f *filter) error {
-				terms++
-				if len(f.List) > lim.MaxInValues {
-					return limitError("in list of %d values, more than %d", len(f.List), lim.MaxInValues)
-				}
-				return nil
-			}); err != nil {
-				return err
-			}
-		}
-		return nil
+		n, err := countTerms(e.q.where, lim)
+		terms += n
+		return err
 	})
 	return terms, err
 }

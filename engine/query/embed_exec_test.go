@@ -33,9 +33,7 @@ func TestSQL_EmbedTenancy(t *testing.T) {
 		ourTag      = "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa"
 	)
 	// The other tenant's rows, with our seed ids, and the planted references.
-	tx, err := d.admin.Begin(t.Context())
-	require.NoError(t, err)
-	for _, s := range []string{
+	commitAll(t, d.admin, []string{
 		`SET LOCAL session_replication_role = replica`, // no foreign key checks: the planted references
 		`INSERT INTO content_namespace (tenant_id, id, slug, name, language_code) VALUES ('` + otherTenant + `', '` +
 			seedNamespace + `', 'theirs', 'Theirs', 'en')`,
@@ -52,11 +50,7 @@ func TestSQL_EmbedTenancy(t *testing.T) {
 			`', '` + ourPage2 + `', '` + seedNamespace + `', '` + theirTheme2 + `', 'planted', 'Planted')`,
 		`INSERT INTO webpages_webpage_tags (tenant_id, webpage_id, tag_id) VALUES ('` + testTenant + `', '` + seedPage +
 			`', '` + theirTag + `')`,
-	} {
-		_, err := tx.Exec(t.Context(), s)
-		require.NoError(t, err, s)
-	}
-	require.NoError(t, tx.Commit(t.Context()))
+	})
 	// Ours, next to the seed rows: the about page gets the dark theme and a tag.
 	ours := []string{
 		`UPDATE webpages_webpage SET theme_id = '` + seedTheme + `' WHERE id = '` + seedPage + `'`,
@@ -119,6 +113,18 @@ func TestSQL_EmbedTenancy(t *testing.T) {
 	}
 }
 
+// commitAll runs stmts on pool in one transaction and commits it.
+func commitAll(t *testing.T, pool *pgxpool.Pool, stmts []string) {
+	t.Helper()
+	tx, err := pool.Begin(t.Context())
+	require.NoError(t, err)
+	for _, s := range stmts {
+		_, err := tx.Exec(t.Context(), s)
+		require.NoError(t, err, s)
+	}
+	require.NoError(t, tx.Commit(t.Context()))
+}
+
 // runWith executes a statement on pool in a transaction bound to tenant,
 // after the setup statements, and rolls it all back.
 func runWith(t *testing.T, pool *pgxpool.Pool, tenant string, setup []string, sql string, args []any) (query.Result, error) {
@@ -154,10 +160,8 @@ func TestSQL_EmbedReader(t *testing.T) {
 		tagOnly   = "14141414-1414-4414-8414-141414141414" // a tag only the draft carries
 		tagBoth   = "15151515-1515-4515-8515-151515151515"
 	)
-	tx, err := d.admin.Begin(t.Context())
-	require.NoError(t, err)
 	tn := `'` + testTenant + `'`
-	for _, s := range []string{
+	commitAll(t, d.admin, []string{
 		`INSERT INTO content_namespace (tenant_id, id, slug, name) VALUES (` + tn + `, '` + seedNamespace + `', 'main', 'Main')`,
 		`INSERT INTO webpages_pagetheme (tenant_id, id, name) VALUES (` + tn + `, '` + seedTheme + `', 'dark')`,
 		`INSERT INTO webpages_webpage (tenant_id, id, namespace_id, theme_id, slug, title, is_published, published_at)
@@ -167,11 +171,7 @@ func TestSQL_EmbedReader(t *testing.T) {
 			seedNamespace + `', 'secret', 'secret'), (` + tn + `, '` + tagBoth + `', '` + seedNamespace + `', 'both', 'both')`,
 		`INSERT INTO webpages_webpage_tags (tenant_id, webpage_id, tag_id) VALUES (` + tn + `, '` + draft + `', '` +
 			tagOnly + `'), (` + tn + `, '` + draft + `', '` + tagBoth + `'), (` + tn + `, '` + published + `', '` + tagBoth + `')`,
-	} {
-		_, err := tx.Exec(t.Context(), s)
-		require.NoError(t, err, s)
-	}
-	require.NoError(t, tx.Commit(t.Context()))
+	})
 
 	tests := []struct{ table, query, want string }{
 		{"content_namespace", "select=slug,webpages_webpage(slug)", `[{"slug":"main","webpages_webpage":[{"slug":"public"}]}]`},

@@ -169,6 +169,7 @@ func TestParse_EmbedErrors(t *testing.T) {
 				Tenant: testTenant})
 			ee, ok := errors.AsType[*query.EmbedError](err)
 			require.True(t, ok, "want *EmbedError, got %v", err)
+			assert.ErrorIs(t, err, query.ErrEmbedding)
 			assert.Equal(t, tt.code, ee.Code)
 			assert.Equal(t, tt.status, ee.Status)
 			assert.Equal(t, tt.message, ee.Message)

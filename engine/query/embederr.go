@@ -31,6 +31,9 @@ type EmbedError struct {
 
 func (e *EmbedError) Error() string { return "query: " + e.Code + ": " + e.Message }
 
+// Unwrap makes errors.Is(err, ErrEmbedding) hold.
+func (e *EmbedError) Unwrap() error { return ErrEmbedding }
+
 // The codes of EmbedError.
 const (
 	CodeNoRelationship        = "PGRST200"

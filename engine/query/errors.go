@@ -47,9 +47,10 @@ var (
 	// ErrReadOnly: a write to a shared table. PostgREST would fail with 42501
 	// (403) from the missing privilege; answer 403 likewise.
 	ErrReadOnly = errors.New("query: shared tables are read-only")
-	// ErrEmbedding is no longer returned: embedding is supported, and its
-	// refusals are *EmbedError. It stays until the HTTP layer stops naming it.
-	ErrEmbedding = errors.New("query: embedding is not supported")
+	// ErrEmbedding: an embedding the relationships cannot serve. Every
+	// *EmbedError unwraps to it, so that a layer mapping only the sentinel
+	// still answers 400; map *EmbedError first for PostgREST's codes.
+	ErrEmbedding = errors.New("query: embedding refused")
 	// ErrLimit: too deep an or/and nesting, too many filter terms, too many
 	// in values or too many computed select keys (see Limits). Answer 400.
 	ErrLimit = errors.New("query: request exceeds a limit")

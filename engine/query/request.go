@@ -219,17 +219,11 @@ func (q *Query) parseFilters(params url.Values, lim Limits) error {
 	if err != nil {
 		return err
 	}
-	for _, c := range q.where {
-		if err := c.walk(func(f *filter) error {
-			terms++
-			if len(f.List) > lim.MaxInValues {
-				return limitError("in list of %d values, more than %d", len(f.List), lim.MaxInValues)
-			}
-			return nil
-		}); err != nil {
-			return err
-		}
+	n, err := countTerms(q.where, lim)
+	if err != nil {
+		return err
 	}
+	terms += n
 	if terms > lim.MaxTerms {
 		return limitError("%d filter terms, more than %d", terms, lim.MaxTerms)
 	}
@@ -244,6 +238,52 @@ func isEmbedKey(k string) bool {
 	}
 	path, _, err := splitEmbedKey(k)
 	return err == nil && len(path) > 0
+}
+
+// countTerms counts the filter terms of conds and checks their in lists
+// against lim.
+func countTerms(conds []*cond, lim Limits) (int, error) {
+	terms := 0
+	for _, c := range conds {
+		if err := c.walk(func(f *filter) error {
+			terms++
+			if len(f.List) > lim.MaxInValues {
+				return limitError("in list of %d values, more than %d", len(f.List), lim.MaxInValues)
+			}
+			return nil
+		}); err != nil {
+			return 0, err
+		}
+	}
+	return terms, nil
+}
+
+// levelValues adds the order, limit, offset and filters of the level to v,
+// each key led by prefix (an embed's path and a '.'; "" at the top).
+func (q *Query) levelValues(v url.Values, prefix string) {
+	if len(q.order) > 0 {
+		v.Set(prefix+"order", q.order.String())
+	}
+	if q.win.Limit >= 0 {
+		v.Set(prefix+"limit", strconv.FormatInt(q.win.Limit, 10))
+	}
+	if q.win.Offset > 0 {
+		v.Set(prefix+"offset", strconv.FormatInt(q.win.Offset, 10))
+	}
+	for _, c := range q.where {
+		if c.Filter != nil {
+			v.Add(prefix+c.Filter.Field.String(), c.Filter.opString(false))
+			continue
+		}
+		k := "and"
+		if c.Or {
+			k = "or"
+		}
+		if c.Not {
+			k = "not." + k
+		}
+		v.Add(prefix+k, c.treeString(false))
+	}
 }
 
 // walk calls fn for every filter of the tree.
@@ -276,30 +316,7 @@ func (q *Query) Prefer() Prefer { return q.prefer }
 func (q *Query) Values() url.Values {
 	v := url.Values{}
 	v.Set("select", q.sel.String())
-	if len(q.order) > 0 {
-		v.Set("order", q.order.String())
-	}
-	if q.win.Limit >= 0 {
-		v.Set("limit", strconv.FormatInt(q.win.Limit, 10))
-	}
-	if q.win.Offset > 0 {
-		v.Set("offset", strconv.FormatInt(q.win.Offset, 10))
-	}
-	for _, c := range q.where {
-		if c.Filter != nil {
-			k := c.Filter.Field.String()
-			v.Add(k, c.Filter.opString(false))
-			continue
-		}
-		k := "and"
-		if c.Or {
-			k = "or"
-		}
-		if c.Not {
-			k = "not." + k
-		}
-		v.Add(k, c.treeString(false))
-	}
+	q.levelValues(v, "")
 	q.embedValues(v)
 	if w := q.write; w != nil {
 		if w.columnsParam != nil {
