@@ -69,13 +69,19 @@ type embedCtx struct {
 }
 
 func newEmbedCtx(m *schema.Model, rels []Relationship, maxDepth int) *embedCtx {
-	if rels == nil {
-		rels = ModelRelationships(m)
-	}
 	if maxDepth <= 0 {
 		maxDepth = DefaultMaxEmbedDepth
 	}
 	return &embedCtx{model: m, rels: rels, maxDepth: maxDepth}
+}
+
+// relationships are the ones given, else the model's, derived once and
+// only when a request embeds.
+func (c *embedCtx) relationships() []Relationship {
+	if c.rels == nil {
+		c.rels = ModelRelationships(c.model)
+	}
+	return c.rels
 }
 
 // embedItem reads the rest of an embed after its name (and alias): hints,
@@ -135,7 +141,7 @@ func (c *embedCtx) resolve(tb *table, items selectList) error {
 			}
 			target := c.model.Table(rel.Target)
 			if target == nil {
-				return errNoRelationship(tb.t.Name, e.Name, e.Hint, ddl.Schema, c.rels, c.tableNames())
+				return errNoRelationship(tb.t.Name, e.Name, e.Hint, ddl.Schema, c.relationships(), c.tableNames())
 			}
 			e.rel = rel
 			e.q = &Query{tb: newTable(c.model, target), win: window{Limit: -1}}
@@ -166,7 +172,7 @@ func (c *embedCtx) tableNames() []string {
 // one-to-many when it names the referenced column.
 func (c *embedCtx) find(parent, child, hint string) (Relationship, error) {
 	var cands []Relationship
-	for _, r := range c.rels {
+	for _, r := range c.relationships() {
 		if r.Table == parent && r.Target == child && (hint == "" || r.matchesHint(hint)) {
 			cands = append(cands, r)
 		}
@@ -183,7 +189,7 @@ func (c *embedCtx) find(parent, child, hint string) (Relationship, error) {
 	}
 	switch len(cands) {
 	case 0:
-		return Relationship{}, errNoRelationship(parent, child, hint, ddl.Schema, c.rels, c.tableNames())
+		return Relationship{}, errNoRelationship(parent, child, hint, ddl.Schema, c.relationships(), c.tableNames())
 	case 1:
 		return cands[0], nil
 	}
