@@ -201,3 +201,25 @@ func TestParse_EmbedHints(t *testing.T) {
 		assert.NoError(t, err, tt.sel)
 	}
 }
+
+// TestParse_EmbedAmbiguousForeignKeys: two foreign keys from invoice to
+// customer make customer(…) ambiguous (PGRST201, status 300), each
+// candidate listed with the hint that picks it.
+func TestParse_EmbedAmbiguousForeignKeys(t *testing.T) {
+	m := model(t, "shop")
+	_, err := query.Parse(query.Request{Model: m, Table: m.Table("invoice"), Method: "GET",
+		Params: url.Values{"select": {"id,customer(name)"}}, Tenant: testTenant})
+	ee, ok := errors.AsType[*query.EmbedError](err)
+	require.True(t, ok, "want *EmbedError, got %v", err)
+	assert.Equal(t, "PGRST201", ee.Code)
+	assert.Equal(t, 300, ee.Status)
+	assert.Equal(t, []query.RelationshipDetail{
+		{Cardinality: "many-to-one", Embedding: "invoice with customer",
+			Relationship: "invoice_billed_to_id_fkey using invoice(billed_to_id) and customer(id)"},
+		{Cardinality: "many-to-one", Embedding: "invoice with customer",
+			Relationship: "invoice_shipped_to_id_fkey using invoice(shipped_to_id) and customer(id)"},
+	}, ee.Details)
+	require.NotNil(t, ee.Hint)
+	assert.Equal(t, "Try changing 'customer' to one of the following: 'customer!invoice_billed_to_id_fkey', "+
+		"'customer!invoice_shipped_to_id_fkey'. Find the desired relationship in the 'details' key.", *ee.Hint)
+}

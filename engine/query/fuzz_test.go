@@ -31,7 +31,7 @@ func FuzzParse(f *testing.F) {
 			f.Add(src)
 		}
 	}
-	models := map[string]*schema.Model{"": model(f, ""), "types": model(f, "types")}
+	models := map[string]*schema.Model{"": model(f, ""), "types": model(f, "types"), "shop": model(f, "shop")}
 	lookup := func(name string) (*schema.Model, error) {
 		if m, ok := models[name]; ok {
 			return m, nil
@@ -76,11 +76,13 @@ func FuzzParseParams(f *testing.F) {
 		{"content_language", "code,content_namespace(slug)", "", "content_namespace.slug", "in.(a,b)"},
 		{"webpages_webpage", "id,content_tag(", "", "", ""},
 		{"webpages_webpage", "id,content_tag(a(b(c(d(e(f(*)))))))", "", "", ""},
+		{"order", "*,customer(*),items:order_item(quantity,product(name))", "customer(name)", "items.quantity", "gt.1"},
+		{"invoice", "id,customer(name)", "", "", ""},
 	} {
 		f.Add(s[0], s[1], s[2], s[3], s[4])
 	}
 	tables := map[string]*schema.Model{}
-	for _, name := range []string{"", "types"} {
+	for _, name := range []string{"", "types", "shop"} {
 		m := model(f, name)
 		for _, t := range m.Tables {
 			tables[t.Name] = m
@@ -177,15 +179,22 @@ func FuzzParseBody(f *testing.F) {
 	})
 }
 
-var embeddedTable = regexp.MustCompile(`public\.(\w+) AS (pgrst_\d+)`)
+var embeddedTable = regexp.MustCompile(`public\.("(?:[^"]|"")+"|\w+) AS (pgrst_\d+)`)
 
 // checkEmbedTenant holds invariant 4 inside embeds: every tenant table a
 // statement reads under an alias (an embed, a junction) carries
 // "<alias>.tenant_id = $n" with the request's tenant as $n.
 func checkEmbedTenant(m *schema.Model, tenant, sql string, args []any) error {
 	for _, g := range embeddedTable.FindAllStringSubmatch(sql, -1) {
-		t := m.Table(g[1])
-		if t == nil || t.Shared {
+		name := g[1]
+		if strings.HasPrefix(name, `"`) {
+			name = strings.ReplaceAll(name[1:len(name)-1], `""`, `"`)
+		}
+		t := m.Table(name)
+		if t == nil {
+			return fmt.Errorf("embedded table %s is not in the model", g[1])
+		}
+		if t.Shared {
 			continue
 		}
 		found := false

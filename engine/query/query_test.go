@@ -51,7 +51,7 @@ func checkTenantPredicate(t *testing.T, tr testRequest, sql string, args []any) 
 	if tr.Method == "POST" && !strings.Contains(sql, "DO UPDATE") {
 		return
 	}
-	m := regexp.MustCompile(`tenant_id = \$(\d+)`).FindAllStringSubmatch(sql, -1)
+	m := regexp.MustCompile(regexp.QuoteMeta(tr.Model.Tenancy.Column)+` = \$(\d+)`).FindAllStringSubmatch(sql, -1)
 	require.NotEmpty(t, m, "no tenant predicate in\n%s", sql)
 	for _, g := range m {
 		n, _ := strconv.Atoi(g[1])
