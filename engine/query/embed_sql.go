@@ -1,7 +1,6 @@
 package query
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 
@@ -50,25 +49,23 @@ func (q *Query) tenantArg(b *builder) string {
 	return b.tenant
 }
 
-// checkEmbedTenant hands the request's tenant to every embedded level and
-// refuses to embed a tenant table without one (a caller's mistake, as for
-// Parse on a tenant table).
+// checkEmbedTenant hands the request's tenant to every embedded level.
 func (q *Query) checkEmbedTenant() error {
 	return walkEmbeds(q.sel, nil, func(e *embed, _ []string) error {
 		e.q.tenant = q.tenant
-		if q.tenant != "" {
-			return nil
-		}
-		if e.q.tb.tenant != "" {
-			return fmt.Errorf("query: embedding tenant table %q needs Request.Tenant", e.q.tb.t.Name)
-		}
-		if j := e.rel.Junction; j != nil {
-			if t := e.q.tb.model.Table(j.Table); t == nil || !t.Shared {
-				return fmt.Errorf("query: embedding through tenant table %q needs Request.Tenant", j.Table)
-			}
-		}
 		return nil
 	})
+}
+
+// tenantPred is the tenant predicate of an embedded tenant table or
+// junction under alias: "alias.tenant_column = $tenant", or false when the
+// request has no tenant (a shared table read without one): no tenant
+// means no rows, as row-level security has it too.
+func (q *Query) tenantPred(b *builder, alias string) string {
+	if q.tenant == "" {
+		return "false"
+	}
+	return alias + "." + ddl.Ident(q.tb.model.Tenancy.Column) + " = " + q.tenantArg(b)
 }
 
 // pairs is "l.a = r.x AND …" over two column lists.
@@ -100,8 +97,7 @@ func (q *Query) embedSource(b *builder, e *embed, parent string) (*Query, string
 		}
 		from += " JOIN " + jname + " AS " + ja + " ON " + strings.Join(on, " AND ")
 		if jt == nil || !jt.Shared {
-			tcol := lv.tb.model.Tenancy.Column
-			conds = append(conds, ja+"."+ddl.Ident(tcol)+" = "+q.tenantArg(b))
+			conds = append(conds, lv.tenantPred(b, ja))
 		}
 		conds = append(conds, pairs(ja, j.Columns, parent, r.Columns)...)
 		if j.TableTenant != "" {
@@ -114,7 +110,7 @@ func (q *Query) embedSource(b *builder, e *embed, parent string) (*Query, string
 		}
 	}
 	if lv.tb.tenant != "" {
-		conds = append(conds, lv.qual+"."+ddl.Ident(lv.tb.tenant)+" = "+q.tenantArg(b))
+		conds = append(conds, lv.tenantPred(b, lv.qual))
 	}
 	for _, c := range lv.where {
 		conds = append(conds, lv.condSQL(b, c))

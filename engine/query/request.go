@@ -108,8 +108,9 @@ var reserved = map[string]bool{
 // the relationships cannot serve; ErrLimit, ErrRange, ErrNoFilter (PATCH or DELETE without a filter), ErrReadOnly
 // (a write to a shared table) and ErrForeignTenant (a body naming another
 // tenant), each wrapped with details. Any other error is a caller's mistake
-// (no model, no tenant for a tenant table or an embedded one, an unknown
-// method).
+// (no model, no tenant for a tenant table, an unknown method). A shared
+// table's request may carry the tenant, and should: its embedded tenant
+// tables are read for that tenant, and without one they have no rows.
 //
 // As in PostgREST, a POST checks but does not apply filters, order, limit
 // and offset, and PATCH and DELETE use order only together with limit or
