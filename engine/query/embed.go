@@ -215,6 +215,32 @@ func embedByPath(items selectList, path []string) (*embed, error) {
 	return e, nil
 }
 
+// embedNullFilter reads rel=is.null or rel=not.is.null when key names an
+// embed of items; nil, nil when it does not.
+func embedNullFilter(items selectList, key, value string) (*filter, error) {
+	ks := newScanner(key, key)
+	n, err := ks.name()
+	if err != nil || !ks.eof() {
+		return nil, nil
+	}
+	var e *embed
+	for _, it := range items {
+		if it.Embed != nil && !it.Embed.Spread && it.Embed.key() == n {
+			e = it.Embed
+		}
+	}
+	if e == nil {
+		return nil, nil
+	}
+	vs := newScanner(key, value)
+	f, err := vs.opExpr(false)
+	if err != nil || !vs.eof() || f.Op != opIs || f.Value != "null" {
+		return nil, errEmbedFilter(n)
+	}
+	f.Field, f.Embed = fieldRef{Name: n}, e
+	return f, nil
+}
+
 // splitEmbedKey reads a parameter key as a path of embed keys and a last
 // part: "a.b.order" is ([a b], order); "a.title->x" is ([a], the field).
 // A key without a '.' outside quotes has an empty path.
@@ -303,7 +329,10 @@ func (q *Query) embedParams(params url.Values, keys []string, lim Limits) error 
 			return &ParseError{Param: k, Msg: "not a parameter of an embedded resource"}
 		default:
 			for _, v := range params[k] {
-				flt, err := parseFilterValue(e.q.tb, k, f, v)
+				flt, err := embedNullFilter(e.Items, f.String(), v)
+				if err == nil && flt == nil {
+					flt, err = parseFilterValue(e.q.tb, k, f, v)
+				}
 				if err != nil {
 					return err
 				}

@@ -82,6 +82,11 @@ func TestSQL_EmbedTenancy(t *testing.T) {
 		{name: "or inside an embed", table: "content_namespace",
 			query: "select=slug,webpages_webpage(slug)&webpages_webpage.or=(slug.eq.theirs,slug.eq.about)",
 			want:  []string{`[{"slug":"main","webpages_webpage":[{"slug":"about"}]}]`}},
+		{name: "null filter: pages without a tag of ours", table: "webpages_webpage",
+			query: "select=slug,content_tag(name)&content_tag=is.null", want: []string{`[{"slug":"planted","content_tag":[]}]`}},
+		{name: "null filter: pages with a theme of ours", table: "webpages_webpage",
+			query: "select=slug,webpages_pagetheme(name)&webpages_pagetheme=not.is.null",
+			want:  []string{`[{"slug":"about","webpages_pagetheme":{"name":"dark"}}]`}},
 		{name: "shared root", table: "content_language", query: "select=code,content_namespace(slug)",
 			want: []string{`[{"code":"en","content_namespace":[]}]`}},
 	}

@@ -133,6 +133,18 @@ func (q *Query) innerEmbedsSQL(b *builder, self string) []string {
 	return out
 }
 
+// embedNullSQL renders rel=is.null (the parent has no matching row: NOT
+// EXISTS) and rel=not.is.null (it has one: EXISTS), PostgREST's null
+// filtering on embedded resources.
+func (q *Query) embedNullSQL(b *builder, f *filter) string {
+	_, from := q.embedSource(b, f.Embed, q.self())
+	s := "EXISTS (SELECT 1 " + from + ")"
+	if !f.Not {
+		s = "NOT " + s
+	}
+	return s
+}
+
 // orderFieldSQL is an order term's expression: a column of the level, or
 // for order=rel(col) the column of the to-one embed's row.
 func (q *Query) orderFieldSQL(b *builder, t orderTerm) string {

@@ -73,6 +73,9 @@ type filter struct {
 	Config string   // the text search configuration of fts(config); "" for none
 	Value  string   // the operand; for is. one of the isValues keys
 	List   []string // the items of in.(…)
+	// Embed is set for rel=is.null or rel=not.is.null on an embed of the
+	// level (Field.Name is its key): whether the parent has a matching row.
+	Embed *embed
 }
 
 // cond is a node of the filter tree: a leaf holding a filter, or an and/or
