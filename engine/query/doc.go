@@ -38,7 +38,7 @@
 // many-to-one (an object or null), one-to-many (an array) and many-to-many through a junction table (an
 // array). The hint after '!' is a constraint name, a column of a single-column foreign key or a junction
 // table; !inner drops the parents without a match, !left (the default) keeps them. Refusals are
-// *EmbedError with PostgREST's codes (PGRST200, PGRST201, PGRST108, PGRST118, PGRST119, PGRST120); aggregates are
+// *EmbedError with PostgREST's codes (PGRST200, PGRST201, PGRST108, PGRST118, PGRST119); aggregates are
 // refused with a *ParseError.
 // Differences from PostgREST: a parameter that is not a column operator is an error (PostgREST ignores it);
 // count=planned and count=estimated count exactly; an unreadable Range header is refused (PostgREST ignores it).

@@ -165,26 +165,34 @@ func (c *embedCtx) tableNames() []string {
 	return out
 }
 
-// find is PostgREST's findRel: the one relationship from parent to child
-// that hint (if any) picks. A self-referencing foreign key gives a
-// many-to-one and a one-to-many with the same constraint; the hint picks the
-// many-to-one when it names the constraint or the foreign key column, the
-// one-to-many when it names the referenced column.
+// find is PostgREST's findRel: the one relationship from parent to the
+// embed named child that hint (if any) picks. Without a hint, child may also
+// be a foreign key's constraint name or its single column (PostgREST's
+// deprecated, still accepted spelling). A self-referencing foreign key gives
+// a many-to-one and a one-to-many between the same table, told apart as
+// PostgREST does: the table's name is the one-to-many (children), the
+// foreign key column's name the many-to-one (parent_id(*)), and a hint
+// picks a one-to-many by its foreign key column (auditees:t!auditor(*)).
 func (c *embedCtx) find(parent, child, hint string) (Relationship, error) {
 	var cands []Relationship
 	for _, r := range c.relationships() {
-		if r.Table == parent && r.Target == child && (hint == "" || r.matchesHint(hint)) {
-			cands = append(cands, r)
+		if r.Table != parent {
+			continue
 		}
-	}
-	if len(cands) == 2 && hint != "" && cands[0].Constraint == cands[1].Constraint && cands[0].Junction == nil &&
-		cands[1].Junction == nil {
-		for _, r := range cands {
-			fkCol := r.Kind == ManyToOne && len(r.Columns) == 1 && hint == r.Columns[0]
-			refCol := r.Kind == OneToMany && len(r.Columns) == 1 && hint == r.Columns[0]
-			if (r.Kind == ManyToOne && hint == r.Constraint) || fkCol || refCol {
-				return r, nil
-			}
+		self := r.Table == r.Target && r.Junction == nil
+		var ok bool
+		switch {
+		case self && hint == "":
+			ok = child == r.Target && r.Kind == OneToMany || r.Kind == ManyToOne && r.singleColumn() == child
+		case self:
+			ok = child == r.Target && r.Kind == OneToMany && r.singleTargetColumn() == hint
+		case hint == "":
+			ok = child == r.Target || r.Junction == nil && (child == r.Constraint || child == r.singleColumn())
+		default:
+			ok = child == r.Target && r.matchesHint(hint)
+		}
+		if ok {
+			cands = append(cands, r)
 		}
 	}
 	switch len(cands) {
@@ -216,12 +224,12 @@ func embedByPath(items selectList, path []string) (*embed, error) {
 }
 
 // embedNullFilter reads rel=is.null or rel=not.is.null when key names an
-// embed of items; nil, nil when it does not.
-func embedNullFilter(items selectList, key, value string) (*filter, error) {
+// embed of items; nil when it is not that.
+func embedNullFilter(items selectList, key, value string) *filter {
 	ks := newScanner(key, key)
 	n, err := ks.name()
 	if err != nil || !ks.eof() {
-		return nil, nil
+		return nil
 	}
 	var e *embed
 	for _, it := range items {
@@ -230,15 +238,15 @@ func embedNullFilter(items selectList, key, value string) (*filter, error) {
 		}
 	}
 	if e == nil {
-		return nil, nil
+		return nil
 	}
 	vs := newScanner(key, value)
 	f, err := vs.opExpr(false)
 	if err != nil || !vs.eof() || f.Op != opIs || f.Value != "null" {
-		return nil, errEmbedFilter(n)
+		return nil // a column filter, as PostgREST reads any other operator
 	}
 	f.Field, f.Embed = fieldRef{Name: n}, e
-	return f, nil
+	return f
 }
 
 // splitEmbedKey reads a parameter key as a path of embed keys and a last
@@ -329,8 +337,9 @@ func (q *Query) embedParams(params url.Values, keys []string, lim Limits) error 
 			return &ParseError{Param: k, Msg: "not a parameter of an embedded resource"}
 		default:
 			for _, v := range params[k] {
-				flt, err := embedNullFilter(e.Items, f.String(), v)
-				if err == nil && flt == nil {
+				flt := embedNullFilter(e.Items, f.String(), v)
+				var err error
+				if flt == nil {
 					flt, err = parseFilterValue(e.q.tb, k, f, v)
 				}
 				if err != nil {

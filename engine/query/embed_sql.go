@@ -181,7 +181,7 @@ func (q *Query) partsSQL(b *builder, parent string) []part {
 				out = append(out, p)
 			}
 		case it.Embed != nil:
-			out = append(out, part{key: it.Embed.key(), modeled: it.Embed.Alias == "",
+			out = append(out, part{key: it.Embed.key(), modeled: it.Embed.modeledKey(),
 				expr: q.embedSQL(b, it.Embed, parent)})
 		default:
 			c, _ := q.tb.column(it.Field.Name)
@@ -263,11 +263,16 @@ func (q *Query) embedInnerSQL(b *builder) (inner, row string) {
 	return "SELECT " + list + " FROM pgrst_source", "_postgrest_t"
 }
 
+// modeledKey reports whether e's key is its table's name, which SQL may
+// spell as an identifier; an alias, a constraint or a column name used as
+// the embed's name is a request's key, passed as an argument.
+func (e *embed) modeledKey() bool { return e.Alias == "" && e.Name == e.rel.Target }
+
 // outputs lists the keys e adds to its parent's rows: its own, or a
 // spread's columns.
 func (e *embed) outputs() []output {
 	if !e.Spread {
-		return []output{{key: e.key(), modeled: e.Alias == "", item: selectItem{Embed: e}}}
+		return []output{{key: e.key(), modeled: e.modeledKey(), item: selectItem{Embed: e}}}
 	}
 	lv := &Query{tb: e.q.tb, sel: e.Items}
 	return lv.outputs()

@@ -20,8 +20,6 @@ import (
 //     names an embed the select does not have.
 //   - PGRST118 (400): order=rel(col) on an embed that is not to-one.
 //   - PGRST119 (400): a spread (...rel) of an embed that is not to-one.
-//   - PGRST120 (400): a filter on an embed (rel=…) other than is.null or
-//     not.is.null.
 type EmbedError struct {
 	Code    string
 	Status  int
@@ -43,7 +41,6 @@ const (
 	CodeNotEmbedded           = "PGRST108"
 	CodeRelatedOrderNotToOne  = "PGRST118"
 	CodeSpreadNotToOne        = "PGRST119"
-	CodeEmbedFilter           = "PGRST120"
 )
 
 func strp(s string) *string { return &s }
@@ -113,11 +110,4 @@ func errSpread(origin, target string) *EmbedError {
 	return &EmbedError{Code: CodeSpreadNotToOne, Status: 400,
 		Message: "A spread operation on '" + target + "' is not possible",
 		Details: fmt.Sprintf("'%s' and '%s' do not form a many-to-one or one-to-one relationship", origin, target)}
-}
-
-// errEmbedFilter is PostgREST's UnacceptableFilter.
-func errEmbedFilter(target string) *EmbedError {
-	return &EmbedError{Code: CodeEmbedFilter, Status: 400,
-		Message: "Bad operator on the '" + target + "' embedded resource",
-		Details: "Only is null or not is null filters are allowed on embedded resources"}
 }

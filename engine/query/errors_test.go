@@ -103,6 +103,8 @@ func TestParse_Errors(t *testing.T) {
 		{name: "embed negative offset", query: "select=content_tag(name)&content_tag.offset=-1", wantErr: query.ErrRange},
 		{name: "embed select param", query: "select=content_tag(name)&content_tag.select=name", wantErr: parseErr,
 			param: "content_tag.select"},
+		{name: "embed filter other than is null", query: "select=id,content_tag(name)&content_tag=eq.x",
+			wantErr: query.ErrUnknownColumn, param: "content_tag"},
 		{name: "embed too deep", query: "select=content_namespace(webpages_webpage(content_namespace(slug)))",
 			limits: query.Limits{MaxEmbedDepth: 2}, wantErr: query.ErrLimit},
 

@@ -71,7 +71,7 @@ func FuzzParseParams(f *testing.F) {
 			"slug", "webpages_webpage.content_tag.or", "(name.eq.a,slug.like.*b)"},
 		{"content_namespace", "webpages_webpage(*)", "", "webpages_webpage.order", "title.desc,webpages_pagetheme(name)"},
 		{"content_namespace", "pages:webpages_webpage(*)", "", "pages.limit", "2"},
-		{"content_category", "name,parent:content_category!parent_id(name),kids:content_category!id(name)", "",
+		{"content_category", "name,parent:parent_id(name),kids:content_category!parent_id(name)", "",
 			"kids.not.and", "(name.eq.x,position.gt.1)"},
 		{"content_language", "code,content_namespace(slug)", "", "content_namespace.slug", "in.(a,b)"},
 		{"webpages_webpage", "id,content_tag(", "", "", ""},

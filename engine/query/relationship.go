@@ -193,17 +193,30 @@ func ModelRelationships(m *schema.Model) []Relationship {
 func (r Relationship) toOne() bool { return r.Kind == ManyToOne }
 
 // matchesHint reports whether hint (the part after '!') picks r, as
-// PostgREST's findRel: the constraint name, a single-column foreign key's
-// column on either side, or a junction's table name.
+// PostgREST's findRel: the constraint name or a single-column foreign key's
+// column on either side; for a many-to-many, the junction table's name.
 func (r Relationship) matchesHint(hint string) bool {
 	if r.Junction != nil {
-		j := r.Junction
-		return hint == j.Table || hint == j.Constraint || hint == j.TargetConstraint
+		return hint == r.Junction.Table
 	}
-	if hint == r.Constraint {
-		return true
+	return hint == r.Constraint || hint == r.singleColumn() || hint == r.singleTargetColumn()
+}
+
+// singleColumn is the one column of Columns, or "" when there are more (or
+// for a many-to-many).
+func (r Relationship) singleColumn() string {
+	if r.Junction != nil || len(r.Columns) != 1 {
+		return ""
 	}
-	return len(r.Columns) == 1 && (hint == r.Columns[0] || hint == r.TargetColumns[0])
+	return r.Columns[0]
+}
+
+// singleTargetColumn is the one column of TargetColumns, or "".
+func (r Relationship) singleTargetColumn() string {
+	if r.Junction != nil || len(r.TargetColumns) != 1 {
+		return ""
+	}
+	return r.TargetColumns[0]
 }
 
 // RelationshipDetail is one candidate listed in the details of PGRST201,
@@ -233,15 +246,10 @@ func (r Relationship) detail() RelationshipDetail {
 	return d
 }
 
-// hintName is the '!' hint PostgREST suggests for r. The one-to-many of a
-// self-referencing foreign key shares its constraint with the many-to-one,
-// which that name picks (see embedCtx.find): its referenced column picks it.
+// hintName is the '!' hint PostgREST suggests for r.
 func (r Relationship) hintName() string {
 	if r.Junction != nil {
 		return r.Junction.Table
-	}
-	if r.Kind == OneToMany && r.Table == r.Target && len(r.Columns) == 1 {
-		return r.Columns[0]
 	}
 	return r.Constraint
 }

@@ -200,8 +200,9 @@ func (q *Query) parseFilters(params url.Values, lim Limits) error {
 			// name.col, name.order, …: embedParams reads them.
 		default:
 			for _, v := range params[k] {
-				f, err := embedNullFilter(q.sel, k, v)
-				if err == nil && f == nil {
+				f := embedNullFilter(q.sel, k, v)
+				var err error
+				if f == nil {
 					f, err = parseFilter(q.tb, k, v)
 				}
 				if err != nil {
