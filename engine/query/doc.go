@@ -35,8 +35,9 @@
 //	rel=is.null  rel=not.is.null   parents without / with a matching embedded row (a.rel=… one level down)
 //
 // Embeds follow Relationships derived from foreign keys (Request.Relationships, else ModelRelationships):
-// many-to-one (an object or null), one-to-many (an array) and many-to-many through a junction table (an
-// array). The hint after '!' is a constraint name, a column of a single-column foreign key or a junction
+// many-to-one and one-to-one (an object or null; a foreign key over a unique key is one-to-one both ways),
+// one-to-many (an array) and many-to-many through a junction table whose two foreign keys are part of its
+// primary key (an array). The hint after '!' is a constraint name, a column of a single-column foreign key or a junction
 // table; !inner drops the parents without a match, !left (the default) keeps them. Refusals are
 // *EmbedError with PostgREST's codes (PGRST200, PGRST201, PGRST108, PGRST118, PGRST119); aggregates are
 // refused with a *ParseError.

@@ -23,6 +23,7 @@ func TestRelationships(t *testing.T) {
 		{Name: "page_tags", PrimaryKey: []string{"tenant_id", "page_id", "tag_id"}},
 		{Name: "language", PrimaryKey: []string{"code"}, Shared: true},
 		{Name: "log", PrimaryKey: []string{"id"}}, // two foreign keys, not both in its key: no junction
+		{Name: "profile", PrimaryKey: []string{"id"}, Unique: [][]string{{"tenant_id", "page_id"}}},
 	}
 	catalog := []query.ForeignKey{
 		{Name: "page_theme_id_fkey", Table: "page", Columns: []string{"tenant_id", "theme_id"}, RefTable: "theme",
@@ -38,6 +39,8 @@ func TestRelationships(t *testing.T) {
 		{Name: "log_page_fkey", Table: "log", Columns: []string{"tenant_id", "page_id"}, RefTable: "page",
 			RefColumns: []string{"tenant_id", "id"}},
 		{Name: "log_theme_fkey", Table: "log", Columns: []string{"tenant_id", "theme_id"}, RefTable: "theme",
+			RefColumns: []string{"tenant_id", "id"}},
+		{Name: "profile_page_id_fkey", Table: "profile", Columns: []string{"tenant_id", "page_id"}, RefTable: "page",
 			RefColumns: []string{"tenant_id", "id"}},
 	}
 	declared := make([]query.ForeignKey, len(catalog))
@@ -62,6 +65,19 @@ func TestRelationships(t *testing.T) {
 	}
 	require.GreaterOrEqual(t, len(got), len(want))
 	assert.Equal(t, want, got[:len(want)])
+
+	var o2o []query.Relationship
+	for _, r := range got {
+		if r.Kind == query.OneToOne {
+			o2o = append(o2o, r)
+		}
+	}
+	assert.Equal(t, []query.Relationship{
+		{Kind: query.OneToOne, Table: "profile", Target: "page", Constraint: "profile_page_id_fkey",
+			Columns: []string{"page_id"}, TargetColumns: []string{"id"}, Tenant: "tenant_id"},
+		{Kind: query.OneToOne, Table: "page", Target: "profile", Constraint: "profile_page_id_fkey",
+			Columns: []string{"id"}, TargetColumns: []string{"page_id"}, Tenant: "tenant_id"},
+	}, o2o, "a foreign key over a unique key is one-to-one both ways")
 
 	var m2m []query.Relationship
 	for _, r := range got {

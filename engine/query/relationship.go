@@ -10,11 +10,12 @@ import (
 // embedding table reaches, in PostgREST's words.
 type Cardinality string
 
-// The cardinalities of a Relationship. A many-to-one embed is a JSON object
-// (or null); a one-to-many or many-to-many embed is an array.
+// The cardinalities of a Relationship. A many-to-one or one-to-one embed is
+// a JSON object (or null); a one-to-many or many-to-many embed is an array.
 const (
 	ManyToOne  Cardinality = "many-to-one"
 	OneToMany  Cardinality = "one-to-many"
+	OneToOne   Cardinality = "one-to-one"
 	ManyToMany Cardinality = "many-to-many"
 )
 
@@ -31,11 +32,16 @@ type ForeignKey struct {
 }
 
 // TableKeys is what Relationships needs to know of a table: its primary key
-// (with or without the leading tenant column) and whether it is shared.
+// and unique keys (with or without the leading tenant column) and whether it
+// is shared.
 type TableKeys struct {
 	Name       string
 	PrimaryKey []string
-	Shared     bool
+	// Unique lists the column sets of its unique constraints and unique
+	// indexes without a WHERE: a foreign key over one of them (or over the
+	// primary key) is one-to-one.
+	Unique [][]string
+	Shared bool
 }
 
 // Relationship is one way to embed Target in Table, as PostgREST derives
@@ -116,10 +122,14 @@ func Relationships(tenantColumn string, tables []TableKeys, fks []ForeignKey) []
 	}
 	var out []Relationship
 	for _, k := range keys {
+		forward, back := ManyToOne, OneToMany
+		if unique(byName[k.Table], tenantColumn, k.Columns) {
+			forward, back = OneToOne, OneToOne
+		}
 		out = append(out,
-			Relationship{Kind: ManyToOne, Table: k.Table, Target: k.RefTable, Constraint: k.Name,
+			Relationship{Kind: forward, Table: k.Table, Target: k.RefTable, Constraint: k.Name,
 				Columns: k.Columns, TargetColumns: k.RefColumns, Tenant: k.tenant},
-			Relationship{Kind: OneToMany, Table: k.RefTable, Target: k.Table, Constraint: k.Name,
+			Relationship{Kind: back, Table: k.RefTable, Target: k.Table, Constraint: k.Name,
 				Columns: k.RefColumns, TargetColumns: k.Columns, Tenant: k.tenant})
 	}
 	for _, t := range tables {
@@ -161,6 +171,21 @@ func dropTenantPairs(tenant string, cols, refs []string) ([]string, []string) {
 	return c, r
 }
 
+// unique reports whether cols (without the tenant column) are exactly the
+// primary key or a unique key of t (without it), in any order.
+func unique(t TableKeys, tenantColumn string, cols []string) bool {
+	same := func(key []string) bool {
+		if !t.Shared && tenantColumn != "" {
+			key = slices.DeleteFunc(slices.Clone(key), func(c string) bool { return c == tenantColumn })
+		}
+		return len(key) == len(cols) && subset(cols, key)
+	}
+	if same(t.PrimaryKey) {
+		return true
+	}
+	return slices.ContainsFunc(t.Unique, same)
+}
+
 func subset(cols, of []string) bool {
 	for _, c := range cols {
 		if !slices.Contains(of, c) {
@@ -180,6 +205,11 @@ func ModelRelationships(m *schema.Model) []Relationship {
 		if t.PrimaryKey != nil {
 			tk.PrimaryKey = t.PrimaryKey.Columns
 		}
+		for _, ix := range t.Indexes {
+			if ix.Unique && ix.Where == "" {
+				tk.Unique = append(tk.Unique, ix.Columns)
+			}
+		}
 		tables = append(tables, tk)
 		for _, fk := range t.ForeignKeys {
 			fks = append(fks, ForeignKey{Name: fk.Name, Table: t.Name, Columns: fk.Columns, RefTable: fk.RefTable,
@@ -190,7 +220,7 @@ func ModelRelationships(m *schema.Model) []Relationship {
 }
 
 // toOne reports whether the embed is an object rather than an array.
-func (r Relationship) toOne() bool { return r.Kind == ManyToOne }
+func (r Relationship) toOne() bool { return r.Kind == ManyToOne || r.Kind == OneToOne }
 
 // matchesHint reports whether hint (the part after '!') picks r, as
 // PostgREST's findRel: the constraint name or a single-column foreign key's
@@ -235,11 +265,7 @@ func (r Relationship) detail() RelationshipDetail {
 		j := r.Junction
 		d.Relationship = j.Table + " using " + j.Constraint + parenList(j.Columns) + " and " +
 			j.TargetConstraint + parenList(j.TargetColumns)
-	case r.Kind == ManyToOne:
-		d.Relationship = r.Constraint + " using " + r.Table + parenList(r.Columns) + " and " + r.Target +
-			parenList(r.TargetColumns)
 	default:
-		// PostgREST lists a one-to-many's columns from the origin's side too.
 		d.Relationship = r.Constraint + " using " + r.Table + parenList(r.Columns) + " and " + r.Target +
 			parenList(r.TargetColumns)
 	}

@@ -1,7 +1,8 @@
 # A second declaration for embedding: another tenant column (org_id), a
 # table named with an SQL keyword ("order"), a junction (order_item), a
-# shared table referenced by a tenant table, and two foreign keys between
-# the same tables (invoice → customer), which only a hint disambiguates.
+# shared table referenced by a tenant table, two foreign keys between the
+# same tables (invoice → customer), which only a hint disambiguates, and a
+# one-to-one (customer_profile, unique on its customer_id).
 # Golden cases select it with "X-Model: shop".
 
 tenancy {
@@ -84,4 +85,20 @@ table "invoice" {
     null       = true
   }
   primary_key { columns = [column.id] }
+}
+
+table "customer_profile" {
+  column "id" {
+    type    = uuid
+    default = sql("gen_random_uuid()")
+  }
+  column "customer_id" {
+    references = table.customer
+  }
+  column "bio" { type = text }
+  primary_key { columns = [column.id] }
+  index "customer_profile_customer" {
+    columns = [column.customer_id]
+    unique  = true
+  }
 }
