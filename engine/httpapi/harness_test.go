@@ -394,10 +394,13 @@ func (r response) object(t testing.TB) map[string]any {
 
 // apiError is the error body of every 4xx and 5xx.
 type apiError struct {
-	Code    string  `json:"code"`
-	Message string  `json:"message"`
-	Details *string `json:"details"`
-	Hint    *string `json:"hint"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	// Details is the details when they are a string (or null); RawDetails is them as sent, also when they are
+	// not (PGRST201's array of candidates).
+	Details    *string         `json:"-"`
+	RawDetails json.RawMessage `json:"details"`
+	Hint       *string         `json:"hint"`
 }
 
 // error decodes an error body, checking that all four keys are present.
@@ -410,6 +413,9 @@ func (r response) error(t testing.TB) apiError {
 	}
 	var e apiError
 	require.NoError(t, json.Unmarshal(r.Body, &e))
+	if len(e.RawDetails) > 0 && e.RawDetails[0] == '"' {
+		require.NoError(t, json.Unmarshal(e.RawDetails, &e.Details))
+	}
 	assert.True(t, strings.HasPrefix(r.Header.Get("Content-Type"), "application/json"), "Content-Type %q",
 		r.Header.Get("Content-Type"))
 	return e
