@@ -147,7 +147,11 @@ type served struct {
 
 // SetModel replaces the served schema, for reloads.
 func (s *Server) SetModel(m *schema.Model) {
-	s.served.Store(&served{model: m, rels: query.ModelRelationships(m)})
+	sv := &served{model: m}
+	if m != nil {
+		sv.rels = query.ModelRelationships(m)
+	}
+	s.served.Store(sv)
 }
 
 // Model returns the served schema.
