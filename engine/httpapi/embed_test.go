@@ -116,3 +116,83 @@ func TestIsolation_EmbedsShop(t *testing.T) {
 			globexRows.id("customer"), globexRows.id("order")), string(r.Body))
 	})
 }
+
+// TestEmbed checks embedding through the HTTP layer: reads, count=exact counting parents, the singular object
+// and CSV, and writes with return=representation answering the written rows with their embeds.
+func TestEmbed(t *testing.T) {
+	s := newServer(t)
+	a := s.acmeApp()
+	site := a.seed(t, "Acme")
+	a.do(t, http.MethodPatch, "/webpages_webpage"+q("slug", "eq.home"), `{"theme_id":"`+site.theme+`"}`).
+		requireStatus(t, http.StatusNoContent)
+	tag := a.insertOne(t, "content_tag", map[string]any{"namespace_id": site.namespace, "slug": "news", "name": "News"})
+	a.insertOne(t, "webpages_webpage_tags", map[string]any{"webpage_id": site.pages["home"], "tag_id": tag["id"]})
+	const sel = "slug,webpages_pagetheme(name),content_tag(name)"
+
+	t.Run("read", func(t *testing.T) {
+		r := a.get(t, "/webpages_webpage"+q("select", sel, "order", "slug", "limit", "2")).requireStatus(t, http.StatusOK)
+		assert.JSONEq(t, `[{"slug":"about","webpages_pagetheme":null,"content_tag":[]},
+			{"slug":"blog","webpages_pagetheme":null,"content_tag":[]}]`, string(r.Body))
+		r = a.get(t, "/webpages_webpage"+q("select", sel, "content_tag.name", "eq.News", "order", "slug.desc",
+			"webpages_pagetheme.order", "name")).requireStatus(t, http.StatusOK)
+		assert.Contains(t, string(r.Body), `{"slug":"home","webpages_pagetheme":{"name":"dark"},"content_tag":[{"name":"News"}]}`)
+		r = a.get(t, "/webpages_webpage"+q("select", "slug,content_tag!inner(name)")).requireStatus(t, http.StatusOK)
+		assert.JSONEq(t, `[{"slug":"home","content_tag":[{"name":"News"}]}]`, string(r.Body))
+	})
+	t.Run("count=exact counts parents", func(t *testing.T) {
+		r := a.get(t, "/webpages_webpage"+q("select", sel, "limit", "2"), "Prefer: count=exact")
+		r.requireStatus(t, http.StatusPartialContent)
+		assert.Equal(t, "0-1/4", r.Header.Get("Content-Range"))
+		r = a.get(t, "/webpages_webpage"+q("select", "slug,content_tag!inner(name)"), "Prefer: count=exact")
+		assert.Equal(t, "0-0/1", r.requireStatus(t, http.StatusOK).Header.Get("Content-Range"))
+	})
+	t.Run("singular", func(t *testing.T) {
+		r := a.get(t, "/webpages_webpage"+q("select", sel, "slug", "eq.home"), acceptObject).requireStatus(t, http.StatusOK)
+		assert.JSONEq(t, `{"slug":"home","webpages_pagetheme":{"name":"dark"},"content_tag":[{"name":"News"}]}`, string(r.Body))
+		a.get(t, "/webpages_webpage"+q("select", sel), acceptObject).requireStatus(t, http.StatusNotAcceptable)
+	})
+	t.Run("csv", func(t *testing.T) {
+		r := a.get(t, "/webpages_webpage"+q("select", sel, "slug", "eq.home"), "Accept: text/csv").requireStatus(t, http.StatusOK)
+		assert.Equal(t, "text/csv; charset=utf-8", r.Header.Get("Content-Type"))
+		assert.Equal(t, "slug,webpages_pagetheme,content_tag\nhome,\"{\"\"name\"\":\"\"dark\"\"}\",\"[{\"\"name\"\":\"\"News\"\"}]\"",
+			string(r.Body))
+	})
+	t.Run("POST return=representation", func(t *testing.T) {
+		body := mustJSON(t, map[string]any{"namespace_id": site.namespace, "slug": "new", "title": "New", "theme_id": site.theme})
+		r := a.do(t, http.MethodPost, "/webpages_webpage"+q("select", "slug,webpages_pagetheme(*),content_namespace(slug)"),
+			body, preferRepr).requireStatus(t, http.StatusCreated)
+		rows := r.rows(t)
+		require.Len(t, rows, 1)
+		assert.Equal(t, "dark", rows[0]["webpages_pagetheme"].(map[string]any)["name"])
+		assert.Equal(t, s.acme.ID, rows[0]["webpages_pagetheme"].(map[string]any)["tenant_id"])
+		assert.Equal(t, map[string]any{"slug": "www"}, rows[0]["content_namespace"])
+		// Without return=representation the select is not answered.
+		body = mustJSON(t, map[string]any{"namespace_id": site.namespace, "slug": "new2", "title": "New"})
+		r = a.do(t, http.MethodPost, "/webpages_webpage"+q("select", "slug,webpages_pagetheme(*)"), body)
+		assert.Empty(t, r.requireStatus(t, http.StatusCreated).Body)
+	})
+	t.Run("PATCH return=representation", func(t *testing.T) {
+		r := a.do(t, http.MethodPatch, "/webpages_webpage"+q("select", sel, "slug", "eq.home"), `{"title":"Home!"}`,
+			preferRepr).requireStatus(t, http.StatusOK)
+		assert.JSONEq(t, `[{"slug":"home","webpages_pagetheme":{"name":"dark"},"content_tag":[{"name":"News"}]}]`, string(r.Body))
+		r = a.do(t, http.MethodPatch, "/webpages_webpage"+q("select", sel, "slug", "eq.home"), `{"title":"Home"}`,
+			preferRepr, acceptObject).requireStatus(t, http.StatusOK)
+		assert.JSONEq(t, `{"slug":"home","webpages_pagetheme":{"name":"dark"},"content_tag":[{"name":"News"}]}`, string(r.Body))
+	})
+	t.Run("DELETE return=representation", func(t *testing.T) {
+		r := a.do(t, http.MethodDelete, "/webpages_webpage"+q("select", "slug,webpages_pagetheme(name),content_namespace(slug)",
+			"slug", "eq.new"), "", preferRepr).requireStatus(t, http.StatusOK)
+		assert.JSONEq(t, `[{"slug":"new","webpages_pagetheme":{"name":"dark"},"content_namespace":{"slug":"www"}}]`, string(r.Body))
+	})
+	t.Run("a shared table embeds the request's tenant's rows", func(t *testing.T) {
+		_, err := s.admin.Exec(t.Context(), `INSERT INTO content_language (code, name) VALUES ('zz', 'Test')`)
+		require.NoError(t, err)
+		a.do(t, http.MethodPatch, "/content_namespace"+q("id", "eq."+site.namespace), `{"language_code":"zz"}`).
+			requireStatus(t, http.StatusNoContent)
+		r := a.get(t, "/content_language"+q("select", "code,content_namespace(slug)", "code", "eq.zz")).
+			requireStatus(t, http.StatusOK)
+		assert.JSONEq(t, `[{"code":"zz","content_namespace":[{"slug":"www"}]}]`, string(r.Body))
+		r = s.globexApp().get(t, "/content_language"+q("select", "code,content_namespace(slug)", "code", "eq.zz"))
+		assert.JSONEq(t, `[{"code":"zz","content_namespace":[]}]`, string(r.requireStatus(t, http.StatusOK).Body))
+	})
+}
