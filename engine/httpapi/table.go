@@ -127,7 +127,7 @@ func refusalReason(err error) string {
 }
 
 func (s *Server) handleOpenAPI(r *http.Request) (*response, error) {
-	body, err := json.Marshal(s.openAPI(s.Model(), roleFrom(r.Context())))
+	body, err := json.Marshal(s.openAPI(s.served.Load(), roleFrom(r.Context())))
 	if err != nil {
 		return nil, err
 	}
