@@ -138,6 +138,11 @@ func TestEmbed(t *testing.T) {
 		assert.Contains(t, string(r.Body), `{"slug":"home","webpages_pagetheme":{"name":"dark"},"content_tag":[{"name":"News"}]}`)
 		r = a.get(t, "/webpages_webpage"+q("select", "slug,content_tag!inner(name)")).requireStatus(t, http.StatusOK)
 		assert.JSONEq(t, `[{"slug":"home","content_tag":[{"name":"News"}]}]`, string(r.Body))
+		// README's nested example, with aliases.
+		r = a.get(t, "/content_namespace"+q("select", "slug,pages:webpages_webpage(slug,theme:webpages_pagetheme(name))",
+			"pages.slug", "eq.home")).requireStatus(t, http.StatusOK)
+		assert.Equal(t, `[{"slug" : "www", "pages" : [{"slug" : "home", "theme" : {"name":"dark"}}]}]`, string(r.Body),
+			"aliases build the object key by key (json_build_object's spacing)")
 	})
 	t.Run("count=exact counts parents", func(t *testing.T) {
 		r := a.get(t, "/webpages_webpage"+q("select", sel, "limit", "2"), "Prefer: count=exact")

@@ -94,7 +94,7 @@ func TestQuickstart(t *testing.T) {
 	assert.Equal(t, []string{"welcome"}, samePages(t))
 	// The embedding curl prints what README's Quickstart and Embedding sections say.
 	const embedded = `[{"slug":"welcome","webpages_pagetheme":{"name":"default"},"content_tag":[{"name":"Go"},{"name":"News"}]}]`
-	assert.Equal(t, embedded, sh(t, curls[1]))
+	assert.Equal(t, strings.ReplaceAll(embedded, "},{", "}, {"), sh(t, curls[1]), "json_agg's spacing")
 	var created []map[string]any
 	body := sh(t, curls[2])
 	require.NoError(t, json.Unmarshal([]byte(body), &created), body)
