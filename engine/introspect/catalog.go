@@ -12,11 +12,14 @@ import (
 // every name outside pg_catalog is schema-qualified, whatever the connection's search_path, so every definition
 // read is SQL that runs anywhere.
 type Catalog struct {
-	Role      Role
-	Schemas   []*Schema   // sorted by name; public included
-	Tables    []*Table    // ordinary and partitioned tables, sorted by schema and name
-	Relations []*Relation // the other relations (sequences, views, …), sorted by schema and name
-	Functions []*Function // functions, procedures and aggregates, sorted by signature
+	Role Role
+	// CurrentSchema is the connection's current_schema(): the first schema of its own search_path that exists,
+	// where it creates what it does not qualify; "" for none.
+	CurrentSchema string
+	Schemas       []*Schema   // sorted by name; public included
+	Tables        []*Table    // ordinary and partitioned tables, sorted by schema and name
+	Relations     []*Relation // the other relations (sequences, views, …), sorted by schema and name
+	Functions     []*Function // functions, procedures and aggregates, sorted by signature
 }
 
 // Role is the connected role (current_user) and what it can act as.

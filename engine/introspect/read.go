@@ -189,19 +189,32 @@ const savepoint = "pgtenant_introspect"
 // statements (pgx prepares a batch's new statements in a round trip of their own).
 //
 // It reads in a read-only REPEATABLE READ transaction of its own, begun and ended in the same batch, so that every
-// query sees one snapshot; when db is a pgx.Tx, in a savepoint of the caller's transaction instead, rolled back in
-// the same batch. Inside, search_path is pg_catalog alone (see Catalog). A failed read rolls the transaction or
-// the savepoint back.
+// query sees one snapshot; when db is a pgx.Tx (or a *pgx.Conn inside a transaction), in a savepoint of the
+// caller's transaction instead, rolled back in the same batch. Inside, search_path is pg_catalog alone (see
+// Catalog). A failed read rolls the transaction or the savepoint back.
 func Read(ctx context.Context, db Querier) (*Catalog, error) {
 	_, inTx := db.(pgx.Tx)
+	if conn, ok := db.(*pgx.Conn); ok && conn.PgConn().TxStatus() != 'I' {
+		inTx = true // a transaction the caller began with SQL of its own
+	}
 	b := &pgx.Batch{}
 	if inTx {
 		b.Queue("SAVEPOINT " + savepoint)
 	} else {
 		b.BeginTx(pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	}
-	b.Queue("SET LOCAL search_path TO pg_catalog")
 	r := newReader()
+	b.Queue("SELECT current_schema()").QueryRow(func(row pgx.Row) error {
+		var name *string
+		if err := row.Scan(&name); err != nil {
+			return fmt.Errorf("read the current schema: %w", err)
+		}
+		if name != nil {
+			r.c.CurrentSchema = *name
+		}
+		return nil
+	})
+	b.Queue("SET LOCAL search_path TO pg_catalog")
 	for _, q := range r.queries() {
 		b.Queue(q.sql).Query(func(rows pgx.Rows) error {
 			if err := q.read(rows); err != nil {
@@ -225,7 +238,7 @@ func Read(ctx context.Context, db Querier) (*Catalog, error) {
 	}
 	if err != nil {
 		if inTx {
-			err = errors.Join(err, rollbackSavepoint(ctx, db.(pgx.Tx)))
+			err = errors.Join(err, rollbackSavepoint(ctx, db))
 		}
 		return nil, fmt.Errorf("introspect: read the catalog: %w", err)
 	}
@@ -234,11 +247,9 @@ func Read(ctx context.Context, db Querier) (*Catalog, error) {
 }
 
 // rollbackSavepoint puts the caller's transaction back where it was after a failed read.
-func rollbackSavepoint(ctx context.Context, tx pgx.Tx) error {
-	ctx = context.WithoutCancel(ctx)
-	if _, err := tx.Exec(ctx, "ROLLBACK TO SAVEPOINT "+savepoint); err != nil {
-		return err
-	}
-	_, err := tx.Exec(ctx, "RELEASE SAVEPOINT "+savepoint)
-	return err
+func rollbackSavepoint(ctx context.Context, db Querier) error {
+	b := &pgx.Batch{}
+	b.Queue("ROLLBACK TO SAVEPOINT " + savepoint)
+	b.Queue("RELEASE SAVEPOINT " + savepoint)
+	return db.SendBatch(context.WithoutCancel(ctx), b).Close()
 }
