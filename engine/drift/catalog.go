@@ -25,11 +25,7 @@ type Catalog struct {
 }
 
 // Schema is a schema other than public.
-type Schema struct {
-	Name       string
-	Comment    string
-	Privileges []Privilege // sorted; the owner's own are left out
-}
+type Schema = introspect.Schema
 
 // Table is an ordinary or partitioned table.
 type Table struct {
@@ -47,57 +43,23 @@ type Table struct {
 }
 
 // Column is a table column.
-type Column struct {
-	Name      string
-	Position  int    // attnum, the order of CREATE TABLE; not compared
-	Type      string // format_type
-	NotNull   bool
-	Default   string // pg_get_expr of the default; "" for none
-	Identity  string // "ALWAYS" or "BY DEFAULT" for an identity column, else ""
-	Generated string // the expression of a stored generated column, else ""
-	Comment   string
-}
+type Column = introspect.Column
 
 // Constraint is a table constraint (NOT NULL is a column's).
-type Constraint struct {
-	Name string
-	Kind string // pg_constraint.contype: p (primary key), u (unique), f (foreign key), c (check), x (exclusion), t (trigger)
-	Def  string // pg_get_constraintdef
-}
+type Constraint = introspect.Constraint
 
 // Index is an index that no constraint owns.
-type Index struct {
-	Name  string
-	Def   string // pg_get_indexdef: the CREATE INDEX statement
-	Valid bool   // false after a failed CREATE INDEX CONCURRENTLY
-}
+type Index = introspect.Index
 
-// Policy is a row-level security policy, as pg_policies shows it.
-type Policy struct {
-	Name       string
-	Permissive bool     // PERMISSIVE, else RESTRICTIVE
-	Command    string   // ALL, SELECT, INSERT, UPDATE or DELETE
-	Roles      []string // sorted; "public" for PUBLIC and Owner for the table's owner
-	Using      string   // pg_get_expr of USING; "" for none
-	Check      string   // pg_get_expr of WITH CHECK; "" for none
-}
+// Policy is a row-level security policy, as pg_policies shows it, with Owner for the table's owner among its
+// roles.
+type Policy = introspect.Policy
 
 // Trigger is a user trigger.
-type Trigger struct {
-	Name    string
-	Def     string // pg_get_triggerdef: the CREATE TRIGGER statement
-	Enabled string // pg_trigger.tgenabled: O (enabled), D (disabled), R (replica) or A (always)
-}
+type Trigger = introspect.Trigger
 
 // Function is a function or procedure.
-type Function struct {
-	Signature  string // regprocedure: the qualified name and argument types, "pgtenant.lookup_token(bytea)"
-	Schema     string
-	Name       string
-	Def        string // pg_get_functiondef: the CREATE OR REPLACE statement
-	Comment    string
-	Privileges []Privilege // sorted; the owner's own are left out
-}
+type Function = introspect.Function
 
 // Privilege is one privilege of one grantee on an object, or on one of a table's columns (aclexplode's items).
 type Privilege = introspect.Privilege
@@ -127,7 +89,7 @@ func fromCatalog(live *introspect.Catalog) *Catalog {
 	c := &Catalog{Schemas: map[string]*Schema{}, Tables: map[string]*Table{}, Functions: map[string]*Function{}}
 	for _, s := range live.Schemas {
 		if s.Name != ddl.Schema && slices.Contains(Schemas, s.Name) {
-			c.Schemas[s.Name] = &Schema{Name: s.Name, Comment: s.Comment, Privileges: s.Privileges}
+			c.Schemas[s.Name] = s
 		}
 	}
 	for _, lt := range live.Tables {
@@ -142,8 +104,7 @@ func fromCatalog(live *introspect.Catalog) *Catalog {
 		if !slices.Contains(Schemas, f.Schema) || f.Extension || f.Kind == "a" {
 			continue
 		}
-		c.Functions[f.Signature] = &Function{Signature: f.Signature, Schema: f.Schema, Name: f.Name, Def: f.Def,
-			Comment: f.Comment, Privileges: f.Privileges}
+		c.Functions[f.Signature] = f
 	}
 	return c
 }
@@ -154,15 +115,14 @@ func fromTable(lt *introspect.Table) *Table {
 		Constraints: map[string]*Constraint{}, Indexes: map[string]*Index{}, Policies: map[string]*Policy{},
 		Triggers: map[string]*Trigger{}, Privileges: lt.Privileges}
 	for _, c := range lt.Columns {
-		t.Columns[c.Name] = &Column{Name: c.Name, Position: int(c.Num), Type: c.Type, NotNull: c.NotNull,
-			Default: c.Default, Identity: c.Identity, Generated: c.Generated, Comment: c.Comment}
+		t.Columns[c.Name] = c
 	}
 	for _, k := range lt.Constraints {
-		t.Constraints[k.Name] = &Constraint{Name: k.Name, Kind: k.Kind, Def: k.Def}
+		t.Constraints[k.Name] = k
 	}
 	for _, ix := range lt.Indexes {
 		if ix.Constraint == "" {
-			t.Indexes[ix.Name] = &Index{Name: ix.Name, Def: ix.Def, Valid: ix.Valid}
+			t.Indexes[ix.Name] = ix
 		}
 	}
 	for _, p := range lt.Policies {
@@ -174,11 +134,12 @@ func fromTable(lt *introspect.Table) *Table {
 			roles[i] = role
 		}
 		slices.Sort(roles)
-		t.Policies[p.Name] = &Policy{Name: p.Name, Permissive: p.Permissive, Command: p.Command, Roles: roles,
-			Using: p.Using, Check: p.Check}
+		pol := *p
+		pol.Roles = roles
+		t.Policies[p.Name] = &pol
 	}
 	for _, g := range lt.Triggers {
-		t.Triggers[g.Name] = &Trigger{Name: g.Name, Def: g.Def, Enabled: g.Enabled}
+		t.Triggers[g.Name] = g
 	}
 	return t
 }

@@ -76,7 +76,7 @@ type Table struct {
 
 // Column is a table column.
 type Column struct {
-	Num       int16  // attnum
+	Position  int    // attnum, the order of CREATE TABLE
 	Name      string // attname
 	Type      string // format_type
 	NotNull   bool
@@ -109,7 +109,6 @@ type Constraint struct {
 
 // Index is an index of a table.
 type Index struct {
-	OID         uint32
 	Name        string
 	Def         string // pg_get_indexdef: the CREATE INDEX statement
 	Valid       bool   // false after a failed CREATE INDEX CONCURRENTLY
@@ -211,7 +210,7 @@ func (t *Table) Column(name string) *Column {
 // ColumnNum returns the column numbered num (attnum), or nil.
 func (t *Table) ColumnNum(num int16) *Column {
 	for _, c := range t.Columns {
-		if c.Num == num {
+		if c.Position == int(num) {
 			return c
 		}
 	}

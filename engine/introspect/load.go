@@ -47,9 +47,9 @@ func (c *Catalog) Model(tenancy schema.Tenancy) *schema.Model {
 		byOID[ct.OID] = t
 		m.Tables = append(m.Tables, t.Table)
 		for _, col := range ct.Columns {
-			t.cols[col.Num] = col.Name
+			t.cols[int16(col.Position)] = col.Name
 			if col.Name == tenancy.Column {
-				t.tenant = col.Num
+				t.tenant = int16(col.Position)
 				t.Shared = false
 				continue
 			}

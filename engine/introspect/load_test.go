@@ -274,12 +274,10 @@ func (c *countingConn) Read(p []byte) (int, error) {
 	return c.Conn.Read(p)
 }
 
-// TestLoad_BoundedQueries checks that Load (introspect.Read) sends one batch in one round trip once the
-// connection has prepared its statements, however many tables there are.
-func TestLoad_BoundedQueries(t *testing.T) {
-	db := pgtest.New(t)
-	ctx := t.Context()
-	cfg, err := pgx.ParseConfig(db.LoginURL(t, "app"))
+// countedConn connects to url with a queryCounter counting what the connection sends.
+func countedConn(t *testing.T, url string) (*pgx.Conn, *queryCounter) {
+	t.Helper()
+	cfg, err := pgx.ParseConfig(url)
 	require.NoError(t, err)
 	counter := &queryCounter{}
 	cfg.Tracer = counter
@@ -291,9 +289,18 @@ func TestLoad_BoundedQueries(t *testing.T) {
 		}
 		return &countingConn{Conn: c, trips: &counter.roundTrips}, nil
 	}
-	conn, err := pgx.ConnectConfig(ctx, cfg)
+	conn, err := pgx.ConnectConfig(t.Context(), cfg)
 	require.NoError(t, err)
-	defer conn.Close(context.Background())
+	t.Cleanup(func() { _ = conn.Close(context.Background()) })
+	return conn, counter
+}
+
+// TestLoad_BoundedQueries checks that Load (introspect.Read) sends one batch in one round trip once the
+// connection has prepared its statements, however many tables there are.
+func TestLoad_BoundedQueries(t *testing.T) {
+	db := pgtest.New(t)
+	ctx := t.Context()
+	conn, counter := countedConn(t, db.LoginURL(t, "app"))
 
 	count := func() (queries, trips int64, tables int) {
 		t.Helper()
@@ -328,21 +335,7 @@ func TestLoad_BoundedQueries(t *testing.T) {
 func TestRead_OneRoundTripInATransaction(t *testing.T) {
 	db := pgtest.New(t)
 	ctx := t.Context()
-	cfg, err := pgx.ParseConfig(db.LoginURL(t, "app"))
-	require.NoError(t, err)
-	counter := &queryCounter{}
-	cfg.Tracer = counter
-	cfg.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
-		var d net.Dialer
-		c, err := d.DialContext(ctx, network, addr)
-		if err != nil {
-			return nil, err
-		}
-		return &countingConn{Conn: c, trips: &counter.roundTrips}, nil
-	}
-	conn, err := pgx.ConnectConfig(ctx, cfg)
-	require.NoError(t, err)
-	defer conn.Close(context.Background())
+	conn, counter := countedConn(t, db.LoginURL(t, "app"))
 	tx, err := conn.Begin(ctx)
 	require.NoError(t, err)
 	defer func() { _ = tx.Rollback(context.Background()) }()

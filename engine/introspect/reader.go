@@ -76,39 +76,45 @@ func (r *reader) role(rows pgx.Rows) error {
 }
 
 func (r *reader) schemaRows(rows pgx.Rows) error {
-	var oid uint32
-	var s Schema
-	_, err := pgx.ForEachRow(rows, []any{&oid, &s.Name, &s.Owner, &s.Comment, &s.Extension}, func() error {
-		sc := s
-		r.schemas[oid] = &sc
-		r.c.Schemas = append(r.c.Schemas, &sc)
-		return nil
+	return collect(rows, r.schemas, &r.c.Schemas, func(s *Schema) []any {
+		return []any{&s.Name, &s.Owner, &s.Comment, &s.Extension}
 	})
-	return err
 }
 
 func (r *reader) tableRows(rows pgx.Rows) error {
-	var t Table
-	_, err := pgx.ForEachRow(rows, []any{&t.OID, &t.Schema, &t.Name, &t.Partitioned, &t.Partition, &t.Extension,
-		&t.Owner, &t.RowSecurity, &t.ForceRowSecurity, &t.Reachable, &t.Comment}, func() error {
-		tb := t
-		r.tables[t.OID] = &tb
-		r.c.Tables = append(r.c.Tables, &tb)
-		return nil
+	err := collect(rows, r.tables, &r.c.Tables, func(t *Table) []any {
+		return []any{&t.Schema, &t.Name, &t.Partitioned, &t.Partition, &t.Extension, &t.Owner, &t.RowSecurity,
+			&t.ForceRowSecurity, &t.Reachable, &t.Comment}
 	})
+	for oid, t := range r.tables {
+		t.OID = oid
+	}
 	return err
 }
 
 func (r *reader) relationRows(rows pgx.Rows) error {
+	return collect(rows, r.relations, &r.c.Relations, func(rel *Relation) []any {
+		return []any{&rel.Schema, &rel.Name, &rel.Kind, &rel.Owner, &rel.Extension}
+	})
+}
+
+func (r *reader) functionRows(rows pgx.Rows) error {
+	return collect(rows, r.functions, &r.c.Functions, func(f *Function) []any {
+		return []any{&f.Signature, &f.Schema, &f.Name, &f.Kind, &f.Def, &f.Comment, &f.Extension}
+	})
+}
+
+// collect files each row of an object of its own (a schema, a table, …): the row's oid, then the fields fields
+// names, scanned into a new T that goes into byOID and onto list.
+func collect[T any](rows pgx.Rows, byOID map[uint32]*T, list *[]*T, fields func(*T) []any) error {
 	var oid uint32
-	var rel Relation
-	_, err := pgx.ForEachRow(rows, []any{&oid, &rel.Schema, &rel.Name, &rel.Kind, &rel.Owner, &rel.Extension},
-		func() error {
-			rl := rel
-			r.relations[oid] = &rl
-			r.c.Relations = append(r.c.Relations, &rl)
-			return nil
-		})
+	var v T
+	_, err := pgx.ForEachRow(rows, append([]any{&oid}, fields(&v)...), func() error {
+		c := v
+		byOID[oid] = &c
+		*list = append(*list, &c)
+		return nil
+	})
 	return err
 }
 
@@ -127,7 +133,7 @@ func (r *reader) each(rows pgx.Rows, scans []any, fn func(t *Table)) error {
 
 func (r *reader) columns(rows pgx.Rows) error {
 	var c Column
-	return r.each(rows, []any{&c.Num, &c.Name, &c.Type, &c.NotNull, &c.Default, &c.Identity, &c.Sequence,
+	return r.each(rows, []any{&c.Position, &c.Name, &c.Type, &c.NotNull, &c.Default, &c.Identity, &c.Sequence,
 		&c.Generated, &c.Comment}, func(t *Table) {
 		col := c
 		t.Columns = append(t.Columns, &col)
@@ -151,10 +157,11 @@ func (r *reader) constraints(rows pgx.Rows) error {
 
 func (r *reader) indexRows(rows pgx.Rows) error {
 	var ix Index
-	return r.each(rows, []any{&ix.OID, &ix.Name, &ix.Def, &ix.Valid, &ix.Unique, &ix.Primary, &ix.Keys, &ix.Partial,
+	var oid uint32
+	return r.each(rows, []any{&oid, &ix.Name, &ix.Def, &ix.Valid, &ix.Unique, &ix.Primary, &ix.Keys, &ix.Partial,
 		&ix.Expressions}, func(t *Table) {
 		i := ix
-		r.indexes[i.OID] = &i
+		r.indexes[oid] = &i
 		t.Indexes = append(t.Indexes, &i)
 	})
 }
@@ -192,19 +199,6 @@ func (r *reader) calls(rows pgx.Rows) error {
 	return r.each(rows, []any{&c.What, &c.Function, &c.Signature}, func(t *Table) {
 		t.Calls = append(t.Calls, c)
 	})
-}
-
-func (r *reader) functionRows(rows pgx.Rows) error {
-	var oid uint32
-	var f Function
-	_, err := pgx.ForEachRow(rows, []any{&oid, &f.Signature, &f.Schema, &f.Name, &f.Kind, &f.Def, &f.Comment,
-		&f.Extension}, func() error {
-		fn := f
-		r.functions[oid] = &fn
-		r.c.Functions = append(r.c.Functions, &fn)
-		return nil
-	})
-	return err
 }
 
 func (r *reader) privileges(rows pgx.Rows) error {

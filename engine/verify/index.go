@@ -9,19 +9,27 @@ import (
 	"pgtenant/engine/introspect"
 )
 
+// liveTenantTables lists the tables of public that have the tenant column col, declared or not.
+func liveTenantTables(c *introspect.Catalog, col string) []*introspect.Table {
+	var out []*introspect.Table
+	for _, t := range c.Tables {
+		if t.Schema == ddl.Schema && t.Column(col) != nil {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
 // badIndex is an index of a table of public with the tenant column whose first key is not that column (an
 // expression counts as not), with the constraint the index backs, if any.
 type badIndex struct{ table, index, def, constraint string }
 
 func badIndexes(c *introspect.Catalog, col string) []badIndex {
 	var out []badIndex
-	for _, t := range c.Tables {
+	for _, t := range liveTenantTables(c, col) {
 		tc := t.Column(col)
-		if t.Schema != ddl.Schema || tc == nil {
-			continue
-		}
 		for _, ix := range t.Indexes {
-			if len(ix.Keys) == 0 || ix.Keys[0] != tc.Num {
+			if len(ix.Keys) == 0 || int(ix.Keys[0]) != tc.Position {
 				out = append(out, badIndex{t.Name, ix.Name, ix.Def, ix.Constraint})
 			}
 		}
@@ -38,11 +46,8 @@ type badForeignKey struct {
 
 func badForeignKeys(c *introspect.Catalog, col string) []badForeignKey {
 	var out []badForeignKey
-	for _, t := range c.Tables {
+	for _, t := range liveTenantTables(c, col) {
 		tc := t.Column(col)
-		if t.Schema != ddl.Schema || tc == nil {
-			continue
-		}
 		for _, k := range t.Constraints {
 			if k.Kind != "f" {
 				continue
@@ -51,7 +56,7 @@ func badForeignKeys(c *introspect.Catalog, col string) []badForeignKey {
 			if ref == nil || ref.Column(col) == nil {
 				continue
 			}
-			if len(k.Keys) == 0 || len(k.RefKeys) == 0 || k.Keys[0] != tc.Num || k.RefKeys[0] != ref.Column(col).Num {
+			if len(k.Keys) == 0 || len(k.RefKeys) == 0 || int(k.Keys[0]) != tc.Position || int(k.RefKeys[0]) != ref.Column(col).Position {
 				out = append(out, badForeignKey{t.Name, k})
 			}
 		}

@@ -247,10 +247,8 @@ func oneLine(sql string) string { return strings.Join(strings.Fields(sql), " ") 
 // permissiveTrue returns CheckPermissiveTrue from the live policies of public.
 func permissiveTrue(c *introspect.Catalog, live []livePolicy, tenantColumn string) Result {
 	var tenant []string
-	for _, t := range c.Tables {
-		if t.Schema == ddl.Schema && t.Column(tenantColumn) != nil {
-			tenant = append(tenant, t.Name)
-		}
+	for _, t := range liveTenantTables(c, tenantColumn) {
+		tenant = append(tenant, t.Name)
 	}
 	var problems []problem
 	for _, p := range live {
