@@ -17,7 +17,7 @@ var fileSchema = &hcl.BodySchema{
 }
 
 var tenancySchema = &hcl.BodySchema{
-	Attributes: []hcl.AttributeSchema{{Name: "column"}, {Name: "setting"}, {Name: "header"}},
+	Attributes: []hcl.AttributeSchema{{Name: "column"}, {Name: "setting"}, {Name: "header"}, {Name: "scale_out"}},
 }
 
 var roleSchema = &hcl.BodySchema{
@@ -110,7 +110,9 @@ func (d *decoder) tenancy(b *hcl.Block) hcl.Diagnostics {
 	d.tenancySet = true
 	t := &d.model.Tenancy
 	t.Range = b.DefRange
-	for name, field := range map[string]*string{"column": &t.Column, "setting": &t.Setting, "header": &t.Header} {
+	scaleOut := ""
+	for name, field := range map[string]*string{"column": &t.Column, "setting": &t.Setting, "header": &t.Header,
+		"scale_out": &scaleOut} {
 		if a, ok := content.Attributes[name]; ok {
 			v, ds := stringValue(a.Expr, "tenancy "+name)
 			diags = append(diags, ds...)
@@ -119,6 +121,9 @@ func (d *decoder) tenancy(b *hcl.Block) hcl.Diagnostics {
 				d.later = append(d.later, d.checkTenancyValue(name, v, a.Expr.Range()))
 			}
 		}
+	}
+	if scaleOut != ScaleOutNone {
+		t.ScaleOut = scaleOut // "none" is the default, kept as ""
 	}
 	return diags
 }

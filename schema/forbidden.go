@@ -152,3 +152,22 @@ func funcName(n *pg.FuncCall) string {
 	}
 	return n.Funcname[len(n.Funcname)-1].GetString_().GetSval()
 }
+
+// SubSelects returns a problem for every sub-select in the fragment: Citus refuses a policy that has one ("Subqueries
+// are not supported in policies on distributed tables"), so a declaration for Citus may not.
+func (f *Fragment) SubSelects() []*FragmentError {
+	var out []*FragmentError
+	walk(f.node.ProtoReflect(), func(m protoreflect.Message) {
+		if n, ok := m.Interface().(*pg.SubLink); ok {
+			off, length := f.offset(n.Location), 0
+			if off >= 0 {
+				start, end := Token(f.Text, off)
+				off, length = start, end-start
+			}
+			out = append(out, &FragmentError{Offset: off, Length: length, Summary: "Sub-select in a Citus policy",
+				Detail: "Citus refuses sub-selects in the policies of distributed tables (scale_out = \"citus\"); " +
+					"put the lookup in a SQL function and call it, or compare columns of the row itself."})
+		}
+	})
+	return out
+}

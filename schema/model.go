@@ -120,13 +120,29 @@ func cloneEach[T any](s []*T, f func(T) T) []*T {
 }
 
 // Tenancy names the tenant column, the session setting the policies read and
-// the request header naming the tenant.
+// the request header naming the tenant, and the database the schema is for.
 type Tenancy struct {
-	Column  string    `json:"column"`
-	Setting string    `json:"setting"`
-	Header  string    `json:"header"`
-	Range   hcl.Range `json:"-"`
+	Column  string `json:"column"`
+	Setting string `json:"setting"`
+	Header  string `json:"header"`
+	// ScaleOut is ScaleOutCitus for a Citus cluster (tenant tables distributed by the tenant column, shared
+	// tables as reference tables), or "" for one PostgreSQL (scale_out = "none", the default).
+	ScaleOut string    `json:"scale_out,omitempty"`
+	Range    hcl.Range `json:"-"`
 }
+
+// The values of tenancy.scale_out.
+const (
+	ScaleOutNone  = "none"
+	ScaleOutCitus = "citus"
+)
+
+// CitusProfileBuilt is false until the generator writes the Citus profile; until then validation refuses
+// scale_out = "citus". Tests of the Citus checks turn it on.
+var CitusProfileBuilt = false
+
+// Citus reports whether the schema is for a Citus cluster.
+func (t Tenancy) Citus() bool { return t.ScaleOut == ScaleOutCitus }
 
 // DefaultTenancy is what an absent or partial tenancy block means.
 var DefaultTenancy = Tenancy{

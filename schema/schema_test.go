@@ -216,3 +216,36 @@ table "child" {
 	_, _, diags = schema.Load(filepath.Join(dir, "missing.hcl"))
 	assert.True(t, diags.HasErrors())
 }
+
+// TestParse_ScaleOut: scale_out = "citus" selects the Citus profile, "none" is the default and is kept as "", and a
+// policy's sub-select is refused only for Citus.
+func TestParse_ScaleOut(t *testing.T) {
+	decl := func(scaleOut string) string {
+		return `
+tenancy {
+  scale_out = "` + scaleOut + `"
+}
+role "app" {
+  privileges = [SELECT]
+}
+table "t" {
+  column "id" { type = uuid }
+  primary_key { columns = [column.id] }
+}
+policy "p" {
+  on    = table.t
+  to    = [role.app]
+  using = "id IN (SELECT gen_random_uuid())"
+}
+`
+	}
+	m, _, diags := schema.Parse(schema.Source{Filename: "none.hcl", Bytes: []byte(decl("none"))})
+	require.False(t, diags.HasErrors(), describe(diags))
+	assert.Equal(t, "", m.Tenancy.ScaleOut)
+	assert.False(t, m.Tenancy.Citus())
+
+	_, _, diags = schema.Parse(schema.Source{Filename: "citus.hcl", Bytes: []byte(decl("citus"))})
+	require.True(t, diags.HasErrors())
+	assert.Contains(t, describe(diags), "citus.hcl:15,")
+	assert.Contains(t, describe(diags), "Sub-select in a Citus policy")
+}

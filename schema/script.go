@@ -177,7 +177,7 @@ func quoteIdent(name string) string { return `"` + strings.ReplaceAll(name, `"`,
 // that runs a model's SQL and did not get the model from Load runs it first.
 func CheckFragments(m *Model) hcl.Diagnostics {
 	var diags hcl.Diagnostics
-	check := func(kind FragmentKind, text string, rng *hcl.Range, fallback hcl.Range, what string) {
+	check := func(kind FragmentKind, text string, rng *hcl.Range, fallback hcl.Range, what string, policy bool) {
 		if strings.TrimSpace(text) == "" {
 			return // an empty where or expr is reported on its own; an empty default is no default
 		}
@@ -189,6 +189,9 @@ func CheckFragments(m *Model) hcl.Diagnostics {
 		errs := []*FragmentError{err}
 		if err == nil {
 			errs = f.Forbidden(m.Tenancy.Setting)
+			if policy && m.Tenancy.Citus() {
+				errs = append(errs, f.SubSelects()...)
+			}
 		}
 		for _, e := range errs {
 			d := &hcl.Diagnostic{Severity: hcl.DiagError, Summary: e.Summary, Detail: "The " + what + ": " + e.Detail}
@@ -206,20 +209,20 @@ func CheckFragments(m *Model) hcl.Diagnostics {
 		for _, c := range t.Columns {
 			// A column that references another takes its type, which is checked where it is declared.
 			if c.TypeRange != nil || c.Range.Filename == "" {
-				check(TypeFragment, c.Type, c.TypeRange, c.Range, "type of column "+t.Name+"."+c.Name)
+				check(TypeFragment, c.Type, c.TypeRange, c.Range, "type of column "+t.Name+"."+c.Name, false)
 			}
-			check(DefaultFragment, c.Default, c.DefaultRange, c.Range, "default of column "+t.Name+"."+c.Name)
+			check(DefaultFragment, c.Default, c.DefaultRange, c.Range, "default of column "+t.Name+"."+c.Name, false)
 		}
 		for _, ix := range t.Indexes {
-			check(ExprFragment, ix.Where, ix.WhereRange, ix.Range, "where predicate of index "+ix.Name)
+			check(ExprFragment, ix.Where, ix.WhereRange, ix.Range, "where predicate of index "+ix.Name, false)
 		}
 		for _, c := range t.Checks {
-			check(ExprFragment, c.Expr, c.ExprRange, c.Range, "expr of check "+c.Name)
+			check(ExprFragment, c.Expr, c.ExprRange, c.Range, "expr of check "+c.Name, false)
 		}
 	}
 	for _, p := range m.Policies {
-		check(ExprFragment, p.Using, p.UsingRange, p.Range, "using expression of policy "+p.Name)
-		check(ExprFragment, p.Check, p.CheckRange, p.Range, "check expression of policy "+p.Name)
+		check(ExprFragment, p.Using, p.UsingRange, p.Range, "using expression of policy "+p.Name, true)
+		check(ExprFragment, p.Check, p.CheckRange, p.Range, "check expression of policy "+p.Name, true)
 	}
 	return diags
 }

@@ -101,6 +101,18 @@ func (d *decoder) checkTenancyValue(attr, value string, rng hcl.Range) func() hc
 					"The setting %q must be a dotted, lower-case custom setting name such as \"app.current_tenant_id\".",
 					value)
 			}
+		case "scale_out":
+			if value != ScaleOutNone && value != ScaleOutCitus {
+				v.errorf(rng, "Invalid scale_out",
+					"scale_out is %q: say \"none\" (one PostgreSQL, the default) or \"citus\" (tables distributed "+
+						"by the tenant column on a Citus cluster).", value)
+			} else if value == ScaleOutCitus && !CitusProfileBuilt {
+				// Today's DDL on Citus leaks every tenant's rows (its shards turn RESTRICTIVE policies PERMISSIVE):
+				// refuse rather than generate it.
+				v.errorf(rng, "Citus profile not built",
+					"This pgtenant does not generate the Citus profile yet; its single-node SQL is unsafe on Citus "+
+						"(shards copy policies as PERMISSIVE, so the tenant policy would be lost). Say \"none\".")
+			}
 		case "header":
 			switch {
 			case !headerRE.MatchString(value):

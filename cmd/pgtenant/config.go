@@ -47,6 +47,9 @@ type Config struct {
 	TenantHeader     string        // TENANT_HEADER; empty: the declaration's tenancy.header
 	MaxRows          int           // MAX_ROWS: cap on rows per read; 0 = none
 	StatementTimeout time.Duration // STATEMENT_TIMEOUT: per request
+	// RequestTimeout is REQUEST_TIMEOUT: every request's deadline for its answer from the database (resolving the
+	// tenant, waiting for a pool connection, the statement); 0 = none. Writing the answer is WRITE_TIMEOUT's.
+	RequestTimeout time.Duration
 	// WriteTimeout is WRITE_TIMEOUT: how long writing a response to a client may make no progress before it is
 	// given up; 0 = never. A slow client never holds a database connection (bodies are written after the
 	// transaction ends), only its own request.
@@ -109,6 +112,7 @@ func DefaultConfig() Config {
 		RequireTenant:    true,
 		MaxRows:          1000,
 		StatementTimeout: 10 * time.Second,
+		RequestTimeout:   30 * time.Second,
 		WriteTimeout:     30 * time.Second,
 		MaxBodyBytes:     1 << 20,
 		CacheControl:     httpapi.DefaultCacheControl,
@@ -196,8 +200,8 @@ func LoadConfig(base Config, get func(name string) string) (Config, []string) {
 	intVar("MAX_BODY_BYTES", &body, 1)
 	c.MaxBodyBytes = int64(body)
 	for name, dst := range map[string]*time.Duration{"STATEMENT_TIMEOUT": &c.StatementTimeout, "REGISTRY_CACHE_TTL": &c.CacheTTL,
-		"WRITE_TIMEOUT": &c.WriteTimeout,
-		"JWT_LEEWAY":    &c.JWTLeeway, "SLOW_REQUEST_THRESHOLD": &c.SlowRequestThreshold} {
+		"WRITE_TIMEOUT": &c.WriteTimeout, "REQUEST_TIMEOUT": &c.RequestTimeout,
+		"JWT_LEEWAY": &c.JWTLeeway, "SLOW_REQUEST_THRESHOLD": &c.SlowRequestThreshold} {
 		if v := get(name); v != "" {
 			d, err := time.ParseDuration(v)
 			if err != nil || d < 0 {

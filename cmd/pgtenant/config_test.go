@@ -19,10 +19,12 @@ func TestConfig_Isolation(t *testing.T) {
 	env := cliEnv{}
 	c := DefaultConfig()
 	assert.Equal(t, 30*time.Second, c.WriteTimeout)
+	assert.Equal(t, 30*time.Second, c.RequestTimeout)
 	assert.Equal(t, 1.0, c.AuthFailureRPS)
 	assert.Equal(t, 20, c.AuthFailureBurst)
 
 	env["WRITE_TIMEOUT"] = "5s"
+	env["REQUEST_TIMEOUT"] = "2s"
 	env["AUTH_FAILURE_RPS"] = "0.5"
 	env["AUTH_FAILURE_BURST"] = "3"
 	env["TRUSTED_PROXIES"] = "10.0.0.0/8, 192.0.2.9,2001:db8::/32"
@@ -31,15 +33,17 @@ func TestConfig_Isolation(t *testing.T) {
 	assert.Equal(t, []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.0.2.9/32"),
 		netip.MustParsePrefix("2001:db8::/32")}, c.TrustedProxies)
 	assert.Equal(t, 5*time.Second, c.WriteTimeout)
+	assert.Equal(t, 2*time.Second, c.RequestTimeout)
 	assert.Equal(t, 0.5, c.AuthFailureRPS)
 	assert.Equal(t, 3, c.AuthFailureBurst)
 
 	env["WRITE_TIMEOUT"] = "soon"
+	env["REQUEST_TIMEOUT"] = "-1s"
 	env["AUTH_FAILURE_RPS"] = "-1"
 	env["AUTH_FAILURE_BURST"] = "many"
 	env["TRUSTED_PROXIES"] = "10.0.0.0/8,proxy.internal"
 	_, problems = LoadConfig(DefaultConfig(), env.get)
-	for _, want := range []string{"WRITE_TIMEOUT", "AUTH_FAILURE_RPS", "AUTH_FAILURE_BURST", `TRUSTED_PROXIES: want addresses or CIDR ranges such as 10.0.0.0/8, got "proxy.internal"`} {
+	for _, want := range []string{"WRITE_TIMEOUT", "REQUEST_TIMEOUT", "AUTH_FAILURE_RPS", "AUTH_FAILURE_BURST", `TRUSTED_PROXIES: want addresses or CIDR ranges such as 10.0.0.0/8, got "proxy.internal"`} {
 		assert.True(t, strings.Contains(strings.Join(problems, "\n"), want), "%s: %v", want, problems)
 	}
 }
@@ -161,6 +165,9 @@ func TestSettings_Flags(t *testing.T) {
 	code, _, stderr = pgtenant(t, cliEnv{"MAX_ROWS": "5"}, "serve", "--max-rows", "lots")
 	assert.Equal(t, exitUsage, code)
 	assert.Contains(t, stderr, "pgtenant: invalid configuration:\n  --max-rows: want a whole number ≥ 0, got \"lots\"\n")
+	code, _, stderr = pgtenant(t, cliEnv{"REQUEST_TIMEOUT": "5s"}, "serve", "--request-timeout", "soon")
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, stderr, "--request-timeout: want a duration such as 10s or 500ms, got \"soon\"")
 
 	// A setting the command does not read is no flag of it.
 	code, _, stderr = pgtenant(t, cliEnv{}, "validate", "--database-url", "postgres://api@127.0.0.1/app")

@@ -83,7 +83,8 @@ func (c Config) serverConfig(declared *schema.Model, logger *slog.Logger) (serve
 		Tenant: tenant.Config{Header: c.TenantHeader, Require: c.RequireTenant, DefaultTenant: c.DefaultTenant,
 			TTL: c.CacheTTL, JWT: jwtCfg},
 		API: httpapi.Config{
-			BasePath: c.BasePath, MaxRows: c.MaxRows, StatementTimeout: c.StatementTimeout, MaxBodyBytes: c.MaxBodyBytes,
+			BasePath: c.BasePath, MaxRows: c.MaxRows, StatementTimeout: c.StatementTimeout,
+			RequestTimeout: c.RequestTimeout, MaxBodyBytes: c.MaxBodyBytes,
 			CORSOrigins: c.CORSOrigins, CacheControl: c.CacheControl, Limits: query.Limits{},
 			RateLimit:    httpapi.RateLimit{RPS: c.RateLimitRPS, Burst: c.RateLimitBurst},
 			AuthFailures: httpapi.AuthFailureLimit{RPS: c.AuthFailureRPS, Burst: c.AuthFailureBurst},

@@ -152,7 +152,7 @@ func isTrusted(ip netip.Addr, trusted []netip.Prefix) bool {
 func (s *Server) authThrottled(wait time.Duration) error {
 	s.metrics.authThrottled.Inc()
 	secs := max(1, int(math.Ceil(wait.Seconds())))
-	return apiError{status: http.StatusTooManyRequests, Code: codeAuthThrottled, retryAfter: strconv.Itoa(secs),
+	return apiError{typ: errorThrottled, Code: codeAuthThrottled, retryAfter: strconv.Itoa(secs),
 		Message: "too many failed authentications from this address",
 		Hint:    str("check the credential; retry after the number of seconds in the Retry-After header")}
 }

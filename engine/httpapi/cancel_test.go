@@ -123,3 +123,40 @@ func TestClientDisconnect_NeverFailsAnotherTenant(t *testing.T) {
 	assert.Equal(t, 3, s.count(t, "webpages_pagetheme", "name LIKE 'kept-%'"))
 	assert.Zero(t, requestsWithStatus(t, s.reg, "504"))
 }
+
+// TestRequestTimeout_ExhaustedPool: a request that waits for a connection of
+// an exhausted pool gets 504 PGT504 once its deadline (RequestTimeout)
+// passes, instead of waiting as long as the connection is held, and so does
+// one whose credential must first be read from the registry; no connection
+// is lost, and the next requests, of the other tenant and of its own, are
+// served as usual once one is free.
+func TestRequestTimeout_ExhaustedPool(t *testing.T) {
+	const timeout = 300 * time.Millisecond
+	s := newEnv(t).start(t, serverOpts{maxConns: 1, requestTimeout: timeout})
+	// Both tenants' credentials are resolved once, so that the registry's
+	// cache answers for them below: only the statement needs the pool.
+	s.acmeApp().get(t, "/webpages_webpage?select=slug").requireStatus(t, http.StatusOK)
+	s.globexApp().get(t, "/webpages_webpage?select=slug").requireStatus(t, http.StatusOK)
+
+	held, err := s.pool.Acquire(t.Context())
+	require.NoError(t, err)
+	start := time.Now()
+	r := s.acmeApp().get(t, "/webpages_webpage?select=slug")
+	waited := time.Since(start)
+	r.requireStatus(t, http.StatusGatewayTimeout)
+	assert.Equal(t, "PGT504", r.error(t).Code)
+	assert.GreaterOrEqual(t, waited, timeout)
+	assert.Less(t, waited, 5*timeout, "the deadline ends the wait for a connection")
+	// A credential not yet in the registry's cache waits for a connection to
+	// resolve it: the same deadline ends that wait.
+	r = s.reader().get(t, "/webpages_webpage?select=slug")
+	r.requireStatus(t, http.StatusGatewayTimeout)
+	assert.Equal(t, "PGT504", r.error(t).Code)
+	held.Release()
+
+	s.globexApp().get(t, "/webpages_webpage?select=slug").requireStatus(t, http.StatusOK)
+	s.acmeApp().get(t, "/webpages_webpage?select=slug").requireStatus(t, http.StatusOK)
+	s.reader().get(t, "/webpages_webpage?select=slug").requireStatus(t, http.StatusOK)
+	assert.Zero(t, s.pool.Stat().AcquiredConns(), "no connection is lost")
+	assert.Equal(t, float64(2), requestsWithStatus(t, s.reg, "504"))
+}

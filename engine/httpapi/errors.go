@@ -19,15 +19,63 @@ import (
 )
 
 // apiError is the error body every 4xx and 5xx carries: PostgREST's four
-// keys, always present, null allowed.
+// keys, always present, null allowed. Its type says what kind of failure it
+// is; statusOf, the one table of error statuses, gives the HTTP status.
 type apiError struct {
-	status     int
+	typ        errorType
 	retryAfter string  // the Retry-After header, when set
 	Code       string  `json:"code"`
 	Message    string  `json:"message"`
 	Details    *string `json:"details"`
 	Hint       *string `json:"hint"`
 }
+
+// errorType is the kind of a failure, as Prometheus's web/api/v1 names its
+// errors: what the client did wrong or what went wrong on the server, not yet
+// an HTTP status.
+type errorType int
+
+const (
+	errorInternal         errorType = iota // a fault of the server: the detail goes to the log only
+	errorBadRequest                        // the request cannot be read or is refused as written
+	errorUnauthorized                      // no credential, or one that is not valid
+	errorForbidden                         // the credential may not do this (tenancy, RLS, privileges)
+	errorNotFound                          // no such table, function or path
+	errorMethodNotAllowed                  // the method is not served here, or a write in a read-only transaction
+	errorNotAcceptable                     // the answer cannot take the media type or the cardinality asked for
+	errorConflict                          // a unique or foreign key violation
+	errorTooLarge                          // the request body is over MaxBodyBytes
+	errorURITooLong                        // the request target is over MaxURLBytes
+	errorUnsupportedMedia                  // the request body's Content-Type is not JSON
+	errorUnsatisfiable                     // the range is past the rows there are
+	errorThrottled                         // a rate limit: retry after Retry-After
+	errorCanceled                          // the client went away
+	errorUnavailable                       // the database cannot be reached: retry later
+	errorTimeout                           // the request's deadline or the statement timeout passed
+)
+
+// statusOf is the one table from a failure to its HTTP status.
+var statusOf = [...]int{
+	errorInternal:         http.StatusInternalServerError,
+	errorBadRequest:       http.StatusBadRequest,
+	errorUnauthorized:     http.StatusUnauthorized,
+	errorForbidden:        http.StatusForbidden,
+	errorNotFound:         http.StatusNotFound,
+	errorMethodNotAllowed: http.StatusMethodNotAllowed,
+	errorNotAcceptable:    http.StatusNotAcceptable,
+	errorConflict:         http.StatusConflict,
+	errorTooLarge:         http.StatusRequestEntityTooLarge,
+	errorURITooLong:       http.StatusRequestURITooLong,
+	errorUnsupportedMedia: http.StatusUnsupportedMediaType,
+	errorUnsatisfiable:    http.StatusRequestedRangeNotSatisfiable,
+	errorThrottled:        http.StatusTooManyRequests,
+	errorCanceled:         499, // nginx's "client closed request"; no client sees it, the log and metrics do
+	errorTimeout:          http.StatusGatewayTimeout,
+	errorUnavailable:      http.StatusServiceUnavailable,
+}
+
+// status is e's HTTP status.
+func (e apiError) status() int { return statusOf[e.typ] }
 
 func str(s string) *string { return &s }
 
@@ -54,7 +102,6 @@ const (
 	codeMethodNotAllowed   = "PGT405"
 	codeRateLimited        = "PGT429"
 	codeClientClosed       = "PGT499"
-	statusClientClosed     = 499
 	retryAfterUnavailable  = "5"
 	genericInternalMessage = "internal error; the server log has the details under this request's X-Request-ID"
 )
@@ -63,20 +110,21 @@ const (
 // one of these bodies, whatever the reason behind it, so that a client
 // cannot tell an unknown tenant from one it may not use.
 var (
-	errTenantRefused = apiError{status: http.StatusForbidden, Code: codeTenantRefused,
+	errTenantRefused = apiError{typ: errorForbidden, Code: codeTenantRefused,
 		Message: "the tenant is not available to this credential",
 		Hint:    str("check the tenant header and that the credential was issued for this tenant")}
-	errNoTenant = apiError{status: http.StatusForbidden, Code: codeNoTenant,
+	errNoTenant = apiError{typ: errorForbidden, Code: codeNoTenant,
 		Message: "a tenant is required", Hint: str("send the tenant header with the tenant's identifier or id")}
 )
 
 // errTransferCoding answers a request with Transfer-Encoding (see
 // refuseTransferCoding).
-var errTransferCoding = apiError{status: http.StatusBadRequest, Code: codeTransferCoding,
+var errTransferCoding = apiError{typ: errorBadRequest, Code: codeTransferCoding,
 	Message: "a request body with a transfer coding (Transfer-Encoding) is refused, and the connection closed",
 	Hint:    str("send the body with Content-Length and no Transfer-Encoding")}
 
-// errorFor is the one place an error becomes a status and a body.
+// errorFor is the one place an error becomes the kind of failure it is and
+// its body; statusOf gives its status.
 func (s *Server) errorFor(err error) apiError {
 	var ae apiError
 	if errors.As(err, &ae) {
@@ -85,25 +133,28 @@ func (s *Server) errorFor(err error) apiError {
 	var perr *query.ParseError
 	var cerr *query.ColumnError
 	var pgErr *pgconn.PgError
+	var card *query.CardinalityError
+	var rerr *query.RangeError
+	var maxErr *query.MaxAffectedError
 	switch {
 	case errors.Is(err, tenant.ErrNoCredential):
-		return apiError{status: http.StatusUnauthorized, Code: codeNoCredential, Message: "credentials are required",
+		return apiError{typ: errorUnauthorized, Code: codeNoCredential, Message: "credentials are required",
 			Hint: str("send Authorization: Token <token>")}
 	case errors.Is(err, tenant.ErrWrongScheme):
-		return apiError{status: http.StatusUnauthorized, Code: codeBadCredential, Message: "the credentials are not valid",
+		return apiError{typ: errorUnauthorized, Code: codeBadCredential, Message: "the credentials are not valid",
 			Hint: str("send a pgtenant token as Authorization: Token " + tenant.TokenPrefix + "…; Bearer is for JWTs")}
 	case errors.Is(err, tenant.ErrBadCredential):
-		return apiError{status: http.StatusUnauthorized, Code: codeBadCredential, Message: "the credentials are not valid"}
+		return apiError{typ: errorUnauthorized, Code: codeBadCredential, Message: "the credentials are not valid"}
 	case errors.Is(err, tenant.ErrDuplicateCredential):
-		return apiError{status: http.StatusBadRequest, Code: codeDuplicateAuth, Message: "more than one Authorization header"}
+		return apiError{typ: errorBadRequest, Code: codeDuplicateAuth, Message: "more than one Authorization header"}
 	case errors.Is(err, tenant.ErrNoTenant):
 		return withHeader(errNoTenant, s.tenancy.Header)
 	case errors.Is(err, tenant.ErrTenantRefused):
 		return errTenantRefused
 	case errors.Is(err, tenant.ErrDuplicateTenant):
-		return apiError{status: http.StatusBadRequest, Code: codeDuplicateTenant, Message: "more than one tenant header"}
+		return apiError{typ: errorBadRequest, Code: codeDuplicateTenant, Message: "more than one tenant header"}
 	case errors.Is(err, tenant.ErrMalformedTenant):
-		return apiError{status: http.StatusBadRequest, Code: codeMalformedTenant,
+		return apiError{typ: errorBadRequest, Code: codeMalformedTenant,
 			Message: "the tenant header is neither a UUID nor a tenant identifier"}
 	case errors.As(err, &perr):
 		code := "PGRST100"
@@ -113,18 +164,18 @@ func (s *Server) errorFor(err error) apiError {
 		case query.PreferParam:
 			code = "PGRST122"
 		}
-		return apiError{status: http.StatusBadRequest, Code: code, Message: perr.Error(), Details: str(perr.Msg)}
+		return apiError{typ: errorBadRequest, Code: code, Message: perr.Error(), Details: str(perr.Msg)}
 	case errors.Is(err, query.ErrForeignTenant):
-		return apiError{status: http.StatusForbidden, Code: codeForeignTenant,
+		return apiError{typ: errorForbidden, Code: codeForeignTenant,
 			Message: "the body sets the tenant column to another tenant; nothing was written",
 			Hint:    str("leave the tenant column out: it is filled from the tenant header")}
 	case errors.Is(err, query.ErrNoFilter):
-		return apiError{status: http.StatusBadRequest, Code: codeNoFilter, Message: err.Error(),
+		return apiError{typ: errorBadRequest, Code: codeNoFilter, Message: err.Error(),
 			Hint: str("add a filter such as id=eq.<id>; limit, order and select are not filters")}
 	case errors.Is(err, query.ErrReadOnly):
 		// Shared tables are SELECT-only for every role: PostgreSQL itself
 		// would refuse the write with 42501, which is 403.
-		return apiError{status: http.StatusForbidden, Code: codeReadOnly, Message: err.Error()}
+		return apiError{typ: errorForbidden, Code: codeReadOnly, Message: err.Error()}
 	case errors.As(err, &cerr):
 		// PostgREST answers a name in select, a filter, order or
 		// on_conflict with PostgreSQL's undefined_column, and one in a body
@@ -133,25 +184,36 @@ func (s *Server) errorFor(err error) apiError {
 		if cerr.InBody() {
 			code = "PGRST204"
 		}
-		return apiError{status: http.StatusBadRequest, Code: code, Message: err.Error(), Hint: s.columnHint(cerr)}
+		return apiError{typ: errorBadRequest, Code: code, Message: err.Error(), Hint: s.columnHint(cerr)}
+	case errors.As(err, &card):
+		return apiError{typ: errorNotAcceptable, Code: "PGRST116",
+			Message: "JSON object requested, multiple (or no) rows returned",
+			Details: str(fmt.Sprintf("The result contains %d rows", card.Rows))}
+	case errors.As(err, &rerr):
+		return apiError{typ: errorUnsatisfiable, Code: "PGRST103", Message: "Requested range not satisfiable",
+			Details: str(fmt.Sprintf("An offset of %d was requested, but there are only %d rows.", rerr.Offset, rerr.Total))}
+	case errors.As(err, &maxErr):
+		return apiError{typ: errorBadRequest, Code: "PGRST124",
+			Message: "Query result exceeds max-affected preference constraint",
+			Details: str(fmt.Sprintf("The query affects %d rows", maxErr.Rows))}
 	case errors.Is(err, query.ErrRange):
-		return apiError{status: http.StatusRequestedRangeNotSatisfiable, Code: "PGRST103", Message: err.Error()}
+		return apiError{typ: errorUnsatisfiable, Code: "PGRST103", Message: err.Error()}
 	case errors.Is(err, query.ErrEmbedding), errors.Is(err, query.ErrLimit):
-		return apiError{status: http.StatusBadRequest, Code: "PGRST100", Message: err.Error()}
+		return apiError{typ: errorBadRequest, Code: "PGRST100", Message: err.Error()}
 	case errors.Is(err, context.Canceled):
-		return apiError{status: statusClientClosed, Code: codeClientClosed, Message: "the client closed the request"}
+		return apiError{typ: errorCanceled, Code: codeClientClosed, Message: "the client closed the request"}
 	case errors.Is(err, context.DeadlineExceeded):
-		return apiError{status: http.StatusGatewayTimeout, Code: codeTimeout, Message: "the request took too long"}
+		return apiError{typ: errorTimeout, Code: codeTimeout, Message: "the request took too long"}
 	case errors.Is(err, pgtx.ErrNoScope):
-		return apiError{status: http.StatusInternalServerError, Code: codeInternal, Message: genericInternalMessage}
+		return apiError{typ: errorInternal, Code: codeInternal, Message: genericInternalMessage}
 	case errors.As(err, &pgErr):
 		return pgError(pgErr)
 	}
 	if isConnectionError(err) {
-		return apiError{status: http.StatusServiceUnavailable, Code: codeUnavailable,
+		return apiError{typ: errorUnavailable, Code: codeUnavailable,
 			Message: "the database is unavailable; retry later"}
 	}
-	return apiError{status: http.StatusInternalServerError, Code: codeInternal, Message: genericInternalMessage}
+	return apiError{typ: errorInternal, Code: codeInternal, Message: genericInternalMessage}
 }
 
 // columnHint suggests the column of the table the request probably meant, in PostgreSQL's words for 42703;
@@ -186,25 +248,25 @@ func pgError(e *pgconn.PgError) apiError {
 	}
 	switch {
 	case e.Code == "23505", e.Code == "23503":
-		out.status = http.StatusConflict
+		out.typ = errorConflict
 	case e.Code == "23502", e.Code == "23514", strings.HasPrefix(e.Code, "22"):
-		out.status = http.StatusBadRequest
+		out.typ = errorBadRequest
 	case e.Code == "42501":
-		out.status = http.StatusForbidden
+		out.typ = errorForbidden
 	case e.Code == "25006":
-		out.status = http.StatusMethodNotAllowed
+		out.typ = errorMethodNotAllowed
 	case e.Code == "57014":
-		return apiError{status: http.StatusGatewayTimeout, Code: e.Code, Message: "canceling statement due to statement timeout",
+		return apiError{typ: errorTimeout, Code: e.Code, Message: "canceling statement due to statement timeout",
 			Hint: str("narrow the request (filters, limit); the server's STATEMENT_TIMEOUT applies")}
 	case strings.HasPrefix(e.Code, "08"), strings.HasPrefix(e.Code, "53"), e.Code == "57P01", e.Code == "57P03":
-		return apiError{status: http.StatusServiceUnavailable, Code: codeUnavailable,
+		return apiError{typ: errorUnavailable, Code: codeUnavailable,
 			Message: "the database is unavailable; retry later"}
 	case strings.HasPrefix(e.Code, "42"):
 		// An undefined column or function slipping past the grammar is still
 		// the caller's request, not a server fault.
-		out.status = http.StatusBadRequest
+		out.typ = errorBadRequest
 	default:
-		return apiError{status: http.StatusInternalServerError, Code: codeInternal, Message: genericInternalMessage}
+		return apiError{typ: errorInternal, Code: codeInternal, Message: genericInternalMessage}
 	}
 	return out
 }

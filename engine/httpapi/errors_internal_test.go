@@ -35,7 +35,7 @@ func TestErrorFor_LostDatabase(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			e := s.errorFor(tt.err)
-			assert.Equal(t, http.StatusServiceUnavailable, e.status)
+			assert.Equal(t, http.StatusServiceUnavailable, e.status())
 			assert.Equal(t, codeUnavailable, e.Code)
 		})
 	}
@@ -50,6 +50,21 @@ func TestReadBody_Truncated(t *testing.T) {
 		iotest.ErrReader(io.ErrUnexpectedEOF)))
 	_, err := s.readBody(r)
 	e := s.errorFor(err)
-	assert.Equal(t, http.StatusBadRequest, e.status, "%v", err)
+	assert.Equal(t, http.StatusBadRequest, e.status(), "%v", err)
 	assert.Equal(t, "PGRST102", e.Code)
+}
+
+// TestStatusOf_EveryErrorType: the one table of error statuses has a 4xx or
+// 5xx for every kind of failure, and no two kinds share a status.
+func TestStatusOf_EveryErrorType(t *testing.T) {
+	seen := map[int]errorType{}
+	for typ := errorInternal; typ <= errorTimeout; typ++ {
+		status := apiError{typ: typ}.status()
+		assert.True(t, status >= 400 && status < 600, "type %d: status %d", typ, status)
+		if prev, dup := seen[status]; dup {
+			t.Errorf("types %d and %d share status %d", prev, typ, status)
+		}
+		seen[status] = typ
+	}
+	assert.Len(t, statusOf, int(errorTimeout)+1, "errorTimeout is the last type")
 }

@@ -123,6 +123,8 @@ type serverOpts struct {
 	// (pgtest.LateCancels); statementTimeout replaces the 10s STATEMENT_TIMEOUT.
 	cancelDelay      time.Duration
 	statementTimeout time.Duration
+	// requestTimeout is Config.RequestTimeout; 0: none.
+	requestTimeout time.Duration
 	// writeTimeout and spoolDir are Config.WriteTimeout and Config.SpoolDir.
 	writeTimeout time.Duration
 	spoolDir     string
@@ -187,7 +189,7 @@ func (e *env) start(t *testing.T, o serverOpts) *server {
 	s.reg = prometheus.NewRegistry()
 	s.api = httpapi.New(httpapi.Config{
 		Metrics: s.reg, PoolStats: s.pool.Stat, Ping: s.pool.Ping, RateLimit: o.rateLimit, SlowRequest: o.slowRequest,
-		AuthFailures: o.authFailures, WriteTimeout: o.writeTimeout, SpoolDir: o.spoolDir,
+		AuthFailures: o.authFailures, WriteTimeout: o.writeTimeout, SpoolDir: o.spoolDir, RequestTimeout: o.requestTimeout,
 		BasePath: basePath, Tenancy: tenancy, Roles: e.declared.Roles, Runner: pgtx.New(s.pool), Resolver: resolver,
 		MaxRows: o.maxRows, StatementTimeout: cmp.Or(o.statementTimeout, 10*time.Second), MaxBodyBytes: maxBodyBytes, MaxURLBytes: maxURLBytes,
 		CORSOrigins: o.corsOrigins, Logger: o.logger, CacheControl: o.cacheControl,

@@ -51,7 +51,7 @@ func (s *Server) recoverer(next http.Handler) http.Handler {
 				}
 				s.cfg.Logger.Error("panic", "request_id", requestIDFrom(r.Context()), "err", fmt.Sprint(v),
 					"stack", string(debug.Stack()))
-				s.writeError(w, r, apiError{status: http.StatusInternalServerError, Code: codeInternal,
+				s.writeError(w, r, apiError{typ: errorInternal, Code: codeInternal,
 					Message: genericInternalMessage})
 			}
 		}()

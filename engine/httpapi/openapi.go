@@ -1,8 +1,6 @@
 package httpapi
 
 import (
-	"encoding/json"
-	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
@@ -222,17 +220,5 @@ func commonParameters(header string) map[string]oaParameter {
 			Description: "return=minimal|representation, count=exact, resolution=merge-duplicates|ignore-duplicates, missing=default, tx=rollback, max-affected=N"},
 		"columns":     {Name: "columns", In: "query", Schema: str, Description: "The body keys to insert"},
 		"on_conflict": {Name: "on_conflict", In: "query", Schema: str, Description: "The unique columns an upsert matches on"},
-	}
-}
-
-func (s *Server) writeOpenAPI(w http.ResponseWriter, r *http.Request, role *schema.Role) {
-	body, err := json.Marshal(s.openAPI(s.Model(), role))
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	w.Header().Set("Content-Type", "application/openapi+json; charset=utf-8")
-	if r.Method != http.MethodHead {
-		_, _ = w.Write(body)
 	}
 }

@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"math"
-	"net/http"
 	"strconv"
 	"sync"
 	"time"
@@ -121,7 +120,7 @@ func (s *Server) rateLimit(t tenant.Tenant) error {
 	}
 	s.metrics.rateLimited.Inc()
 	secs := max(1, int(math.Ceil(wait.Seconds())))
-	return apiError{status: http.StatusTooManyRequests, Code: codeRateLimited, retryAfter: strconv.Itoa(secs),
+	return apiError{typ: errorThrottled, Code: codeRateLimited, retryAfter: strconv.Itoa(secs),
 		Message: "the tenant is over its request rate limit",
 		Hint:    str("retry after the number of seconds in the Retry-After header")}
 }

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 	"strings"
 
@@ -9,14 +10,16 @@ import (
 )
 
 // routes wires every endpoint. Middleware runs outermost first: request id,
-// cache headers, logging, recovery, the Transfer-Encoding refusal, CORS,
-// then the route. Recovery runs inside logging, so
-// that a request whose handler panics still writes its line and counts in
-// the metrics, with the 500 it got.
+// cache headers, logging, recovery, the Transfer-Encoding refusal, the
+// request's deadline, CORS, then the route; a table's route then checks the
+// target's length and authenticates (credential, tenant, role into the
+// context) before its handler runs. Recovery runs inside logging, so that a
+// request whose handler panics still writes its line and counts in the
+// metrics, with the 500 it got.
 func (s *Server) routes() http.Handler {
 	r := mux.NewRouter()
-	r.NotFoundHandler = http.HandlerFunc(s.handleNotFound)
-	r.MethodNotAllowedHandler = http.HandlerFunc(s.handleMethodNotAllowed)
+	r.NotFoundHandler = s.handle(s.handleNotFound)
+	r.MethodNotAllowedHandler = s.handle(s.handleMethodNotAllowed)
 	base := strings.TrimSuffix(s.cfg.BasePath, "/")
 	api := r.PathPrefix(base).Subrouter()
 	api.NotFoundHandler = r.NotFoundHandler
@@ -24,11 +27,12 @@ func (s *Server) routes() http.Handler {
 	api.Use(s.recordRoute)
 	// No Methods matcher here: with one, gorilla/mux v1.8.1 answers
 	// POST {base}/ with the not-found handler instead of the
-	// method-not-allowed one, so handleOpenAPI refuses other methods itself.
-	api.HandleFunc("/", s.handleOpenAPI)
-	api.HandleFunc("", s.handleOpenAPI) // {base} answers as {base}/ does
-	api.HandleFunc("/rpc/{function}", s.handleRPC)
-	api.HandleFunc("/{table}", s.handleTable).
+	// method-not-allowed one, so readsOnly refuses other methods itself.
+	openAPI := s.readsOnly(s.authenticate(s.handle(s.handleOpenAPI)))
+	api.Handle("/", openAPI)
+	api.Handle("", openAPI) // {base} answers as {base}/ does
+	api.Handle("/rpc/{function}", s.handle(s.handleRPC))
+	api.Handle("/{table}", s.limitTarget(s.authenticate(s.handle(s.handleTable)))).
 		Methods(http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPatch, http.MethodDelete)
 
 	var h http.Handler = r
@@ -37,7 +41,36 @@ func (s *Server) routes() http.Handler {
 	if len(s.cfg.CORSOrigins) > 0 {
 		h = cors.New(s.corsOptions()).Handler(r)
 	}
-	return s.requestID(s.cacheHeaders(s.logRequests(s.recoverer(s.refuseTransferCoding(h)))))
+	return s.requestID(s.cacheHeaders(s.logRequests(s.recoverer(s.refuseTransferCoding(s.deadline(h))))))
+}
+
+// deadline gives every request RequestTimeout to get its answer from the
+// database: the tenant's resolution, the wait for a pool connection and the
+// statement all end with it (504 PGT504), so that no request waits forever
+// for a connection when the pool is exhausted. Writing the answer to the
+// client is bounded by WriteTimeout instead: a streamed read releases its
+// connection once PostgreSQL has sent the last row (stream.go), and the
+// client then reads at its own pace, however long a large answer takes.
+func (s *Server) deadline(next http.Handler) http.Handler {
+	if s.cfg.RequestTimeout <= 0 {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// readsOnly refuses every method but GET and HEAD (405).
+func (s *Server) readsOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			s.handle(s.handleMethodNotAllowed).ServeHTTP(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // refuseTransferCoding refuses every request whose body has a transfer
@@ -91,17 +124,17 @@ func (s *Server) corsOptions() cors.Options {
 	}
 }
 
-func (s *Server) handleNotFound(w http.ResponseWriter, r *http.Request) {
-	s.writeError(w, r, apiError{status: http.StatusNotFound, Code: "PGRST125",
-		Message: "no such path; the API lives under " + s.cfg.BasePath})
+func (s *Server) handleNotFound(*http.Request) (*response, error) {
+	return nil, apiError{typ: errorNotFound, Code: "PGRST125",
+		Message: "no such path; the API lives under " + s.cfg.BasePath}
 }
 
-func (s *Server) handleMethodNotAllowed(w http.ResponseWriter, r *http.Request) {
-	s.writeError(w, r, apiError{status: http.StatusMethodNotAllowed, Code: codeMethodNotAllowed,
-		Message: "method " + r.Method + " is not allowed here"})
+func (s *Server) handleMethodNotAllowed(r *http.Request) (*response, error) {
+	return nil, apiError{typ: errorMethodNotAllowed, Code: codeMethodNotAllowed,
+		Message: "method " + r.Method + " is not allowed here"}
 }
 
-func (s *Server) handleRPC(w http.ResponseWriter, r *http.Request) {
-	s.writeError(w, r, apiError{status: http.StatusNotFound, Code: "PGRST202",
-		Message: "no function " + mux.Vars(r)["function"] + " is exposed", Hint: str("pgtenant exposes tables only")})
+func (s *Server) handleRPC(r *http.Request) (*response, error) {
+	return nil, apiError{typ: errorNotFound, Code: "PGRST202",
+		Message: "no function " + mux.Vars(r)["function"] + " is exposed", Hint: str("pgtenant exposes tables only")}
 }

@@ -1,11 +1,21 @@
 // Package httpapi serves the PostgREST-compatible HTTP API: routes, the
-// request pipeline (request id, logging, recovery, CORS, credentials and
-// tenant, grammar, one tenant-scoped transaction) and the one function that
-// turns errors into responses.
+// request pipeline and the one writer of its answers.
 //
-// It may import every engine package, gorilla/mux, Prometheus and slog; only
-// cmd imports it. It never holds a pool: tenant data is reached only through
-// a pgtx.Runner.
+// A request passes middleware (request id, cache headers, logging,
+// recovery, the Transfer-Encoding refusal, its deadline, CORS), then its
+// route's: authenticate resolves the credential, tenant and role and puts
+// them in the request's context (tenant.FromContext, roleFrom). A handler
+// reads them there, turns the request into a query (engine/query), runs it
+// in one tenant-scoped transaction (a Runner, engine/pgtx) and returns a
+// value, (response, error), as Prometheus's web/api/v1 handlers do; the
+// status and headers of a table's answer come from query.Respond. render
+// writes every answer; writeError every error, with the status statusOf,
+// the one table of error statuses, gives it.
+//
+// It may import every engine package, gorilla/mux, Prometheus and slog.
+// engine/server, which builds it and runs its listeners, and cmd, which fills
+// its Config, import it; nothing else does (internal/layout). It never holds
+// a pool: tenant data is reached only through a pgtx.Runner.
 package httpapi
 
 import (
@@ -36,9 +46,13 @@ type Config struct {
 	Logger           *slog.Logger
 	MaxRows          int           // cap on rows per read; 0 = none
 	StatementTimeout time.Duration // statement_timeout of every request's transaction
-	MaxBodyBytes     int64         // request bodies larger than this get 413
-	MaxURLBytes      int           // request targets longer than this get 414
-	CORSOrigins      []string      // allowed browser origins; "*" allows any
+	// RequestTimeout is every request's deadline for getting its answer from
+	// the database: resolving the tenant, waiting for a pool connection and
+	// the statement (504 PGT504 when it passes). 0: none.
+	RequestTimeout time.Duration
+	MaxBodyBytes   int64    // request bodies larger than this get 413
+	MaxURLBytes    int      // request targets longer than this get 414
+	CORSOrigins    []string // allowed browser origins; "*" allows any
 	// CacheControl is the Cache-Control of every answer of the API; empty:
 	// DefaultCacheControl. cmd validates it.
 	CacheControl string

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -42,7 +43,11 @@ var batches = sync.Pool{New: func() any { b := make([]byte, 0, streamBatch+8<<10
 // back to the pool once PostgreSQL has sent the last row, however slowly the
 // client reads (four clients that read nothing used to hold the
 // whole pool). The client is then written to at its own pace, each write
-// bounded by WriteTimeout.
+// bounded by WriteTimeout. The request's deadline (RequestTimeout) bounds
+// the statement and the rows' way into the spool, never the client's
+// reading: a large answer to a slow but steady client is not cut off by it.
+//
+// stream returns the response value; render runs its writer.
 //
 // PostgreSQL reads every row before it sends the first, so an error of the
 // statement arrives before anything is written and gets the usual error
@@ -50,9 +55,20 @@ var batches = sync.Pool{New: func() any { b := make([]byte, 0, streamBatch+8<<10
 // the database went away, the client stalled past WriteTimeout); the
 // response is then cut off, never completed, so that the client sees a
 // broken response rather than a short array.
-func (s *Server) stream(w http.ResponseWriter, r *http.Request, req *request, q *query.Query, b tenant.Binding, role *schema.Role) {
+func (s *Server) stream(ctx context.Context, req *request, q *query.Query, b tenant.Binding, role *schema.Role) *response {
+	return &response{stream: func(w http.ResponseWriter, head func(*response)) error {
+		return s.streamRows(ctx, w, head, req, q, b, role)
+	}}
+}
+
+// streamRows runs the statement of a streamed read and writes its rows to w,
+// the status and headers first (head) with the first row. An error returned
+// before head ran gets the usual error answer; one returned after it cuts
+// the answer off.
+func (s *Server) streamRows(ctx context.Context, w http.ResponseWriter, head func(*response), req *request, q *query.Query,
+	b tenant.Binding, role *schema.Role) error {
 	sql, args := q.RowsSQL()
-	started := false // the status and headers are set
+	started := false // the status and headers are sent
 	bp := batches.Get().(*[]byte)
 	batch := (*bp)[:0]     // rows not yet spooled
 	var sp *spool          // made once the rows outgrow one batch
@@ -66,15 +82,25 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, req *request, q 
 			sp.release()
 		}
 	}()
-	err := s.cfg.Runner.Query(r.Context(), s.scope(r.Context(), req, b, role), func(rows pgx.Rows) error {
+	start := func(n int64) error {
+		rules, err := query.Respond(q.Facts(), query.Result{PageTotal: n})
+		if err != nil {
+			return err
+		}
+		head(&response{status: rules.Status, media: contentJSON, header: http.Header{"Content-Range": {rules.ContentRange}}})
+		started = true
+		return nil
+	}
+	err := s.cfg.Runner.Query(ctx, s.scope(ctx, req, b, role), func(rows pgx.Rows) error {
 		for rows.Next() {
 			if !started {
 				var n int64
 				if err := rows.Scan(&n, nil); err != nil {
 					return err
 				}
-				s.startArray(w, q.Offset(), n)
-				started = true
+				if err := start(n); err != nil {
+					return err
+				}
 				batch = append(batch, '[')
 			} else {
 				batch = append(batch, ',')
@@ -107,15 +133,16 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, req *request, q 
 	// The connection is back in the pool: from here on only the client waits.
 	switch {
 	case err != nil && !started:
-		s.writeError(w, r, err)
-		return
+		return err
 	case !started:
-		s.startArray(w, q.Offset(), 0)
+		if err := start(0); err != nil {
+			return err
+		}
 		_, _ = w.Write(emptyArray)
-		return
+		return nil
 	case sp == nil && err == nil:
 		_, _ = w.Write(batch) // a small answer; a client that cannot take it ends the response (WriteTimeout)
-		return
+		return nil
 	case sp != nil:
 		sp.finish(err)
 		switch {
@@ -128,10 +155,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, req *request, q 
 			err = s.copyOut(w, sp)
 		}
 	}
-	if err != nil {
-		s.cfg.Logger.Warn("response cut off", "request_id", requestIDFrom(r.Context()), "err", err.Error())
-		panic(http.ErrAbortHandler)
-	}
+	return err
 }
 
 // copyOut writes what sp holds to the client as it comes, each write bounded
@@ -168,12 +192,3 @@ func (s *Server) copyOut(w http.ResponseWriter, sp *spool) error {
 }
 
 var emptyArray = []byte("[]")
-
-// startArray writes the status and headers of an array of n rows from
-// first.
-func (s *Server) startArray(w http.ResponseWriter, first, n int64) {
-	h := w.Header()
-	h.Set("Content-Range", contentRange(first, n, nil))
-	h.Set("Content-Type", contentJSON)
-	w.WriteHeader(http.StatusOK)
-}

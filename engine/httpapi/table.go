@@ -2,12 +2,12 @@ package httpapi
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -63,8 +63,46 @@ func (s *Server) authorize(r *http.Request) (tenant.Binding, *schema.Role, error
 		}
 	}
 	st.refusal = "role not served"
-	return b, nil, apiError{status: http.StatusForbidden, Code: "PGT014",
+	return b, nil, apiError{typ: errorForbidden, Code: "PGT014",
 		Message: "the credential's role is not one this server serves"}
+}
+
+// authenticate resolves the request's credential, tenant and role
+// (authorize) and hands them to next in the request's context, where
+// handlers read them: tenant.FromContext and roleFrom. A refusal is answered
+// here, before any handler runs.
+func (s *Server) authenticate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, role, err := s.authorize(r)
+		if err != nil {
+			s.render(w, r, nil, err)
+			return
+		}
+		ctx := context.WithValue(tenant.NewContext(r.Context(), b), roleKey{}, role)
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+type roleKey struct{}
+
+// roleFrom returns the declared role the request acts as, which authenticate
+// put in ctx; nil outside it.
+func roleFrom(ctx context.Context) *schema.Role {
+	role, _ := ctx.Value(roleKey{}).(*schema.Role)
+	return role
+}
+
+// limitTarget refuses a request target longer than MaxURLBytes (414), before
+// its credential is read.
+func (s *Server) limitTarget(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if len(r.RequestURI) > s.cfg.MaxURLBytes {
+			s.render(w, r, nil, apiError{typ: errorURITooLong, Code: codeURLTooLong,
+				Message: fmt.Sprintf("the request target is longer than %d bytes", s.cfg.MaxURLBytes)})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // refusalReasons are the bounded labels for why a request was refused.
@@ -88,58 +126,68 @@ func refusalReason(err error) string {
 	return "registry unavailable"
 }
 
-func (s *Server) handleOpenAPI(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		s.handleMethodNotAllowed(w, r)
-		return
-	}
-	_, role, err := s.authorize(r)
+func (s *Server) handleOpenAPI(r *http.Request) (*response, error) {
+	body, err := json.Marshal(s.openAPI(s.Model(), roleFrom(r.Context())))
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, err
 	}
-	s.writeOpenAPI(w, r, role)
+	return &response{status: http.StatusOK, media: "application/openapi+json; charset=utf-8", body: body,
+		unsized: true}, nil
 }
 
-// handleTable serves GET, HEAD, POST, PATCH and DELETE on one table.
-func (s *Server) handleTable(w http.ResponseWriter, r *http.Request) {
-	if len(r.RequestURI) > s.cfg.MaxURLBytes {
-		s.writeError(w, r, apiError{status: http.StatusRequestURITooLong, Code: codeURLTooLong,
-			Message: fmt.Sprintf("the request target is longer than %d bytes", s.cfg.MaxURLBytes)})
-		return
-	}
-	b, role, err := s.authorize(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
+// handleTable serves GET, HEAD, POST, PATCH and DELETE on one table, for the
+// tenant and role authenticate put in the context.
+func (s *Server) handleTable(r *http.Request) (*response, error) {
+	ctx := r.Context()
+	b, _ := tenant.FromContext(ctx)
+	role := roleFrom(ctx)
 	m := s.Model()
 	name := mux.Vars(r)["table"]
 	t := m.Table(name)
 	if t == nil {
-		s.writeError(w, r, unknownTable(m, name))
-		return
+		return nil, unknownTable(m, name)
 	}
 	req, err := s.parseRequest(r, m, t, b)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, err
 	}
 	q, err := query.Parse(req.Request)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, err
 	}
 	if q.Streams() {
-		s.stream(w, r, req, q, b, role)
-		return
+		return s.stream(ctx, req, q, b, role), nil
 	}
-	res, err := s.execute(r.Context(), req, q, b, role)
+	res, err := s.execute(ctx, req, q, b, role)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, err
 	}
-	s.respond(w, r, req, q, res)
+	rules, err := query.Respond(q.Facts(), *res)
+	resp := &response{status: rules.Status, header: http.Header{}}
+	if rules.ContentRange != "" {
+		resp.header.Set("Content-Range", rules.ContentRange)
+	}
+	if rules.PreferenceApplied != "" {
+		resp.header.Set("Preference-Applied", rules.PreferenceApplied)
+	}
+	if err != nil {
+		return resp, err
+	}
+	if rules.Body {
+		resp.media, resp.body = contentType(req.media), res.Body
+	}
+	return resp, nil
+}
+
+// contentType is the Content-Type of a body of the media type media.
+func contentType(media string) string {
+	switch media {
+	case mediaObject:
+		return mediaObject + "; charset=utf-8"
+	case mediaCSV:
+		return mediaCSV + "; charset=utf-8"
+	}
+	return contentJSON
 }
 
 // request is a parsed HTTP request: the grammar's input plus what only the
@@ -150,7 +198,7 @@ type request struct {
 }
 
 func unknownTable(m *schema.Model, name string) apiError {
-	e := apiError{status: http.StatusNotFound, Code: "PGRST205",
+	e := apiError{typ: errorNotFound, Code: "PGRST205",
 		Message: fmt.Sprintf("Could not find the table '%s.%s' in the schema cache", ddl.Schema, name)}
 	names := make([]string, len(m.Tables))
 	for i, t := range m.Tables {
@@ -205,7 +253,7 @@ func (s *Server) parseRequest(r *http.Request, m *schema.Model, t *schema.Table,
 func parseQuery(raw string) (map[string][]string, error) {
 	v, err := url.ParseQuery(raw)
 	if err != nil {
-		return nil, apiError{status: http.StatusBadRequest, Code: "PGRST100",
+		return nil, apiError{typ: errorBadRequest, Code: "PGRST100",
 			Message: "the query string is not valid URL encoding", Details: str(err.Error())}
 	}
 	return v, nil
@@ -216,7 +264,7 @@ func parseQuery(raw string) (map[string][]string, error) {
 func checkProfile(r *http.Request) error {
 	for _, h := range []string{"Accept-Profile", "Content-Profile"} {
 		if v := r.Header.Get(h); v != "" && v != ddl.Schema {
-			return apiError{status: http.StatusNotAcceptable, Code: "PGRST106",
+			return apiError{typ: errorNotAcceptable, Code: "PGRST106",
 				Message: "The schema must be one of the following: " + ddl.Schema,
 				Hint:    str("only the " + ddl.Schema + " schema is exposed")}
 		}
@@ -245,7 +293,7 @@ func negotiate(values []string) (string, error) {
 			return mediaCSV, nil
 		}
 	}
-	return "", apiError{status: http.StatusNotAcceptable, Code: "PGRST107",
+	return "", apiError{typ: errorNotAcceptable, Code: "PGRST107",
 		Message: "None of these media types are available: " + strings.Join(ranges, ", ")}
 }
 
@@ -254,7 +302,7 @@ func (s *Server) readBody(r *http.Request) ([]byte, error) {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := header.MediaType(ct)
 		if err != nil || (mt != mediaJSON && mt != "application/vnd.pgrst.object+json" && mt != "application/vnd.pgrst.array+json") {
-			return nil, apiError{status: http.StatusUnsupportedMediaType, Code: "PGRST107",
+			return nil, apiError{typ: errorUnsupportedMedia, Code: "PGRST107",
 				Message: "The request's Content-Type must be application/json, not " + ct}
 		}
 	}
@@ -262,14 +310,14 @@ func (s *Server) readBody(r *http.Request) ([]byte, error) {
 	var tooLarge *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooLarge):
-		return nil, apiError{status: http.StatusRequestEntityTooLarge, Code: codeBodyTooLarge,
+		return nil, apiError{typ: errorTooLarge, Code: codeBodyTooLarge,
 			Message: fmt.Sprintf("the request body is larger than %d bytes", s.cfg.MaxBodyBytes)}
 	case err != nil && r.Context().Err() != nil:
 		return nil, r.Context().Err()
 	case err != nil:
 		// The client's connection broke under its body: a socket error that
 		// must not read as the database's (isConnectionError).
-		return nil, apiError{status: http.StatusBadRequest, Code: "PGRST102",
+		return nil, apiError{typ: errorBadRequest, Code: "PGRST102",
 			Message: "the request body could not be read to its end"}
 	}
 	return body, nil
@@ -290,17 +338,13 @@ func (s *Server) execute(ctx context.Context, req *request, q *query.Query, b te
 	if scope.ReadOnly || (req.Prefer.Tx != "rollback" && !strict && !req.Singular) {
 		return res, s.cfg.Runner.QueryRow(ctx, scope, scan, sql, args...)
 	}
+	facts := q.Facts()
 	err := s.cfg.Runner.Tx(ctx, scope, func(ctx context.Context, tx pgx.Tx) (bool, error) {
 		if err := scan(tx.QueryRow(ctx, sql, args...)); err != nil {
 			return false, err
 		}
-		if strict && res.PageTotal > req.Prefer.MaxAffected {
-			return false, apiError{status: http.StatusBadRequest, Code: "PGRST124",
-				Message: "Query result exceeds max-affected preference constraint",
-				Details: str(fmt.Sprintf("The query affects %d rows", res.PageTotal))}
-		}
-		if req.Singular && res.PageTotal != 1 {
-			return false, singularError(res.PageTotal)
+		if err := facts.Commit(*res); err != nil {
+			return false, err
 		}
 		return req.Prefer.Tx != "rollback", nil
 	})
@@ -320,134 +364,4 @@ func (s *Server) scope(ctx context.Context, req *request, b tenant.Binding, role
 			Args: []any{requestIDFrom(ctx), b.Credential.Name, role.Name, req.Method, req.Table.Name}}
 	}
 	return scope
-}
-
-func singularError(n int64) apiError {
-	return apiError{status: http.StatusNotAcceptable, Code: "PGRST116",
-		Message: "JSON object requested, multiple (or no) rows returned",
-		Details: str(fmt.Sprintf("The result contains %d rows", n))}
-}
-
-// respond writes status, headers and body as PostgREST would.
-func (s *Server) respond(w http.ResponseWriter, r *http.Request, req *request, q *query.Query, res *query.Result) {
-	h := w.Header()
-	var applied []string
-	p := req.Prefer
-	switch req.Method {
-	case http.MethodGet, http.MethodHead:
-		if req.Singular && res.PageTotal != 1 {
-			s.writeError(w, r, singularError(res.PageTotal))
-			return
-		}
-		first := q.Offset()
-		// PostgREST's rangeStatus: only an offset past the total (an empty
-		// table included) is unsatisfiable; an offset equal to it is an
-		// empty page (206, */total).
-		if res.Total != nil && first > *res.Total {
-			h.Set("Content-Range", fmt.Sprintf("*/%d", *res.Total)) // as PostgREST: the size of the whole
-			s.writeError(w, r, apiError{status: http.StatusRequestedRangeNotSatisfiable, Code: "PGRST103",
-				Message: "Requested range not satisfiable",
-				Details: str(fmt.Sprintf("An offset of %d was requested, but there are only %d rows.", first, *res.Total))})
-			return
-		}
-		h.Set("Content-Range", contentRange(first, res.PageTotal, res.Total))
-		status := http.StatusOK
-		if res.Total != nil && (first > 0 || first+res.PageTotal < *res.Total) {
-			status = http.StatusPartialContent
-		}
-		if p.Count != "" {
-			applied = append(applied, "count="+p.Count)
-		}
-		s.writeBody(w, r, req, status, res.Body, applied)
-	case http.MethodPost:
-		status := http.StatusCreated
-		if p.Resolution == "merge-duplicates" && res.Inserted == 0 && res.PageTotal > 0 {
-			status = http.StatusOK
-		}
-		h.Set("Content-Range", "*/"+totalOrStar(res.PageTotal, p.Count != ""))
-		s.writeWrite(w, r, req, status, res)
-	case http.MethodPatch:
-		if res.PageTotal > 0 {
-			h.Set("Content-Range", fmt.Sprintf("0-%d/%s", res.PageTotal-1, totalOrStar(res.PageTotal, p.Count != "")))
-		} else {
-			h.Set("Content-Range", "*/"+totalOrStar(0, p.Count != ""))
-		}
-		s.writeWrite(w, r, req, http.StatusNoContent, res)
-	case http.MethodDelete:
-		h.Set("Content-Range", "*/"+totalOrStar(res.PageTotal, p.Count != ""))
-		s.writeWrite(w, r, req, http.StatusNoContent, res)
-	}
-}
-
-// writeWrite answers a write: the rows with return=representation, else no
-// body (201 stays 201; 204 for PATCH and DELETE).
-func (s *Server) writeWrite(w http.ResponseWriter, r *http.Request, req *request, status int, res *query.Result) {
-	p := req.Prefer
-	var applied []string
-	for _, pref := range []struct{ name, value string }{
-		{"return", p.Return}, {"resolution", p.Resolution}, {"missing", p.Missing}, {"count", p.Count}, {"tx", p.Tx},
-	} {
-		if pref.value != "" {
-			applied = append(applied, pref.name+"="+pref.value)
-		}
-	}
-	if p.HasMaxAffected && p.Handling == "strict" {
-		applied = append(applied, "handling=strict", "max-affected="+strconv.FormatInt(p.MaxAffected, 10))
-	}
-	if p.Return == "representation" {
-		if status == http.StatusNoContent {
-			status = http.StatusOK
-		}
-		s.writeBody(w, r, req, status, res.Body, applied)
-		return
-	}
-	if len(applied) > 0 {
-		w.Header().Set("Preference-Applied", strings.Join(applied, ", "))
-	}
-	w.WriteHeader(status)
-}
-
-// writeBody writes a body PostgreSQL built, without re-encoding it.
-func (s *Server) writeBody(w http.ResponseWriter, r *http.Request, req *request, status int, body []byte, applied []string) {
-	h := w.Header()
-	switch req.media {
-	case mediaObject:
-		h.Set("Content-Type", mediaObject+"; charset=utf-8")
-	case mediaCSV:
-		h.Set("Content-Type", mediaCSV+"; charset=utf-8")
-	default:
-		h.Set("Content-Type", contentJSON)
-	}
-	if len(applied) > 0 {
-		h.Set("Preference-Applied", strings.Join(applied, ", "))
-	}
-	if r.Method == http.MethodHead {
-		// The statement of a HEAD builds no body, so the length GET would
-		// send is unknown, and RFC 9110 section 8.6 allows no other value.
-		w.WriteHeader(status)
-		return
-	}
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(status)
-	_, _ = w.Write(body)
-}
-
-// contentRange is PostgREST's Content-Range of a read: first-last/total,
-// */total for an empty page, total * when no count was asked for.
-func contentRange(first, n int64, total *int64) string {
-	t := "*"
-	if total != nil {
-		t = strconv.FormatInt(*total, 10)
-	}
-	if n == 0 {
-		return "*/" + t
-	}
-	return fmt.Sprintf("%d-%d/%s", first, first+n-1, t)
-}
-
-func totalOrStar(n int64, counted bool) string {
-	if counted {
-		return strconv.FormatInt(n, 10)
-	}
-	return "*"
 }

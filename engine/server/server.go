@@ -155,8 +155,9 @@ func Start(ctx context.Context, cfg Config, declared *schema.Model) (*Server, er
 		ReadTimeout:       60 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		// No WriteTimeout: net/http would count it from the request's arrival, so a request that waited for a
-		// database connection or ran a long statement would lose its answer. The API bounds every response
-		// instead, from its first byte and again at every write of a streamed read (WRITE_TIMEOUT).
+		// database connection or ran a long statement would lose its answer. The API bounds that wait with the
+		// request's deadline (REQUEST_TIMEOUT), and every response from its first byte and again at every write
+		// of a streamed read (WRITE_TIMEOUT).
 		WriteTimeout: 0,
 		ErrorLog:     slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}

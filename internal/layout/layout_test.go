@@ -87,9 +87,9 @@ func TestImportRules(t *testing.T) {
 	}
 }
 
-// TestHTTPAPIOnlyFromCmd checks that only the command wires the HTTP layer: engine/httpapi is imported by cmd and
-// by engine/server (the server's lifecycle) alone, and engine/server by cmd alone.
-func TestHTTPAPIOnlyFromCmd(t *testing.T) {
+// TestHTTPAPIImporters checks who wires the HTTP layer: engine/httpapi is imported by engine/server (the
+// server's lifecycle, which builds it) and by cmd (which fills its Config) alone, and engine/server by cmd alone.
+func TestHTTPAPIImporters(t *testing.T) {
 	importers := map[string][]string{
 		"pgtenant/engine/httpapi": {"pgtenant/cmd/", "pgtenant/engine/httpapi", "pgtenant/engine/server"},
 		"pgtenant/engine/server":  {"pgtenant/cmd/", "pgtenant/engine/server"},

@@ -44,6 +44,13 @@ type Options struct {
 	// Port is the TCP port on 127.0.0.1. 0 picks a free port on the first start and remembers it in Dir, so that a
 	// reused cluster keeps its port.
 	Port int
+	// Settings are extra postgresql.conf lines ("shared_preload_libraries = 'citus'"), written with ours on every
+	// start.
+	Settings []string
+	// TrustLoopback lets every role on 127.0.0.1 in without a password (pg_hba.conf "trust"), for the test nodes
+	// of a Citus cluster: the coordinator connects to the workers as whichever role runs the query. Never for a
+	// server that anything but tests uses.
+	TrustLoopback bool
 }
 
 // Server is a running PostgreSQL server started (or found running) by Start.
@@ -312,7 +319,7 @@ func (s *Server) start(ctx context.Context, opts Options) error {
 			}
 			s.Port, picked = port, true
 		}
-		if err := s.writeSettings(opts.Durable); err != nil {
+		if err := s.writeSettings(opts); err != nil {
 			return err
 		}
 		logPath := filepath.Join(s.Dir, logName)
@@ -331,13 +338,13 @@ func (s *Server) start(ctx context.Context, opts Options) error {
 	}
 }
 
-// writeSettings writes Dir/port and the data directory's pglocal.conf.
-func (s *Server) writeSettings(durable bool) error {
+// writeSettings writes Dir/port and the data directory's pglocal.conf (and, with TrustLoopback, pg_hba.conf).
+func (s *Server) writeSettings(opts Options) error {
 	if err := s.writeFile(filepath.Join(s.Dir, portName), strconv.Itoa(s.Port)+"\n", 0o644); err != nil {
 		return err
 	}
 	onOff := "off"
-	if durable {
+	if opts.Durable {
 		onOff = "on"
 	}
 	conf := fmt.Sprintf(`# Written by pgtenant (internal/pglocal) on every start: edits are overwritten.
@@ -348,6 +355,16 @@ fsync = %s
 synchronous_commit = %s
 full_page_writes = %s
 `, s.Port, onOff, onOff, onOff)
+	for _, line := range opts.Settings {
+		conf += line + "\n"
+	}
+	if opts.TrustLoopback {
+		hba := "# Written by pgtenant (internal/pglocal) for a test cluster: loopback needs no password.\n" +
+			"host all all 127.0.0.1/32 trust\n"
+		if err := s.writeFile(filepath.Join(s.dataDir(), "pg_hba.conf"), hba, 0o600); err != nil {
+			return err
+		}
+	}
 	return s.writeFile(filepath.Join(s.dataDir(), confName), conf, 0o600)
 }
 

@@ -208,8 +208,14 @@ func sweep(ctx context.Context) {
 		if err != nil {
 			return
 		}
-		srv := &pglocal.Server{Dir: filepath.Join(dir, "cluster"), BinDir: bin}
-		if err := srv.Stop(ctx); err == nil {
+		// One server (dir/cluster), or a Citus cluster's three (dir/coordinator, dir/worker1, …).
+		clusters, _ := filepath.Glob(filepath.Join(dir, "*", "data"))
+		stopped := true
+		for _, data := range clusters {
+			srv := &pglocal.Server{Dir: filepath.Dir(data), BinDir: bin}
+			stopped = srv.Stop(ctx) == nil && stopped
+		}
+		if stopped {
 			_ = os.RemoveAll(dir)
 		}
 	}
