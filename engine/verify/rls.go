@@ -9,7 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"pgtenant/engine/ddl"
-	"pgtenant/engine/migrate"
+	"pgtenant/engine/scratch"
 	"pgtenant/schema"
 )
 
@@ -82,7 +82,7 @@ func readPolicies(ctx context.Context, db *pgx.Conn, schemaName string, tables [
 // roles, USING or WITH CHECK), and a policy nobody declared are failures, each with the SQL that repairs it.
 // This is the one place verify runs SQL of the declaration: only once schema.CheckFragments has read every
 // fragment as exactly one expression that calls nothing a fragment may not, each statement alone in the extended
-// protocol (migrate.ExecEach), and CREATE POLICY stores its expressions without evaluating them.
+// protocol (scratch.ExecEach), and CREATE POLICY stores its expressions without evaluating them.
 //
 // CheckPermissiveTrue fails for every PERMISSIVE policy whose USING or WITH CHECK is the constant true on a table
 // of public that has the tenant column: permissive policies are ORed, so such a policy lets every row through
@@ -163,8 +163,8 @@ func expectedPolicies(ctx context.Context, tx pgx.Tx, m *schema.Model, t *schema
 	for _, p := range ddl.Policies(m, t) {
 		stmts = append(stmts, ddl.CreatePolicy(p, copyName))
 	}
-	// Each statement alone in the extended protocol (migrate.ExecEach): the server refuses to read one as more.
-	if _, _, err := migrate.ExecEach(ctx, sp.Conn().PgConn(), strings.Join(stmts, "\n")); err != nil {
+	// Each statement alone in the extended protocol (scratch.ExecEach): the server refuses to read one as more.
+	if _, _, err := scratch.ExecEach(ctx, sp.Conn().PgConn(), strings.Join(stmts, "\n")); err != nil {
 		return nil, err
 	}
 	var temp string

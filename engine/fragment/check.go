@@ -1,24 +1,22 @@
-package migrate
+package fragment
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"pgtenant/engine/ddl"
+	"pgtenant/engine/scratch"
 	"pgtenant/schema"
 )
 
-// CheckSQL applies the full plan for m (ddl.Plan(nil, m)) to a new scratch database created through serverURL
+// Check applies the full plan for m (ddl.Plan(nil, m)) to a new scratch database created through serverURL
 // (a role that may CREATE DATABASE), reports every SQL fragment PostgreSQL rejects as an hcl.Diagnostic located at
 // that fragment's source range, and drops the scratch database.
 //
@@ -36,7 +34,7 @@ import (
 //
 // The error reports what kept the check from running: no connection, a server older than PostgreSQL 15, or
 // pgtenant's own SQL (roles, the tenant registry) refused by the server. The diagnostics are nil when err is not.
-func CheckSQL(ctx context.Context, serverURL string, m *schema.Model) (diags hcl.Diagnostics, err error) {
+func Check(ctx context.Context, serverURL string, m *schema.Model) (diags hcl.Diagnostics, err error) {
 	// Nothing of a fragment that PostgreSQL's grammar does not read as exactly one expression (or type) of its
 	// kind, or that calls what a fragment may not, is ever sent to a server: schema.Load refuses it, and so does
 	// this check for a model that did not come from Load.
@@ -45,23 +43,23 @@ func CheckSQL(ctx context.Context, serverURL string, m *schema.Model) (diags hcl
 	}
 	changes, err := ddl.Plan(nil, m)
 	if err != nil {
-		return nil, fmt.Errorf("migrate: check: %w", err)
+		return nil, fmt.Errorf("fragment: %w", err)
 	}
 	cfg, err := pgconn.ParseConfig(serverURL)
 	if err != nil {
-		return nil, fmt.Errorf("migrate: check: %w", err)
+		return nil, fmt.Errorf("fragment: %w", err)
 	}
-	err = WithScratch(ctx, serverURL, "pgtenant_check_", func(name string) error {
-		scratch := cfg.Copy()
-		scratch.Database = name
-		conn, err := pgconn.ConnectConfig(ctx, scratch)
+	err = scratch.With(ctx, serverURL, "pgtenant_check_", func(name string) error {
+		dbCfg := cfg.Copy()
+		dbCfg.Database = name
+		conn, err := pgconn.ConnectConfig(ctx, dbCfg)
 		if err != nil {
-			return fmt.Errorf("migrate: check: connect to %s: %w", name, err)
+			return fmt.Errorf("fragment: connect to %s: %w", name, err)
 		}
 		defer func() {
-			// An explicit ROLLBACK, so that the roles are gone when CheckSQL returns; if the connection broke, the
+			// An explicit ROLLBACK, so that the roles are gone when Check returns; if the connection broke, the
 			// server rolls back when DROP DATABASE … WITH (FORCE) ends the session.
-			cctx, cancel := CleanupContext(ctx)
+			cctx, cancel := scratch.CleanupContext(ctx)
 			defer cancel()
 			if !conn.IsClosed() {
 				_, _ = conn.Exec(cctx, "ROLLBACK").ReadAll()
@@ -69,7 +67,7 @@ func CheckSQL(ctx context.Context, serverURL string, m *schema.Model) (diags hcl
 			_ = conn.Close(cctx)
 		}()
 		if _, err := conn.Exec(ctx, "BEGIN").ReadAll(); err != nil {
-			return fmt.Errorf("migrate: check: %w", err)
+			return fmt.Errorf("fragment: %w", err)
 		}
 		diags, err = checkChanges(ctx, conn, m, changes)
 		return err
@@ -150,7 +148,7 @@ func (c *checker) apply(ctx context.Context, i int, ch ddl.Change) error {
 			err = r.pgErr
 		}
 		if err != nil {
-			return fmt.Errorf("migrate: check: %s: %w", ch.Object, err)
+			return fmt.Errorf("fragment: %s: %w", ch.Object, err)
 		}
 		return nil
 	}
@@ -166,7 +164,7 @@ func (c *checker) apply(ctx context.Context, i int, ch ddl.Change) error {
 		}
 		r, err := c.try(ctx, ch.Up)
 		if err != nil {
-			return fmt.Errorf("migrate: check: %s: %w", ch.Object, err)
+			return fmt.Errorf("fragment: %s: %w", ch.Object, err)
 		}
 		if r.pgErr == nil {
 			return nil
@@ -184,7 +182,7 @@ func (c *checker) apply(ctx context.Context, i int, ch ddl.Change) error {
 		f.repair()
 		next, err := ddl.Plan(nil, c.work)
 		if err != nil || len(next) <= i || next[i].Object != ch.Object {
-			return fmt.Errorf("migrate: check: %s: re-planning without the rejected fragment changed the plan", ch.Object)
+			return fmt.Errorf("fragment: %s: re-planning without the rejected fragment changed the plan", ch.Object)
 		}
 		ch = next[i]
 	}
@@ -195,14 +193,14 @@ func (c *checker) apply(ctx context.Context, i int, ch ddl.Change) error {
 }
 
 // try runs sql, one of the plan's changes, in a savepoint, rolled back when PostgreSQL rejects it. Each statement
-// goes alone to the server (ExecEach), so the server's own parser confirms that each is one statement. It returns how many statements completed, the byte offset in sql of PostgreSQL's error position (-1 when the
+// goes alone to the server (scratch.ExecEach), so the server's own parser confirms that each is one statement. It returns how many statements completed, the byte offset in sql of PostgreSQL's error position (-1 when the
 // error has none), the statements' spans in sql, and PostgreSQL's error; err is any other failure.
 func (c *checker) try(ctx context.Context, sql string) (r tried, err error) {
 	r.pos = -1
 	if _, err := c.conn.Exec(ctx, "SAVEPOINT pgtenant_check").ReadAll(); err != nil {
 		return r, err
 	}
-	r.stmts, r.completed, err = ExecEach(ctx, c.conn, sql)
+	r.stmts, r.completed, err = scratch.ExecEach(ctx, c.conn, sql)
 	if err != nil && !errors.As(err, &r.pgErr) {
 		return r, err
 	}
@@ -485,20 +483,4 @@ func byteOffset(s string, chars int, runes bool) int {
 		chars--
 	}
 	return len(s)
-}
-
-// majorVersion reads the major version from a server_version such as "15.6 (Debian 15.6-1)"; 0 if it cannot.
-func majorVersion(v string) int {
-	end := strings.IndexFunc(v, func(r rune) bool { return r < '0' || r > '9' })
-	if end < 0 {
-		end = len(v)
-	}
-	n, _ := strconv.Atoi(v[:end])
-	return n
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b) // crypto/rand.Read never returns an error
-	return hex.EncodeToString(b)
 }
