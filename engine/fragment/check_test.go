@@ -17,6 +17,9 @@ import (
 	"pgtenant/schema"
 )
 
+// TestMain is this package's only one: pgtest.Run stops the test server after the tests.
+func TestMain(m *testing.M) { pgtest.Run(m) }
+
 // checkServer returns a URL to the test cluster for a fresh login role that may create databases and roles but is
 // not a superuser (the least Check needs), its name, and a superuser connection for inspection.
 func checkServer(t *testing.T) (serverURL, login string, admin *pgx.Conn) {
