@@ -65,24 +65,38 @@ func auditWriters(m *schema.Model) []string {
 	return roles
 }
 
+// auditTable is the audit log's name in SQL.
+const auditTable = "pgtenant.audit_log"
+
+// auditPolicies are the audit log's tenant policy and insert policy for the roles that write; none when no role
+// writes.
+func auditPolicies(m *schema.Model) []*schema.Policy {
+	roles := auditWriters(m)
+	if len(roles) == 0 {
+		return nil
+	}
+	pred := fmt.Sprintf("tenant_id = (SELECT %s)", CurrentTenant(m))
+	return []*schema.Policy{
+		{Name: schema.IsolationPolicy, Table: auditTable, To: roles, For: schema.All, As: schema.Restrictive,
+			Using: pred, Check: pred},
+		{Name: "audit_insert", Table: auditTable, To: roles, For: schema.InsertRows, As: schema.Permissive, Check: pred},
+	}
+}
+
 // auditAccess is what lets the writing roles append to the audit log: the tenant policy, the insert policy and
 // the column grant; "" when no role writes.
 func auditAccess(m *schema.Model) string {
-	roles := auditWriters(m)
-	if len(roles) == 0 {
+	ps := auditPolicies(m)
+	if len(ps) == 0 {
 		return ""
 	}
-	pred := fmt.Sprintf("tenant_id = (SELECT %s)", CurrentTenant(m))
-	return fmt.Sprintf(`-- Tenant isolation. RESTRICTIVE: ANDed with every other policy, so nothing can widen it.
-CREATE POLICY %[1]s ON pgtenant.audit_log AS RESTRICTIVE FOR ALL TO %[2]s
-    USING (%[3]s)
-    WITH CHECK (%[3]s);
--- The roles that may write append records of their own tenant, and nothing else: no policy lets them read,
--- change or delete one, and they hold no privilege to try.
-CREATE POLICY audit_insert ON pgtenant.audit_log AS PERMISSIVE FOR INSERT TO %[2]s
-    WITH CHECK (%[3]s);
-GRANT INSERT (request_id, credential, role, method, table_name, rows) ON TABLE pgtenant.audit_log TO %[2]s;`,
-		Ident(schema.IsolationPolicy), Idents(roles), pred)
+	return "-- Tenant isolation. RESTRICTIVE: ANDed with every other policy, so nothing can widen it.\n" +
+		CreatePolicy(ps[0], auditTable) + "\n" +
+		"-- The roles that may write append records of their own tenant, and nothing else: no policy lets them read,\n" +
+		"-- change or delete one, and they hold no privilege to try.\n" +
+		CreatePolicy(ps[1], auditTable) + "\n" +
+		fmt.Sprintf("GRANT INSERT (request_id, credential, role, method, table_name, rows) ON TABLE %s TO %s;",
+			auditTable, Idents(ps[0].To))
 }
 
 // revokeAuditAccess undoes auditAccess.
