@@ -2,7 +2,6 @@ package ddl
 
 import (
 	"fmt"
-	"strings"
 
 	"pgtenant/schema"
 )
@@ -20,8 +19,7 @@ const AuditInsert = `INSERT INTO pgtenant.audit_log (request_id, credential, rol
 // roles that may write may only INSERT into it, and only rows of their own tenant; read-only roles get nothing.
 // The owner, who created it, reads every tenant's rows.
 func auditLog(m *schema.Model) Change {
-	var b strings.Builder
-	fmt.Fprintf(&b, `CREATE TABLE pgtenant.audit_log (
+	up := []Stmt{fixed{fmt.Sprintf(`CREATE TABLE pgtenant.audit_log (
     id bigint GENERATED ALWAYS AS IDENTITY,
     tenant_id uuid NOT NULL DEFAULT %s,
     at timestamptz NOT NULL DEFAULT now(),
@@ -32,25 +30,22 @@ func auditLog(m *schema.Model) Change {
     table_name text,
     rows integer,
     CONSTRAINT audit_log_pkey PRIMARY KEY (id),
-    CONSTRAINT audit_log_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES %s
+    CONSTRAINT audit_log_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES pgtenant.tenants (id)
 );
 COMMENT ON TABLE pgtenant.audit_log IS 'One row per committed write request (POST, PATCH, DELETE) of the API: who, what table, when. Never row data or bind values.';
-CREATE INDEX audit_log_tenant_id_at_idx ON pgtenant.audit_log (tenant_id, at);
-%s
-`, CurrentTenant(m), registryKey, EnableRowSecurity("pgtenant.audit_log"))
-	b.WriteString(`-- FORCE applies the policies to the owner too: it reads every tenant's rows through audit_owner_read, and
--- the tenant policy names only the declared roles, so it does not narrow that.
-CREATE POLICY audit_owner_read ON pgtenant.audit_log AS PERMISSIVE FOR SELECT TO CURRENT_USER
-    USING (true);`)
-	if s := auditAccess(m); s != "" {
-		b.WriteString("\n" + s)
-	}
+CREATE INDEX audit_log_tenant_id_at_idx ON pgtenant.audit_log (tenant_id, at);`, CurrentTenant(m))}}
+	up = append(up, EnableRowSecurity(auditTable)...)
+	up = append(up, Note{Text: "FORCE applies the policies to the owner too: it reads every tenant's rows through audit_owner_read, and\n" +
+		"the tenant policy names only the declared roles, so it does not narrow that."},
+		CreatePolicy{Name: "audit_owner_read", Table: auditTable, As: schema.Permissive, For: schema.SelectRows,
+			To: []Role{CurrentUser}, Using: "true"})
+	up = append(up, auditAccess(m)...)
 	return Change{
 		Object: "table pgtenant.audit_log",
 		Comment: "The audit log: one row per committed write request, in the write's own transaction. Tenant-scoped under\n" +
 			"forced RLS; the declared roles may only insert their own tenant's rows; the owner reads it.",
-		Up:   b.String(),
-		Down: `DROP TABLE pgtenant.audit_log;`,
+		Up:   up,
+		Down: []Stmt{DropTable{Table: auditTable}},
 	}
 }
 
@@ -84,28 +79,29 @@ func auditPolicies(m *schema.Model) []*schema.Policy {
 }
 
 // auditAccess is what lets the writing roles append to the audit log: the tenant policy, the insert policy and
-// the column grant; "" when no role writes.
-func auditAccess(m *schema.Model) string {
+// the column grant; none when no role writes.
+func auditAccess(m *schema.Model) []Stmt {
 	ps := auditPolicies(m)
 	if len(ps) == 0 {
-		return ""
+		return nil
 	}
-	return "-- Tenant isolation. RESTRICTIVE: ANDed with every other policy, so nothing can widen it.\n" +
-		CreatePolicy(ps[0], auditTable) + "\n" +
-		"-- The roles that may write append records of their own tenant, and nothing else: no policy lets them read,\n" +
-		"-- change or delete one, and they hold no privilege to try.\n" +
-		CreatePolicy(ps[1], auditTable) + "\n" +
-		fmt.Sprintf("GRANT INSERT (request_id, credential, role, method, table_name, rows) ON TABLE %s TO %s;",
-			auditTable, Idents(ps[0].To))
+	return []Stmt{
+		Note{Text: "Tenant isolation. RESTRICTIVE: ANDed with every other policy, so nothing can widen it."},
+		PolicyStmt(ps[0], auditTable),
+		Note{Text: "The roles that may write append records of their own tenant, and nothing else: no policy lets them read,\n" +
+			"change or delete one, and they hold no privilege to try."},
+		PolicyStmt(ps[1], auditTable),
+		Grant{Privileges: []Privilege{{Type: "INSERT", Columns: []string{"request_id", "credential", "role", "method", "table_name", "rows"}}},
+			On: "TABLE " + auditTable, To: Roles(ps[0].To...)},
+	}
 }
 
 // revokeAuditAccess undoes auditAccess.
-func revokeAuditAccess(m *schema.Model) string {
+func revokeAuditAccess(m *schema.Model) []Stmt {
 	roles := auditWriters(m)
 	if len(roles) == 0 {
-		return ""
+		return nil
 	}
-	return fmt.Sprintf(`DROP POLICY %s ON pgtenant.audit_log;
-DROP POLICY audit_insert ON pgtenant.audit_log;
-REVOKE ALL ON TABLE pgtenant.audit_log FROM %s;`, Ident(schema.IsolationPolicy), Idents(roles))
+	return []Stmt{DropPolicy{Name: schema.IsolationPolicy, Table: auditTable}, DropPolicy{Name: "audit_insert", Table: auditTable},
+		Revoke{On: "TABLE " + auditTable, From: Roles(roles...)}}
 }

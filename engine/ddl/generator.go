@@ -21,12 +21,27 @@ type Object struct {
 	Table string `json:"table"` // the table it is on, qualified and quoted as SQL: public.content_tag
 	Name  string `json:"name"`
 	SQL   string `json:"sql"` // the statement that creates it, as the generator wrote it
+
+	create Stmt // the statement SQL was rendered from; nil for an object read from schema.json
 }
 
 func (o Object) key() string { return o.Kind + " " + o.Name + " on " + o.Table }
 
 // drop is the statement that removes the object.
-func (o Object) drop() string { return DropPolicy(o.Name, o.Table) }
+func (o Object) drop() Stmt { return DropPolicy{Name: o.Name, Table: o.Table} }
+
+// createStmt is the statement that creates the object: the typed one, or the recorded SQL.
+func (o Object) createStmt() Stmt {
+	if o.create != nil {
+		return o.create
+	}
+	return Recorded{SQL: o.SQL}
+}
+
+func policyObject(p *schema.Policy, table string) Object {
+	s := PolicyStmt(p, table)
+	return Object{Kind: "policy", Table: table, Name: p.Name, SQL: SQL(SingleNode, s), create: s}
+}
 
 // Objects returns the generated objects of m, in the order the first migration creates them: every policy of
 // every declared table (Policies) and the audit log's tenant policies.
@@ -34,11 +49,11 @@ func Objects(m *schema.Model) []Object {
 	var out []Object
 	for _, t := range m.Tables {
 		for _, p := range Policies(m, t) {
-			out = append(out, Object{Kind: "policy", Table: TableName(t), Name: p.Name, SQL: CreatePolicy(p, TableName(t))})
+			out = append(out, policyObject(p, TableName(t)))
 		}
 	}
 	for _, p := range auditPolicies(m) {
-		out = append(out, Object{Kind: "policy", Table: auditTable, Name: p.Name, SQL: CreatePolicy(p, auditTable)})
+		out = append(out, policyObject(p, auditTable))
 	}
 	return out
 }
@@ -59,7 +74,7 @@ func Upgrade(recorded, current []Object) []Change {
 		if _, ok := cur[o.key()]; !ok {
 			out = append(out, Change{Object: o.Kind + " " + o.Name,
 				Comment: fmt.Sprintf("Generator upgrade: %s %s on %s is no longer generated.", o.Kind, o.Name, o.Table),
-				Up:      o.drop(), Down: o.SQL})
+				Up:      []Stmt{o.drop()}, Down: []Stmt{o.createStmt()}})
 		}
 	}
 	for _, o := range current {
@@ -68,12 +83,12 @@ func Upgrade(recorded, current []Object) []Change {
 		case !ok:
 			out = append(out, Change{Object: o.Kind + " " + o.Name,
 				Comment: fmt.Sprintf("Generator upgrade: %s %s on %s is new in this pgtenant.", o.Kind, o.Name, o.Table),
-				Up:      o.SQL, Down: o.drop()})
+				Up:      []Stmt{o.createStmt()}, Down: []Stmt{o.drop()}})
 		case r.SQL != o.SQL:
 			out = append(out, Change{Object: o.Kind + " " + o.Name,
 				Comment: fmt.Sprintf("Generator upgrade: %s %s on %s, as this pgtenant writes it. The declaration did not change.",
 					o.Kind, o.Name, o.Table),
-				Up: o.drop() + "\n" + o.SQL, Down: o.drop() + "\n" + r.SQL})
+				Up: []Stmt{o.drop(), o.createStmt()}, Down: []Stmt{o.drop(), r.createStmt()}})
 		}
 	}
 	return out

@@ -386,13 +386,13 @@ func (c *comparer) policies(w, g *Table) {
 		}
 		if what := policyDiff(gp, p); what != "" {
 			c.add(createPolicy, name+" "+k, policyObject(w, k), what,
-				ddl.DropPolicy(k, name), createPolicySQL(w, p, g))
+				ddl.SQL(ddl.SingleNode, ddl.DropPolicy{Name: k, Table: name}), createPolicySQL(w, p, g))
 		}
 	}
 	for _, k := range sortedKeys(g.Policies) {
 		if w.Policies[k] == nil {
 			c.add(dropPolicy, name+" "+k, policyObject(w, k), "is not declared in policies.hcl: "+describePolicy(g.Policies[k]),
-				ddl.DropPolicy(k, name))
+				ddl.SQL(ddl.SingleNode, ddl.DropPolicy{Name: k, Table: name}))
 		}
 	}
 }

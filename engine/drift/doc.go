@@ -2,7 +2,7 @@
 // `pgtenant plan` prints and CI's check that migrations/ agrees with policies.hcl.
 //
 // It compares catalogs, the way Atlas compares a database with a "dev database": Declared applies the first
-// migration of the declaration (ddl.Plan(nil, m)) to a scratch database in one transaction, Read reads both
+// migration of the declaration (ddl.Diff(nil, m)) to a scratch database in one transaction, Read reads both
 // catalogs, and Compare lists the Differences. Comparing what PostgreSQL made of the SQL, rather than the SQL or
 // the model, makes every spelling the same: a policy, a default or an index reads back as PostgreSQL prints it on
 // either side.

@@ -11,7 +11,7 @@ import (
 	"pgtenant/schema"
 )
 
-// Declared is the catalog the declaration m makes: the first migration of m (ddl.Plan(nil, m)) applied to a
+// Declared is the catalog the declaration m makes: the first migration of m (ddl.Diff(nil, m)) applied to a
 // scratch database created through serverURL (statement by statement: scratch.ExecEach), read inside the transaction that applied it, which is then rolled
 // back. The roles the migration creates are cluster-wide, and the rollback removes them again; so the role of
 // serverURL needs CREATEDB, and CREATEROLE unless the declared roles exist (as NOSUPERUSER NOBYPASSRLS). The
@@ -22,11 +22,11 @@ func Declared(ctx context.Context, serverURL string, m *schema.Model) (*Catalog,
 	if d := schema.CheckFragments(m); d.HasErrors() {
 		return nil, fmt.Errorf("drift: the declaration's SQL does not pass `pgtenant validate`: %w", d)
 	}
-	changes, err := ddl.Plan(nil, m)
+	changes, err := ddl.Diff(nil, m)
 	if err != nil {
 		return nil, fmt.Errorf("drift: plan the declaration: %w", err)
 	}
-	up, _ := ddl.Render(changes)
+	up, _ := ddl.Render(changes, ddl.SingleNode).Files()
 	cfg, err := pgx.ParseConfig(serverURL)
 	if err != nil {
 		return nil, fmt.Errorf("drift: scratch database: %w", err)

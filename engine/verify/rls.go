@@ -161,7 +161,7 @@ func expectedPolicies(ctx context.Context, tx pgx.Tx, m *schema.Model, t *schema
 	copyName := "pg_temp." + ddl.Ident(t.Name)
 	stmts := []string{fmt.Sprintf("CREATE TEMP TABLE %s (LIKE %s);", ddl.Ident(t.Name), qualified(t.Name))}
 	for _, p := range ddl.Policies(m, t) {
-		stmts = append(stmts, ddl.CreatePolicy(p, copyName))
+		stmts = append(stmts, ddl.SQL(ddl.SingleNode, ddl.PolicyStmt(p, copyName)))
 	}
 	// Each statement alone in the extended protocol (scratch.ExecEach): the server refuses to read one as more.
 	if _, _, err := scratch.ExecEach(ctx, sp.Conn().PgConn(), strings.Join(stmts, "\n")); err != nil {
@@ -188,7 +188,7 @@ func comparePolicies(m *schema.Model, t *schema.Table, want, got []livePolicy) [
 	}
 	var out []problem
 	for _, w := range want {
-		create := oneLine(ddl.CreatePolicy(declared[w.name], name))
+		create := oneLine(ddl.SQL(ddl.SingleNode, ddl.PolicyStmt(declared[w.name], name)))
 		g, ok := have[w.name]
 		if !ok {
 			what := "is missing"
@@ -200,14 +200,14 @@ func comparePolicies(m *schema.Model, t *schema.Table, want, got []livePolicy) [
 		}
 		if diff := policyDiff(w, g); diff != "" {
 			out = append(out, problem{fmt.Sprintf("policy %s on %s differs from the generated one: %s", w.name, name, diff),
-				ddl.DropPolicy(w.name, name) + " " + create})
+				ddl.SQL(ddl.SingleNode, ddl.DropPolicy{Name: w.name, Table: name}) + " " + create})
 		}
 	}
 	for _, g := range got {
 		if _, ok := declared[g.name]; !ok {
 			out = append(out, problem{fmt.Sprintf("policy %s on %s is not in policies.hcl (%s, FOR %s, USING %s)",
 				g.name, name, g.kind, g.cmd, orNone(g.using)),
-				ddl.DropPolicy(g.name, name) + " (or declare it in policies.hcl)"})
+				ddl.SQL(ddl.SingleNode, ddl.DropPolicy{Name: g.name, Table: name}) + " (or declare it in policies.hcl)"})
 		}
 	}
 	return out
@@ -268,7 +268,7 @@ func permissiveTrue(ctx context.Context, tx pgx.Tx, live []livePolicy, tenantCol
 			problems = append(problems, problem{fmt.Sprintf("policy %s on %s is PERMISSIVE with %s: every row "+
 				"passes it, so only tenant_isolation keeps the tenants apart", p.name, qualified(p.table),
 				map[bool]string{true: "USING (true)", false: "WITH CHECK (true)"}[isTrue(p.using)]),
-				ddl.DropPolicy(p.name, qualified(p.table))})
+				ddl.SQL(ddl.SingleNode, ddl.DropPolicy{Name: p.name, Table: qualified(p.table)})})
 		}
 	}
 	return result(CheckPermissiveTrue, fmt.Sprintf("%d tenant tables", len(tenant)), problems), nil
