@@ -7,6 +7,11 @@
 // the model, makes every spelling the same: a policy, a default or an index reads back as PostgreSQL prints it on
 // either side.
 //
+// Each Difference carries the typed ddl statements that reconcile it (Stmts), the same statements the
+// migrations are made of, and their SQL as ddl.Render writes it: drift writes no DDL text of its own. Where the
+// catalog already holds PostgreSQL's own text of an object (an index, a trigger or a function definition, a
+// constraint's definition), the statement carries that text (ddl.Printed, ddl.Constraint.Def).
+//
 // A Catalog holds the objects of the schemas public and pgtenant that the migrations create: tables with their
 // row-level security flags, columns (keyed by name: their order does not count), constraints, indexes, policies,
 // triggers, privileges and comments, the pgtenant schema, and functions. golang-migrate's schema_migrations table
