@@ -176,32 +176,36 @@ func (w *writer) stmts(stmts []Stmt) {
 	}
 }
 
-func roles(rs []Role) string {
-	if len(rs) == 0 {
-		return "PUBLIC"
+// list writes each of xs with spell, joined by ", "; none is empty.
+func list[T any](xs []T, none string, spell func(T) string) string {
+	if len(xs) == 0 {
+		return none
 	}
-	q := make([]string, len(rs))
-	for i, r := range rs {
-		q[i] = r.Keyword
-		if r.Keyword == "" {
-			q[i] = Ident(r.Name)
-		}
+	q := make([]string, len(xs))
+	for i, x := range xs {
+		q[i] = spell(x)
 	}
 	return strings.Join(q, ", ")
 }
 
-func privileges(ps []Privilege) string {
-	if len(ps) == 0 {
-		return "ALL"
-	}
-	q := make([]string, len(ps))
-	for i, p := range ps {
-		q[i] = p.Type
-		if len(p.Columns) > 0 {
-			q[i] += " (" + Idents(p.Columns) + ")"
+// roles writes roles as GRANT and CREATE POLICY name them; none is PUBLIC.
+func roles(rs []Role) string {
+	return list(rs, "PUBLIC", func(r Role) string {
+		if r.Keyword != "" {
+			return r.Keyword
 		}
-	}
-	return strings.Join(q, ", ")
+		return Ident(r.Name)
+	})
+}
+
+// privileges writes privileges as GRANT and REVOKE list them; none is ALL.
+func privileges(ps []Privilege) string {
+	return list(ps, "ALL", func(p Privilege) string {
+		if len(p.Columns) > 0 {
+			return p.Type + " (" + Idents(p.Columns) + ")"
+		}
+		return p.Type
+	})
 }
 
 // action spells a referential action; SET NULL and SET DEFAULT name the declared columns, so that the tenant

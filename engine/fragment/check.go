@@ -257,39 +257,33 @@ func (c *checker) tableFragments(ti int, r ddl.Rendered) []*fragment {
 			continue
 		}
 		out = append(out, &fragment{kind: ddl.FragmentDefault, owner: col.Name, text: col.Default, rng: *col.DefaultRange,
-			start: fragmentAt(r, ddl.FragmentDefault, col.Name), repair: func() {
-				c.editTable(ti, func(t *schema.Table) {
-					cp := *t.Columns[j]
-					cp.Default = ""
-					t.Columns[j] = &cp
-				})
-			}})
+			start: fragmentAt(r, ddl.FragmentDefault, col.Name), repair: c.repairTable(ti, func(t *schema.Table) {
+				cp := *t.Columns[j]
+				cp.Default = ""
+				t.Columns[j] = &cp
+			})})
 	}
 	for j, chk := range t.Checks {
 		if chk.ExprRange == nil {
 			continue
 		}
 		out = append(out, &fragment{kind: ddl.FragmentCheck, owner: chk.Name, text: chk.Expr, rng: *chk.ExprRange,
-			start: fragmentAt(r, ddl.FragmentCheck, chk.Name), repair: func() {
-				c.editTable(ti, func(t *schema.Table) {
-					cp := *t.Checks[j]
-					cp.Expr = "true"
-					t.Checks[j] = &cp
-				})
-			}})
+			start: fragmentAt(r, ddl.FragmentCheck, chk.Name), repair: c.repairTable(ti, func(t *schema.Table) {
+				cp := *t.Checks[j]
+				cp.Expr = "true"
+				t.Checks[j] = &cp
+			})})
 	}
 	for j, ix := range t.Indexes {
 		if ix.Where == "" || ix.WhereRange == nil {
 			continue
 		}
 		out = append(out, &fragment{kind: ddl.FragmentWhere, owner: ix.Name, text: ix.Where, rng: *ix.WhereRange,
-			start: fragmentAt(r, ddl.FragmentWhere, ix.Name), repair: func() {
-				c.editTable(ti, func(t *schema.Table) {
-					cp := *t.Indexes[j]
-					cp.Where = ""
-					t.Indexes[j] = &cp
-				})
-			}})
+			start: fragmentAt(r, ddl.FragmentWhere, ix.Name), repair: c.repairTable(ti, func(t *schema.Table) {
+				cp := *t.Indexes[j]
+				cp.Where = ""
+				t.Indexes[j] = &cp
+			})})
 	}
 	return out
 }
@@ -312,6 +306,11 @@ func (c *checker) policyFragments(pi int, r ddl.Rendered) []*fragment {
 	add(ddl.FragmentUsing, p.Using, p.UsingRange, func(q *schema.Policy) { q.Using = "true" })
 	add(ddl.FragmentWithCheck, p.Check, p.CheckRange, func(q *schema.Policy) { q.Check = "true" })
 	return out
+}
+
+// repairTable is a fragment's repair: editTable with edit.
+func (c *checker) repairTable(ti int, edit func(*schema.Table)) func() {
+	return func() { c.editTable(ti, edit) }
 }
 
 // editTable replaces table ti of the work model by an edited copy, leaving the declaration alone.
