@@ -14,7 +14,7 @@ func registry(m *schema.Model) []Change {
 		Comment: "Internal schema: the tenant registry and API credentials. Never exposed by the API.",
 		Up: []Stmt{CreateSchema{Name: RegistrySchema},
 			Comment{On: "SCHEMA " + RegistrySchema, Text: "pgtenant internals: tenant registry and API credentials. Not exposed by the API."}},
-		Down: []Stmt{fixed{"DROP SCHEMA pgtenant;"}},
+		Down: []Stmt{DropSchema{Name: RegistrySchema}},
 	}, {
 		Object: "table pgtenant.tenants",
 		Comment: "The tenant registry. Identifiers are lower-case slugs; ids are what tenant columns hold.\n" +

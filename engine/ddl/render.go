@@ -292,6 +292,8 @@ END
 $$;`, schema.QuoteLiteral(s.Name), Ident(s.Name))
 	case CreateSchema:
 		w.str("CREATE SCHEMA ", Ident(s.Name), ";")
+	case DropSchema:
+		w.str("DROP SCHEMA ", Ident(s.Name), ";")
 	case CreateTable:
 		w.str("CREATE TABLE ", s.Table, " (\n")
 		n := 0

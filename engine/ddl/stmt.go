@@ -76,6 +76,8 @@ type (
 	DropRole struct{ Name string }
 	// CreateSchema creates a schema.
 	CreateSchema struct{ Name string }
+	// DropSchema drops an empty schema.
+	DropSchema struct{ Name string }
 	// CreateTable creates a table with its columns and constraints.
 	CreateTable struct {
 		Table       string
@@ -189,6 +191,7 @@ type (
 func (CreateRole) stmt()      {}
 func (DropRole) stmt()        {}
 func (CreateSchema) stmt()    {}
+func (DropSchema) stmt()      {}
 func (CreateTable) stmt()     {}
 func (DropTable) stmt()       {}
 func (AddColumn) stmt()       {}
