@@ -19,21 +19,7 @@ const AuditInsert = `INSERT INTO pgtenant.audit_log (request_id, credential, rol
 // roles that may write may only INSERT into it, and only rows of their own tenant; read-only roles get nothing.
 // The owner, who created it, reads every tenant's rows.
 func auditLog(m *schema.Model) Change {
-	up := []Stmt{fixed{fmt.Sprintf(`CREATE TABLE pgtenant.audit_log (
-    id bigint GENERATED ALWAYS AS IDENTITY,
-    tenant_id uuid NOT NULL DEFAULT %s,
-    at timestamptz NOT NULL DEFAULT now(),
-    request_id text,
-    credential text,
-    role text,
-    method text,
-    table_name text,
-    rows integer,
-    CONSTRAINT audit_log_pkey PRIMARY KEY (id),
-    CONSTRAINT audit_log_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES pgtenant.tenants (id)
-);
-COMMENT ON TABLE pgtenant.audit_log IS 'One row per committed write request (POST, PATCH, DELETE) of the API: who, what table, when. Never row data or bind values.';
-CREATE INDEX audit_log_tenant_id_at_idx ON pgtenant.audit_log (tenant_id, at);`, CurrentTenant(m))}}
+	up := []Stmt{Registry{Object: RegistryAuditLog, CurrentTenant: CurrentTenant(m)}}
 	up = append(up, EnableRowSecurity(auditTable)...)
 	up = append(up, Note{Text: "FORCE applies the policies to the owner too: it reads every tenant's rows through audit_owner_read, and\n" +
 		"the tenant policy names only the declared roles, so it does not narrow that."},

@@ -460,8 +460,15 @@ $$;`, schema.QuoteLiteral(s.Name), Ident(s.Name))
 		}
 	case NoOp:
 		w.str("SELECT 1; -- ", s.Why)
-	case fixed:
-		w.str(s.sql)
+	case Registry:
+		sql, ok := registrySQL[s.Object]
+		if !ok {
+			panic(fmt.Sprintf("ddl: no registry object %q", s.Object))
+		}
+		if s.Object == RegistryAuditLog {
+			sql = fmt.Sprintf(sql, s.CurrentTenant)
+		}
+		w.str(sql)
 	default:
 		panic(fmt.Sprintf("ddl: no SQL for %T", s))
 	}

@@ -184,8 +184,9 @@ type (
 	Note struct{ Text string }
 	// NoOp is a statement that does nothing, for a change that needs none in the database.
 	NoOp struct{ Why string }
-	// fixed is SQL this package holds as text (the tenant registry's tables, functions and triggers).
-	fixed struct{ sql string }
+	// Registry creates one object of pgtenant's own schema (Object: RegistryTenants, …), whose SQL the writer
+	// holds as text; CurrentTenant is the tenant expression the audit log's tenant_id defaults to.
+	Registry struct{ Object, CurrentTenant string }
 )
 
 func (CreateRole) stmt()      {}
@@ -218,7 +219,7 @@ func (Printed) stmt()         {}
 func (Recorded) stmt()        {}
 func (Note) stmt()            {}
 func (NoOp) stmt()            {}
-func (fixed) stmt()           {}
+func (Registry) stmt()        {}
 
 // EnableRowSecurity enables and forces row-level security on table: FORCE makes its owner subject to the
 // policies too.
