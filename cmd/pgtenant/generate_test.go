@@ -243,6 +243,7 @@ func TestGenerate_GeneratorUpgrade(t *testing.T) {
 	require.Equal(t, exitOK, code, stderr)
 	assert.Contains(t, stdout, "000003_generator_upgrade.up.sql")
 	assert.Contains(t, stdout, "000003_generator_upgrade.down.sql")
+	assert.Contains(t, stdout, "generator upgrade")
 	up, err := os.ReadFile(filepath.Join(dir, "migrations", "000003_generator_upgrade.up.sql"))
 	require.NoError(t, err)
 	assert.Contains(t, string(up), "DROP POLICY tenant_isolation ON public.content_note;\nCREATE POLICY tenant_isolation ON public.content_note")
