@@ -4,9 +4,10 @@ import "pgtenant/schema"
 
 // Stmt is one typed DDL statement of a Change: what it does, as data. Render is the only place its SQL is
 // written (for the Target the migration is for), so that planning, drift and fragment checking share one
-// writer and read meaning from these values, never from SQL text. Names in a statement are SQL already
-// (quoted with Ident, Qualified or TableName); declared SQL fragments (types, defaults, expressions) are kept as
-// the declaration wrote them, and Render records where each lands (Fragment).
+// writer and read meaning from these values, never from SQL text. A table (and an index to drop or rename, and
+// the object of a GRANT, REVOKE or COMMENT) is named as SQL already, qualified and quoted (TableName, Qualified);
+// every other name is plain, and Render quotes it. Declared SQL fragments (types, defaults, expressions) are kept
+// as the declaration wrote them, and Render records where each lands (Fragment).
 type Stmt interface{ stmt() }
 
 // Role names a role in a statement: a role name (quoted as needed), or a keyword (PUBLIC, CURRENT_USER).
