@@ -222,7 +222,7 @@ var catalogRE = regexp.MustCompile(`\bpg_(class|namespace|attribute|attrdef|cons
 // catalogReaders are the files outside engine/introspect whose strings may name the catalog, and why.
 var catalogReaders = map[string]string{
 	// The generated migrations' DO blocks check the roles where they run; no Go code reads the answer.
-	"engine/ddl/table.go": "generated DDL",
+	"engine/ddl/render.go": "generated DDL",
 	// The policy comparison reads pg_policies inside its own transaction, with search_path public, on the
 	// temporary copies of the tables that transaction creates: what introspect.Read cannot see.
 	"engine/verify/rls.go": "the policy comparison's temporary copies",
