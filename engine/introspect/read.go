@@ -182,7 +182,7 @@ SELECT 'proc', p.oid, p.oid::regprocedure::text, ` + grantee + `, a.privilege_ty
        aclexplode(COALESCE(p.proacl, acldefault('f', p.proowner))) a
  WHERE ` + userSchema + ` AND a.grantee <> p.proowner`
 
-// savepoint is the savepoint Read reads in when the caller's transaction is its.
+// savepoint names the savepoint Read reads in inside a caller's transaction.
 const savepoint = "pgtenant_introspect"
 
 // Read reads the live catalog (see Catalog) in one batch: one round trip once the connection has prepared its
