@@ -19,8 +19,10 @@ import (
 	"pgtenant/engine/backup"
 	"pgtenant/engine/ddl"
 	"pgtenant/engine/drift"
+	"pgtenant/engine/introspect"
 	"pgtenant/engine/migrate"
 	"pgtenant/engine/pgtx"
+	"pgtenant/engine/scratch"
 	"pgtenant/schema"
 )
 
@@ -136,7 +138,7 @@ func backupDrill(ctx context.Context, cfg Config, serverURL string) Result {
 		return Failed(name, fmt.Sprintf("the backup of tenant %s failed: %v", t.Identifier, err),
 			"run pgtenant backup --tenant "+t.Identifier+" to see why")
 	}
-	err = migrate.WithScratch(ctx, serverURL, drillPrefix, func(database string) error {
+	err = scratch.With(ctx, serverURL, drillPrefix, func(database string) error {
 		scratch, err := withDatabase(serverURL, database)
 		if err != nil {
 			return err
@@ -175,11 +177,11 @@ func restoreDrill(ctx context.Context, cfg Config, scratch string, src backup.So
 	}
 	// The restore runs as the declared role, as the API's login would: a server role that is not a superuser
 	// (DEV_DATABASE_URL) needs to be a member of it to switch to it.
-	var super bool
-	if err := conn.QueryRow(ctx, "SELECT rolsuper FROM pg_roles WHERE rolname = current_user").Scan(&super); err != nil {
+	c, err := introspect.Read(ctx, conn)
+	if err != nil {
 		return err
 	}
-	if !super {
+	if !c.Role.Super {
 		if _, err := conn.Exec(ctx, "GRANT "+ddl.Ident(src.Role)+" TO CURRENT_USER"); err != nil {
 			return fmt.Errorf("grant role %s to the scratch server's login, to restore as it: %w", src.Role, err)
 		}
@@ -278,7 +280,7 @@ func rollbackDrill(ctx context.Context, cfg Config, serverURL string) Result {
 			"point MIGRATIONS_DIR at the migrations directory of this deployment")
 	}
 	var problems []problem
-	err = migrate.WithScratch(ctx, serverURL, drillPrefix, func(database string) error {
+	err = scratch.With(ctx, serverURL, drillPrefix, func(database string) error {
 		scratch, err := withDatabase(serverURL, database)
 		if err != nil {
 			return err

@@ -9,7 +9,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"pgtenant/engine/ddl"
-	"pgtenant/engine/migrate"
+	"pgtenant/engine/introspect"
+	"pgtenant/engine/scratch"
 	"pgtenant/schema"
 )
 
@@ -53,7 +54,9 @@ type livePolicy struct {
 	using, check           *string
 }
 
-// policiesQuery reads the policies of schema $1's tables $2 (all of them when $2 is NULL).
+// policiesQuery reads the policies of schema $1's tables $2 (all of them when $2 is NULL). It is verify's own
+// catalog read, not introspect.Read's: it runs inside the comparison's transaction, with search_path public (so
+// that names print as the generator writes them), on the temporary copies that transaction creates.
 const policiesQuery = `SELECT tablename::text, policyname::text, permissive, cmd, roles::text[], qual, with_check
   FROM pg_catalog.pg_policies
  WHERE schemaname = $1 AND ($2::text[] IS NULL OR tablename = ANY ($2::text[]))
@@ -82,7 +85,7 @@ func readPolicies(ctx context.Context, db *pgx.Conn, schemaName string, tables [
 // roles, USING or WITH CHECK), and a policy nobody declared are failures, each with the SQL that repairs it.
 // This is the one place verify runs SQL of the declaration: only once schema.CheckFragments has read every
 // fragment as exactly one expression that calls nothing a fragment may not, each statement alone in the extended
-// protocol (migrate.ExecEach), and CREATE POLICY stores its expressions without evaluating them.
+// protocol (scratch.ExecEach), and CREATE POLICY stores its expressions without evaluating them.
 //
 // CheckPermissiveTrue fails for every PERMISSIVE policy whose USING or WITH CHECK is the constant true on a table
 // of public that has the tenant column: permissive policies are ORed, so such a policy lets every row through
@@ -95,6 +98,10 @@ func (s *session) policyChecks(ctx context.Context) []Result {
 	// The comparison creates the declared policies on temporary copies, so it runs declared SQL: only SQL that
 	// PostgreSQL's grammar reads as exactly one expression per fragment, calling nothing a fragment may not.
 	if err := checkFragments(m); err != nil {
+		return []Result{failedQuery(CheckPolicies, err), failedQuery(CheckPermissiveTrue, err)}
+	}
+	c, err := s.adminCatalog(ctx)
+	if err != nil {
 		return []Result{failedQuery(CheckPolicies, err), failedQuery(CheckPermissiveTrue, err)}
 	}
 	tx, err := s.admin.Begin(ctx)
@@ -111,10 +118,7 @@ func (s *session) policyChecks(ctx context.Context) []Result {
 	if err != nil {
 		return []Result{failedQuery(CheckPolicies, err), failedQuery(CheckPermissiveTrue, err)}
 	}
-	permissive, err := permissiveTrue(ctx, tx, live, m.Tenancy.Column)
-	if err != nil {
-		permissive = failedQuery(CheckPermissiveTrue, err)
-	}
+	permissive := permissiveTrue(c, live, m.Tenancy.Column)
 
 	byTable := map[string][]livePolicy{}
 	for _, p := range live {
@@ -123,11 +127,7 @@ func (s *session) policyChecks(ctx context.Context) []Result {
 	var problems []problem
 	checked := 0
 	for _, t := range m.Tables {
-		var exists bool
-		if err := tx.QueryRow(ctx, "SELECT pg_catalog.to_regclass($1) IS NOT NULL", qualified(t.Name)).Scan(&exists); err != nil {
-			return []Result{failedQuery(CheckPolicies, err), permissive}
-		}
-		if !exists {
+		if c.Table(ddl.Schema, t.Name) == nil {
 			continue // CheckRLSDeclared and CheckSchema report it
 		}
 		want, err := expectedPolicies(ctx, tx, m, t)
@@ -161,10 +161,10 @@ func expectedPolicies(ctx context.Context, tx pgx.Tx, m *schema.Model, t *schema
 	copyName := "pg_temp." + ddl.Ident(t.Name)
 	stmts := []string{fmt.Sprintf("CREATE TEMP TABLE %s (LIKE %s);", ddl.Ident(t.Name), qualified(t.Name))}
 	for _, p := range ddl.Policies(m, t) {
-		stmts = append(stmts, ddl.CreatePolicy(p, copyName))
+		stmts = append(stmts, ddl.SQL(ddl.SingleNode, ddl.PolicyStmt(p, copyName)))
 	}
-	// Each statement alone in the extended protocol (migrate.ExecEach): the server refuses to read one as more.
-	if _, _, err := migrate.ExecEach(ctx, sp.Conn().PgConn(), strings.Join(stmts, "\n")); err != nil {
+	// Each statement alone in the extended protocol (scratch.ExecEach): the server refuses to read one as more.
+	if _, _, err := scratch.ExecEach(ctx, sp.Conn().PgConn(), strings.Join(stmts, "\n")); err != nil {
 		return nil, err
 	}
 	var temp string
@@ -188,7 +188,7 @@ func comparePolicies(m *schema.Model, t *schema.Table, want, got []livePolicy) [
 	}
 	var out []problem
 	for _, w := range want {
-		create := oneLine(ddl.CreatePolicy(declared[w.name], name))
+		create := oneLine(ddl.SQL(ddl.SingleNode, ddl.PolicyStmt(declared[w.name], name)))
 		g, ok := have[w.name]
 		if !ok {
 			what := "is missing"
@@ -200,14 +200,14 @@ func comparePolicies(m *schema.Model, t *schema.Table, want, got []livePolicy) [
 		}
 		if diff := policyDiff(w, g); diff != "" {
 			out = append(out, problem{fmt.Sprintf("policy %s on %s differs from the generated one: %s", w.name, name, diff),
-				ddl.DropPolicy(w.name, name) + " " + create})
+				ddl.SQL(ddl.SingleNode, ddl.DropPolicy{Name: w.name, Table: name}) + " " + create})
 		}
 	}
 	for _, g := range got {
 		if _, ok := declared[g.name]; !ok {
 			out = append(out, problem{fmt.Sprintf("policy %s on %s is not in policies.hcl (%s, FOR %s, USING %s)",
 				g.name, name, g.kind, g.cmd, orNone(g.using)),
-				ddl.DropPolicy(g.name, name) + " (or declare it in policies.hcl)"})
+				ddl.SQL(ddl.SingleNode, ddl.DropPolicy{Name: g.name, Table: name}) + " (or declare it in policies.hcl)"})
 		}
 	}
 	return out
@@ -245,18 +245,10 @@ func orNone(s *string) string {
 func oneLine(sql string) string { return strings.Join(strings.Fields(sql), " ") }
 
 // permissiveTrue returns CheckPermissiveTrue from the live policies of public.
-func permissiveTrue(ctx context.Context, tx pgx.Tx, live []livePolicy, tenantColumn string) (Result, error) {
-	rows, err := tx.Query(ctx, `SELECT c.relname::text FROM pg_catalog.pg_attribute a
-		JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
-		JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-		WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND a.attname = $2 AND NOT a.attisdropped`,
-		ddl.Schema, tenantColumn)
-	if err != nil {
-		return Result{}, err
-	}
-	tenant, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return Result{}, err
+func permissiveTrue(c *introspect.Catalog, live []livePolicy, tenantColumn string) Result {
+	var tenant []string
+	for _, t := range liveTenantTables(c, tenantColumn) {
+		tenant = append(tenant, t.Name)
 	}
 	var problems []problem
 	for _, p := range live {
@@ -268,8 +260,8 @@ func permissiveTrue(ctx context.Context, tx pgx.Tx, live []livePolicy, tenantCol
 			problems = append(problems, problem{fmt.Sprintf("policy %s on %s is PERMISSIVE with %s: every row "+
 				"passes it, so only tenant_isolation keeps the tenants apart", p.name, qualified(p.table),
 				map[bool]string{true: "USING (true)", false: "WITH CHECK (true)"}[isTrue(p.using)]),
-				ddl.DropPolicy(p.name, qualified(p.table))})
+				ddl.SQL(ddl.SingleNode, ddl.DropPolicy{Name: p.name, Table: qualified(p.table)})})
 		}
 	}
-	return result(CheckPermissiveTrue, fmt.Sprintf("%d tenant tables", len(tenant)), problems), nil
+	return result(CheckPermissiveTrue, fmt.Sprintf("%d tenant tables", len(tenant)), problems)
 }
