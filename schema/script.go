@@ -177,21 +177,10 @@ func quoteIdent(name string) string { return `"` + strings.ReplaceAll(name, `"`,
 // that runs a model's SQL and did not get the model from Load runs it first.
 func CheckFragments(m *Model) hcl.Diagnostics {
 	var diags hcl.Diagnostics
-	check := func(kind FragmentKind, text string, rng *hcl.Range, fallback hcl.Range, what string, policy bool) {
-		if strings.TrimSpace(text) == "" {
-			return // an empty where or expr is reported on its own; an empty default is no default
-		}
+	report := func(errs []*FragmentError, text string, rng *hcl.Range, fallback hcl.Range, what string) {
 		where := fallback
 		if rng != nil {
 			where = *rng
-		}
-		f, err := ParseFragment(kind, text)
-		errs := []*FragmentError{err}
-		if err == nil {
-			errs = f.Forbidden(m.Tenancy.Setting)
-			if policy && m.Tenancy.Citus() {
-				errs = append(errs, f.SubSelects()...)
-			}
 		}
 		for _, e := range errs {
 			d := &hcl.Diagnostic{Severity: hcl.DiagError, Summary: e.Summary, Detail: "The " + what + ": " + e.Detail}
@@ -204,6 +193,20 @@ func CheckFragments(m *Model) hcl.Diagnostics {
 			}
 			diags = append(diags, d)
 		}
+	}
+	check := func(kind FragmentKind, text string, rng *hcl.Range, fallback hcl.Range, what string, policy bool) {
+		if strings.TrimSpace(text) == "" {
+			return // an empty where or expr is reported on its own; an empty default is no default
+		}
+		f, err := ParseFragment(kind, text)
+		errs := []*FragmentError{err}
+		if err == nil {
+			errs = f.Forbidden(m.Tenancy.Setting)
+			if policy && m.Tenancy.Citus() {
+				errs = append(errs, f.SubSelects()...)
+			}
+		}
+		report(errs, text, rng, fallback, what)
 	}
 	for _, t := range m.Tables {
 		for _, c := range t.Columns {
@@ -224,5 +227,6 @@ func CheckFragments(m *Model) hcl.Diagnostics {
 		check(ExprFragment, p.Using, p.UsingRange, p.Range, "using expression of policy "+p.Name, true)
 		check(ExprFragment, p.Check, p.CheckRange, p.Range, "check expression of policy "+p.Name, true)
 	}
+	routineFragments(m, check, report)
 	return diags
 }
