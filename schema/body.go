@@ -354,7 +354,7 @@ func (b *bodyCheck) plpgsqlExpr(q string, mode, line int) {
 	if err != nil {
 		e := parseError(err, prefix+sql, len(prefix), sql, "SQL")
 		e.Summary = invalidBody
-		if e.Offset >= 0 && start >= 0 {
+		if e.Offset >= lead && start >= 0 {
 			e.Offset += start - lead
 		} else {
 			e.Offset, e.Length = from, lineLength(b.text, line)
