@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strings"
 
 	"pgtenant/engine/migrate"
 	"pgtenant/schema"
@@ -70,6 +71,10 @@ func cmdGenerate(_ context.Context, e *env, args []string) int {
 	}
 	for _, n := range names {
 		fmt.Fprintf(e.stdout, "wrote %s\n", filepath.Join(dir, n))
+	}
+	if slices.ContainsFunc(names, func(n string) bool { return strings.Contains(n, "_"+migrate.UpgradeName+".") }) {
+		fmt.Fprintf(e.stdout, "The %s migration is a generator upgrade: this pgtenant writes generated policies differently from "+
+			"the one that wrote %s. Review it, commit it, and apply it with `pgtenant migrate up`.\n", migrate.UpgradeName, dir)
 	}
 	return exitOK
 }

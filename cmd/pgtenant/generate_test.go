@@ -199,3 +199,70 @@ func TestGenerate_ConcurrentIndexes(t *testing.T) {
 	code, _, stderr = pgtenant(t, env, "migrate", "down", "1")
 	require.Equal(t, exitOK, code, stderr)
 }
+
+// TestGenerate_GeneratorUpgrade is issue 14's third acceptance line: a deployment with two migrations whose
+// policies an older pgtenant wrote differently (the tenant predicate without its sub-select), and the same
+// declaration. verify fails on it; generate writes 000003_generator_upgrade, which migrate up applies, and
+// verify passes after it. Its down migration puts the older text back.
+//
+// Not parallel: its first migrate up creates the cluster-wide roles, which a parallel test's first migrate up
+// may be creating at the same moment (CREATE ROLE then fails on pg_authid's unique name).
+func TestGenerate_GeneratorUpgrade(t *testing.T) {
+	env := cliEnv{}
+	dir := project(t, env)
+	editDeclaration(t, dir, func(s string) string { return s + noteTable })
+	code, stdout, stderr := pgtenant(t, env, "generate")
+	require.Equal(t, exitOK, code, stderr)
+	require.Contains(t, stdout, "000002_add_table_content_note.up.sql")
+
+	// What the older generator wrote: every file that holds a tenant policy, schema.json's objects too.
+	const current = "tenant_id = (SELECT NULLIF(current_setting('app.current_tenant_id', true), '')::uuid)"
+	const older = "tenant_id = NULLIF(current_setting('app.current_tenant_id', true), '')::uuid"
+	for _, f := range []string{"000001_init.up.sql", "000002_add_table_content_note.up.sql",
+		"schema.json"} {
+		path := filepath.Join(dir, "migrations", f)
+		b, err := os.ReadFile(path)
+		require.NoError(t, err)
+		require.Contains(t, string(b), current, f)
+		require.NoError(t, os.WriteFile(path, []byte(strings.ReplaceAll(string(b), current, older)), 0o644))
+	}
+
+	db := pgtest.NewEmpty(t)
+	env["ADMIN_DATABASE_URL"] = db.OwnerURL
+	code, stdout, stderr = pgtenant(t, env, "migrate", "up")
+	require.Equal(t, exitOK, code, stderr)
+	require.Contains(t, stdout, "Migrated up from version 0 to 2.")
+	env["DATABASE_URL"] = db.LoginURL(t, "app", "reader")
+	code, stdout, _ = pgtenant(t, env, "verify")
+	require.NotEqual(t, exitOK, code, "verify fails on policies the generator no longer writes:\n%s", stdout)
+
+	code, _, stderr = pgtenant(t, env, "generate", "--check")
+	assert.Equal(t, exitFailure, code)
+	assert.Contains(t, stderr, "000003_generator_upgrade.up.sql")
+	code, stdout, stderr = pgtenant(t, env, "generate")
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stdout, "000003_generator_upgrade.up.sql")
+	assert.Contains(t, stdout, "000003_generator_upgrade.down.sql")
+	assert.Contains(t, stdout, "generator upgrade")
+	up, err := os.ReadFile(filepath.Join(dir, "migrations", "000003_generator_upgrade.up.sql"))
+	require.NoError(t, err)
+	assert.Contains(t, string(up), "DROP POLICY tenant_isolation ON public.content_note;\nCREATE POLICY tenant_isolation ON public.content_note")
+	assert.NotContains(t, string(up), older)
+	down, err := os.ReadFile(filepath.Join(dir, "migrations", "000003_generator_upgrade.down.sql"))
+	require.NoError(t, err)
+	assert.Contains(t, string(down), older)
+	code, stdout, _ = pgtenant(t, env, "generate")
+	assert.Equal(t, exitOK, code)
+	assert.Contains(t, stdout, "No changes")
+
+	code, stdout, stderr = pgtenant(t, env, "migrate", "up")
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stdout, "Migrated up from version 2 to 3.")
+	code, stdout, stderr = pgtenant(t, env, "verify")
+	assert.Equal(t, exitOK, code, stdout+stderr)
+
+	code, _, stderr = pgtenant(t, env, "migrate", "down", "1")
+	require.Equal(t, exitOK, code, stderr)
+	code, stdout, _ = pgtenant(t, env, "verify")
+	assert.NotEqual(t, exitOK, code, "the down migration restores the older policies:\n%s", stdout)
+}

@@ -7,7 +7,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 
-	"pgtenant/engine/migrate"
+	"pgtenant/engine/fragment"
 	"pgtenant/internal/pglocal"
 	"pgtenant/schema"
 )
@@ -47,7 +47,7 @@ func cmdValidate(ctx context.Context, e *env, args []string) int {
 // do not make a declaration fail.
 func checkSQL(ctx context.Context, cfg Config, m *schema.Model) hcl.Diagnostics {
 	if cfg.DevDatabaseURL != "" {
-		diags, err := migrate.CheckSQL(ctx, cfg.DevDatabaseURL, m)
+		diags, err := fragment.Check(ctx, cfg.DevDatabaseURL, m)
 		if err != nil {
 			return notChecked(hcl.DiagError, fmt.Sprintf("Checking on DEV_DATABASE_URL failed: %v.", err))
 		}
@@ -72,7 +72,7 @@ func checkSQL(ctx context.Context, cfg Config, m *schema.Model) hcl.Diagnostics 
 func checkOnThrowawayServer(ctx context.Context, root string, m *schema.Model) (diags hcl.Diagnostics, err error) {
 	err = withThrowawayServer(ctx, root, "pgtenant-validate-", func(serverURL string) error {
 		var cerr error
-		diags, cerr = migrate.CheckSQL(ctx, serverURL, m)
+		diags, cerr = fragment.Check(ctx, serverURL, m)
 		return cerr
 	})
 	return diags, err

@@ -2,7 +2,6 @@ package ddl
 
 import (
 	"fmt"
-	"strings"
 
 	"pgtenant/schema"
 )
@@ -20,37 +19,19 @@ const AuditInsert = `INSERT INTO pgtenant.audit_log (request_id, credential, rol
 // roles that may write may only INSERT into it, and only rows of their own tenant; read-only roles get nothing.
 // The owner, who created it, reads every tenant's rows.
 func auditLog(m *schema.Model) Change {
-	var b strings.Builder
-	fmt.Fprintf(&b, `CREATE TABLE pgtenant.audit_log (
-    id bigint GENERATED ALWAYS AS IDENTITY,
-    tenant_id uuid NOT NULL DEFAULT %s,
-    at timestamptz NOT NULL DEFAULT now(),
-    request_id text,
-    credential text,
-    role text,
-    method text,
-    table_name text,
-    rows integer,
-    CONSTRAINT audit_log_pkey PRIMARY KEY (id),
-    CONSTRAINT audit_log_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES %s
-);
-COMMENT ON TABLE pgtenant.audit_log IS 'One row per committed write request (POST, PATCH, DELETE) of the API: who, what table, when. Never row data or bind values.';
-CREATE INDEX audit_log_tenant_id_at_idx ON pgtenant.audit_log (tenant_id, at);
-%s
-`, CurrentTenant(m), registryKey, EnableRowSecurity("pgtenant.audit_log"))
-	b.WriteString(`-- FORCE applies the policies to the owner too: it reads every tenant's rows through audit_owner_read, and
--- the tenant policy names only the declared roles, so it does not narrow that.
-CREATE POLICY audit_owner_read ON pgtenant.audit_log AS PERMISSIVE FOR SELECT TO CURRENT_USER
-    USING (true);`)
-	if s := auditAccess(m); s != "" {
-		b.WriteString("\n" + s)
-	}
+	up := []Stmt{Registry{Object: RegistryAuditLog, CurrentTenant: CurrentTenant(m)}}
+	up = append(up, EnableRowSecurity(auditTable)...)
+	up = append(up, Note{Text: "FORCE applies the policies to the owner too: it reads every tenant's rows through audit_owner_read, and\n" +
+		"the tenant policy names only the declared roles, so it does not narrow that."},
+		CreatePolicy{Name: "audit_owner_read", Table: auditTable, As: schema.Permissive, For: schema.SelectRows,
+			To: []Role{CurrentUser}, Using: "true"})
+	up = append(up, auditAccess(m)...)
 	return Change{
 		Object: "table pgtenant.audit_log",
 		Comment: "The audit log: one row per committed write request, in the write's own transaction. Tenant-scoped under\n" +
 			"forced RLS; the declared roles may only insert their own tenant's rows; the owner reads it.",
-		Up:   b.String(),
-		Down: `DROP TABLE pgtenant.audit_log;`,
+		Up:   up,
+		Down: []Stmt{DropTable{Table: auditTable}},
 	}
 }
 
@@ -65,33 +46,48 @@ func auditWriters(m *schema.Model) []string {
 	return roles
 }
 
-// auditAccess is what lets the writing roles append to the audit log: the tenant policy, the insert policy and
-// the column grant; "" when no role writes.
-func auditAccess(m *schema.Model) string {
+// auditTable is the audit log's name in SQL.
+const auditTable = "pgtenant.audit_log"
+
+// auditPolicies are the audit log's tenant policy and insert policy for the roles that write; none when no role
+// writes.
+func auditPolicies(m *schema.Model) []*schema.Policy {
 	roles := auditWriters(m)
 	if len(roles) == 0 {
-		return ""
+		return nil
 	}
 	pred := fmt.Sprintf("tenant_id = (SELECT %s)", CurrentTenant(m))
-	return fmt.Sprintf(`-- Tenant isolation. RESTRICTIVE: ANDed with every other policy, so nothing can widen it.
-CREATE POLICY %[1]s ON pgtenant.audit_log AS RESTRICTIVE FOR ALL TO %[2]s
-    USING (%[3]s)
-    WITH CHECK (%[3]s);
--- The roles that may write append records of their own tenant, and nothing else: no policy lets them read,
--- change or delete one, and they hold no privilege to try.
-CREATE POLICY audit_insert ON pgtenant.audit_log AS PERMISSIVE FOR INSERT TO %[2]s
-    WITH CHECK (%[3]s);
-GRANT INSERT (request_id, credential, role, method, table_name, rows) ON TABLE pgtenant.audit_log TO %[2]s;`,
-		Ident(schema.IsolationPolicy), Idents(roles), pred)
+	return []*schema.Policy{
+		{Name: schema.IsolationPolicy, Table: auditTable, To: roles, For: schema.All, As: schema.Restrictive,
+			Using: pred, Check: pred},
+		{Name: "audit_insert", Table: auditTable, To: roles, For: schema.InsertRows, As: schema.Permissive, Check: pred},
+	}
+}
+
+// auditAccess is what lets the writing roles append to the audit log: the tenant policy, the insert policy and
+// the column grant; none when no role writes.
+func auditAccess(m *schema.Model) []Stmt {
+	ps := auditPolicies(m)
+	if len(ps) == 0 {
+		return nil
+	}
+	return []Stmt{
+		Note{Text: "Tenant isolation. RESTRICTIVE: ANDed with every other policy, so nothing can widen it."},
+		PolicyStmt(ps[0], auditTable),
+		Note{Text: "The roles that may write append records of their own tenant, and nothing else: no policy lets them read,\n" +
+			"change or delete one, and they hold no privilege to try."},
+		PolicyStmt(ps[1], auditTable),
+		Grant{Privileges: []Privilege{{Type: "INSERT", Columns: []string{"request_id", "credential", "role", "method", "table_name", "rows"}}},
+			On: "TABLE " + auditTable, To: Roles(ps[0].To...)},
+	}
 }
 
 // revokeAuditAccess undoes auditAccess.
-func revokeAuditAccess(m *schema.Model) string {
+func revokeAuditAccess(m *schema.Model) []Stmt {
 	roles := auditWriters(m)
 	if len(roles) == 0 {
-		return ""
+		return nil
 	}
-	return fmt.Sprintf(`DROP POLICY %s ON pgtenant.audit_log;
-DROP POLICY audit_insert ON pgtenant.audit_log;
-REVOKE ALL ON TABLE pgtenant.audit_log FROM %s;`, Ident(schema.IsolationPolicy), Idents(roles))
+	return []Stmt{DropPolicy{Name: schema.IsolationPolicy, Table: auditTable}, DropPolicy{Name: "audit_insert", Table: auditTable},
+		Revoke{On: "TABLE " + auditTable, From: Roles(roles...)}}
 }

@@ -33,9 +33,9 @@ func TestPlan_Golden(t *testing.T) {
 	for _, name := range golden.Cases(t, createCases) {
 		t.Run(name, func(t *testing.T) {
 			dir := filepath.Join(createCases, name)
-			changes, err := ddl.Plan(nil, load(t, filepath.Join(dir, "input.hcl")))
+			changes, err := ddl.Diff(nil, load(t, filepath.Join(dir, "input.hcl")))
 			require.NoError(t, err)
-			up, down := ddl.Render(changes)
+			up, down := ddl.Render(changes, ddl.SingleNode).Files()
 			golden.Check(t, filepath.Join(dir, "want.up.sql"), []byte(up))
 			golden.Check(t, filepath.Join(dir, "want.down.sql"), []byte(down))
 		})
@@ -64,16 +64,16 @@ func TestPlan_GoldenApplies(t *testing.T) {
 
 func TestPlan_Deterministic(t *testing.T) {
 	m := load(t, "../../policies.hcl")
-	a, err := ddl.Plan(nil, m)
+	a, err := ddl.Diff(nil, m)
 	require.NoError(t, err)
-	b, err := ddl.Plan(nil, load(t, "../../policies.hcl"))
+	b, err := ddl.Diff(nil, load(t, "../../policies.hcl"))
 	require.NoError(t, err)
 	assert.Equal(t, a, b)
 }
 
 func TestPlan_Unchanged(t *testing.T) {
 	prev := load(t, "testdata/create/tenant-table/input.hcl")
-	changes, err := ddl.Plan(prev, load(t, "testdata/create/tenant-table/input.hcl"))
+	changes, err := ddl.Diff(prev, load(t, "testdata/create/tenant-table/input.hcl"))
 	require.NoError(t, err)
 	assert.Empty(t, changes, "an unchanged declaration plans nothing")
 }
@@ -102,8 +102,8 @@ func TestIdent(t *testing.T) {
 // TestRender_CommentLines checks that a change's comment cannot end early: PostgreSQL ends a -- comment at a
 // carriage return as well as at a newline, and a comment may quote declared SQL ("default x → y").
 func TestRender_CommentLines(t *testing.T) {
-	c := ddl.Change{Comment: "Column t.c: default 0 → 1\rDROP TABLE t;\r\nDROP TABLE u;", Up: "SELECT 1;", Down: "SELECT 2;"}
-	up, down := ddl.Render([]ddl.Change{c})
+	c := ddl.Change{Comment: "Column t.c: default 0 → 1\rDROP TABLE t;\r\nDROP TABLE u;", Up: []ddl.Stmt{ddl.NoOp{Why: "up"}}, Down: []ddl.Stmt{ddl.NoOp{Why: "down"}}}
+	up, down := ddl.Render([]ddl.Change{c}, ddl.SingleNode).Files()
 	for _, sql := range []string{up, down} {
 		stmts, err := schema.ParseScript(sql)
 		require.NoError(t, err)

@@ -73,8 +73,8 @@ func Incremental(prev, next *schema.Model, opts Options) (*Migration, error) {
 			Object: "tenancy",
 			Comment: fmt.Sprintf("The tenancy header is now %s (was %s). The API reads it from the declaration; "+
 				"nothing changes in the database.", next.Tenancy.Header, prev.Tenancy.Header),
-			Up:   "SELECT 1; -- nothing to do",
-			Down: "SELECT 1; -- nothing to do",
+			Up:   []Stmt{NoOp{Why: "nothing to do"}},
+			Down: []Stmt{NoOp{Why: "nothing to do"}},
 		})
 	}
 	return &Migration{Changes: d.out, Concurrent: d.concurrent, Name: d.name()}, nil
@@ -135,7 +135,7 @@ func (d *differ) renames(prev *schema.Model) (*schema.Model, error) {
 	before := clone(prev)
 	old := clone(prev)
 	var problems []string
-	var stmts, undo []string
+	var stmts, undo []Stmt
 	var renamed [][3]string // {old table name, old column name or "", table name in old}
 	for _, t := range d.next.Tables {
 		if t.RenamedFrom == "" || old.Table(t.Name) != nil {
@@ -149,8 +149,8 @@ func (d *differ) renames(prev *schema.Model) (*schema.Model, error) {
 		}
 		from := ot.Name
 		renameTable(old, from, t.Name)
-		stmts = append(stmts, fmt.Sprintf("ALTER TABLE %s RENAME TO %s;", Qualified(Schema, from), Ident(t.Name)))
-		undo = append(undo, fmt.Sprintf("ALTER TABLE %s RENAME TO %s;", Qualified(Schema, t.Name), Ident(from)))
+		stmts = append(stmts, Rename{Table: Qualified(Schema, from), To: t.Name})
+		undo = append(undo, Rename{Table: Qualified(Schema, t.Name), To: from})
 		d.names = append(d.names, "rename_table_"+from)
 		renamed = append(renamed, [3]string{from, "", ""})
 	}
@@ -169,8 +169,8 @@ func (d *differ) renames(prev *schema.Model) (*schema.Model, error) {
 				continue
 			}
 			renameColumn(old, t.Name, c.RenamedFrom, c.Name)
-			stmts = append(stmts, fmt.Sprintf("ALTER TABLE %s RENAME COLUMN %s TO %s;", TableName(ot), Ident(c.RenamedFrom), Ident(c.Name)))
-			undo = append(undo, fmt.Sprintf("ALTER TABLE %s RENAME COLUMN %s TO %s;", TableName(ot), Ident(c.Name), Ident(c.RenamedFrom)))
+			stmts = append(stmts, Rename{Table: TableName(ot), Column: c.RenamedFrom, To: c.Name})
+			undo = append(undo, Rename{Table: TableName(ot), Column: c.Name, To: c.RenamedFrom})
 			d.names = append(d.names, "rename_column_"+t.Name+"_"+c.RenamedFrom)
 			renamed = append(renamed, [3]string{before.Tables[slices.Index(old.Tables, ot)].Name, c.RenamedFrom, t.Name})
 		}
@@ -181,8 +181,8 @@ func (d *differ) renames(prev *schema.Model) (*schema.Model, error) {
 	if col := d.next.Tenancy.Column; old.Tenancy.Column != col {
 		for _, t := range old.Tables {
 			if !t.Shared {
-				stmts = append(stmts, fmt.Sprintf("ALTER TABLE %s RENAME COLUMN %s TO %s;", TableName(t), Ident(old.Tenancy.Column), Ident(col)))
-				undo = append(undo, fmt.Sprintf("ALTER TABLE %s RENAME COLUMN %s TO %s;", TableName(t), Ident(col), Ident(old.Tenancy.Column)))
+				stmts = append(stmts, Rename{Table: TableName(t), Column: old.Tenancy.Column, To: col})
+				undo = append(undo, Rename{Table: TableName(t), Column: col, To: old.Tenancy.Column})
 			}
 		}
 		old.Tenancy.Column = col
@@ -196,8 +196,8 @@ func (d *differ) renames(prev *schema.Model) (*schema.Model, error) {
 			if from == to {
 				return
 			}
-			stmts = append(stmts, fmt.Sprintf("ALTER TABLE %s RENAME CONSTRAINT %s TO %s;", name, Ident(from), Ident(to)))
-			undo = append(undo, fmt.Sprintf("ALTER TABLE %s RENAME CONSTRAINT %s TO %s;", name, Ident(to), Ident(from)))
+			stmts = append(stmts, Rename{Table: name, Constraint: from, To: to})
+			undo = append(undo, Rename{Table: name, Constraint: to, To: from})
 		}
 		renameConstraint(schema.PrimaryKeyName(bt.Name), schema.PrimaryKeyName(t.Name))
 		if !t.Shared {
@@ -213,8 +213,8 @@ func (d *differ) renames(prev *schema.Model) (*schema.Model, error) {
 		bix, ix := before.CoveringIndexes(bt), old.CoveringIndexes(t)
 		for j := range min(len(bix), len(ix)) {
 			if bix[j].Name != ix[j].Name {
-				stmts = append(stmts, fmt.Sprintf("ALTER INDEX %s RENAME TO %s;", Qualified(Schema, bix[j].Name), Ident(ix[j].Name)))
-				undo = append(undo, fmt.Sprintf("ALTER INDEX %s RENAME TO %s;", Qualified(Schema, ix[j].Name), Ident(bix[j].Name)))
+				stmts = append(stmts, Rename{Index: Qualified(Schema, bix[j].Name), To: ix[j].Name})
+				undo = append(undo, Rename{Index: Qualified(Schema, ix[j].Name), To: bix[j].Name})
 			}
 		}
 	}
@@ -224,8 +224,8 @@ func (d *differ) renames(prev *schema.Model) (*schema.Model, error) {
 		d.add("", "", Change{
 			Object:  "renames",
 			Comment: "Renames declared with renamed_from (and the tenant column), with the generated key and index names that follow them. Rows are kept.",
-			Up:      strings.Join(stmts, "\n"),
-			Down:    strings.Join(undo, "\n"),
+			Up:      stmts,
+			Down:    undo,
 		})
 	}
 	return old, nil
@@ -248,10 +248,9 @@ func (d *differ) dropStale(before, old *schema.Model, renamed [][3]string) {
 		ot := old.Tables[i]
 		for j := len(bt.Checks) - 1; j >= 0; j-- {
 			if c := bt.Checks[j]; names(c.Expr) {
-				def := fmt.Sprintf("CONSTRAINT %s CHECK (%s)", Ident(c.Name), c.Expr)
 				d.add("", "", Change{Object: "table " + bt.Name,
 					Comment: fmt.Sprintf("Check %s names a renamed table or column: dropped here, added again below.", c.Name),
-					Up:      dropConstraint(bt, c.Name), Down: addConstraint(bt, def)})
+					Up:      []Stmt{dropConstraint(bt, c.Name)}, Down: []Stmt{addConstraint(bt, Constraint{Name: c.Name, Check: c.Expr})}})
 				ot.Checks = slices.Delete(ot.Checks, j, j+1)
 			}
 		}
@@ -259,7 +258,7 @@ func (d *differ) dropStale(before, old *schema.Model, renamed [][3]string) {
 			if ix := bt.Indexes[j]; ix.Where != "" && names(ix.Where) {
 				d.add("", "", Change{Object: "table " + bt.Name,
 					Comment: fmt.Sprintf("Index %s names a renamed table or column: dropped here, created again below.", ix.Name),
-					Up:      fmt.Sprintf("DROP INDEX %s;", Qualified(Schema, ix.Name)), Down: createIndex(before, bt, ix, false)})
+					Up:      []Stmt{dropIndex(ix)}, Down: []Stmt{createIndex(before, bt, ix, false)}})
 				ot.Indexes = slices.Delete(ot.Indexes, j, j+1)
 			}
 		}
@@ -269,7 +268,7 @@ func (d *differ) dropStale(before, old *schema.Model, renamed [][3]string) {
 			t := TableName(before.Table(p.Table))
 			d.add("", "", Change{Object: "policy " + p.Name,
 				Comment: fmt.Sprintf("Policy %s names a renamed table or column: dropped here, created again below.", p.Name),
-				Up:      DropPolicy(p.Name, t), Down: CreatePolicy(p, t)})
+				Up:      []Stmt{DropPolicy{Name: p.Name, Table: t}}, Down: []Stmt{declaredPolicy(p, t)}})
 			old.Policies = slices.Delete(old.Policies, j, j+1)
 		}
 	}
@@ -380,19 +379,26 @@ func (d *differ) dropRoles() {
 }
 
 // policySet returns the policies of table t in m by name: the generated ones and the declared ones.
-func policySet(m *schema.Model, t *schema.Table) map[string]string {
-	out := map[string]string{}
+func policySet(m *schema.Model, t *schema.Table) map[string]Stmt {
+	out := map[string]Stmt{}
 	for _, p := range Policies(m, t) {
-		out[p.Name] = CreatePolicy(p, TableName(t))
+		if slices.Contains(m.Policies, p) {
+			out[p.Name] = declaredPolicy(p, TableName(t))
+		} else {
+			out[p.Name] = PolicyStmt(p, TableName(t))
+		}
 	}
 	return out
 }
 
+// same reports whether two statements are written alike.
+func same(a, b []Stmt) bool { return SQL(SingleNode, a...) == SQL(SingleNode, b...) }
+
 // policyChanged reports whether policy p of table must be dropped (and created again if next has it): it is
 // gone or different, or it names a column whose type changes (PostgreSQL cannot change the type of a column a
 // policy uses). The generated policies use only the tenant column, whose type never changes.
-func (d *differ) policyChanged(table string, p *schema.Policy, oldSQL, nextSQL string) bool {
-	if oldSQL != nextSQL {
+func (d *differ) policyChanged(table string, p *schema.Policy, oldStmt, nextStmt Stmt) bool {
+	if !same([]Stmt{oldStmt}, []Stmt{nextStmt}) {
 		return true
 	}
 	for k := range d.retyped {
@@ -413,14 +419,14 @@ func (d *differ) dropPolicies() {
 		o, n := pr[0], pr[1]
 		op, np := policySet(d.old, o), policySet(d.next, n)
 		for _, p := range Policies(d.old, o) {
-			if sql, ok := np[p.Name]; !ok || d.policyChanged(o.Name, p, op[p.Name], sql) {
+			if st, ok := np[p.Name]; !ok || d.policyChanged(o.Name, p, op[p.Name], st) {
 				name := ""
 				if !ok && slices.Contains(d.old.Policies, p) {
 					name = "drop_policy_" + p.Name
 				}
 				d.add(name, "", Change{Object: "policy " + p.Name,
 					Comment: fmt.Sprintf("Policy %s on %s: dropped (it is gone or changes).", p.Name, o.Name),
-					Up:      DropPolicy(p.Name, TableName(o)), Down: op[p.Name]})
+					Up:      []Stmt{DropPolicy{Name: p.Name, Table: TableName(o)}}, Down: []Stmt{op[p.Name]}})
 			}
 		}
 	}
@@ -430,7 +436,7 @@ func (d *differ) dropPolicies() {
 			t := d.old.Table(p.Table)
 			d.add("", "", Change{Object: "policy " + p.Name,
 				Comment: fmt.Sprintf("Policy %s on %s: dropped with its table.", p.Name, p.Table),
-				Up:      DropPolicy(p.Name, TableName(t)), Down: CreatePolicy(p, TableName(t))})
+				Up:      []Stmt{DropPolicy{Name: p.Name, Table: TableName(t)}}, Down: []Stmt{declaredPolicy(p, TableName(t))}})
 		}
 	}
 }
@@ -440,7 +446,7 @@ func (d *differ) createPolicies() {
 		o, n := pr[0], pr[1]
 		op, np := policySet(d.old, o), policySet(d.next, n)
 		for _, p := range Policies(d.next, n) {
-			if sql, ok := op[p.Name]; !ok || d.policyChanged(n.Name, p, sql, np[p.Name]) {
+			if st, ok := op[p.Name]; !ok || d.policyChanged(n.Name, p, st, np[p.Name]) {
 				name := "change_policy_" + p.Name
 				if !ok {
 					name = "add_policy_" + p.Name
@@ -450,7 +456,7 @@ func (d *differ) createPolicies() {
 				}
 				d.add(name, "", Change{Object: "policy " + p.Name,
 					Comment: fmt.Sprintf("Policy %s on %s.", p.Name, n.Name),
-					Up:      np[p.Name], Down: DropPolicy(p.Name, TableName(n))})
+					Up:      []Stmt{np[p.Name]}, Down: []Stmt{DropPolicy{Name: p.Name, Table: TableName(n)}}})
 			}
 		}
 	}
@@ -462,16 +468,16 @@ func (d *differ) createPolicies() {
 }
 
 // grantSet is each role's GRANT statements on t.
-func grantSet(m *schema.Model, t *schema.Table) map[string]string {
-	out := map[string]string{}
+func grantSet(m *schema.Model, t *schema.Table) map[string][]Stmt {
+	out := map[string][]Stmt{}
 	for _, r := range m.Roles {
-		out[r.Name] = strings.Join(roleGrants(m, t, r), "\n")
+		out[r.Name] = roleGrants(m, t, r)
 	}
 	return out
 }
 
-func revokeAll(t *schema.Table, role string) string {
-	return fmt.Sprintf("REVOKE ALL ON TABLE %s FROM %s;", TableName(t), Ident(role))
+func revokeAll(t *schema.Table, role string) []Stmt {
+	return []Stmt{Revoke{On: "TABLE " + TableName(t), From: Roles(role)}}
 }
 
 func (d *differ) revokeGrants() {
@@ -479,7 +485,7 @@ func (d *differ) revokeGrants() {
 		o, n := pr[0], pr[1]
 		og, ng := grantSet(d.old, o), grantSet(d.next, n)
 		for _, r := range d.old.Roles {
-			if og[r.Name] != ng[r.Name] {
+			if !same(og[r.Name], ng[r.Name]) {
 				d.add("", "", Change{Object: "table " + o.Name,
 					Comment: fmt.Sprintf("Privileges of %s on %s change: revoked here, granted again below.", r.Name, o.Name),
 					Up:      revokeAll(o, r.Name), Down: og[r.Name]})
@@ -493,7 +499,7 @@ func (d *differ) grantGrants() {
 		o, n := pr[0], pr[1]
 		og, ng := grantSet(d.old, o), grantSet(d.next, n)
 		for _, r := range d.next.Roles {
-			if og[r.Name] != ng[r.Name] {
+			if !same(og[r.Name], ng[r.Name]) {
 				d.add("change_privileges_"+r.Name, "", Change{Object: "table " + n.Name,
 					Comment: fmt.Sprintf("Privileges of %s on %s.", r.Name, n.Name),
 					Up:      ng[r.Name], Down: revokeAll(n, r.Name)})
@@ -502,33 +508,43 @@ func (d *differ) grantGrants() {
 	}
 }
 
-// constraint is a named constraint of a table as the migrations declare it.
+// constraint is a named constraint of a table as the migrations declare it; def is how it is written, to tell
+// whether it changes.
 type constraint struct {
-	name, def string
-	fk        *schema.ForeignKey
+	name string
+	con  Constraint
+	def  string
+	fk   *schema.ForeignKey
+}
+
+func newConstraint(c Constraint, fk *schema.ForeignKey) constraint {
+	return constraint{name: c.Name, con: c, def: SQL(SingleNode, AddConstraint{Constraint: c}), fk: fk}
 }
 
 func constraints(m *schema.Model, t *schema.Table) []constraint {
-	out := []constraint{{name: schema.PrimaryKeyName(t.Name),
-		def: fmt.Sprintf("CONSTRAINT %s PRIMARY KEY (%s)", Ident(schema.PrimaryKeyName(t.Name)), Idents(m.KeyColumns(t, t.PrimaryKey.Columns)))}}
+	out := []constraint{newConstraint(primaryKey(m, t), nil)}
 	for _, c := range t.Checks {
-		out = append(out, constraint{name: c.Name, def: fmt.Sprintf("CONSTRAINT %s CHECK (%s)", Ident(c.Name), c.Expr)})
+		out = append(out, newConstraint(Constraint{Name: c.Name, Check: c.Expr}, nil))
 	}
 	for _, fk := range t.ForeignKeys {
-		out = append(out, constraint{name: fk.Name, def: foreignKeyDef(m, t, fk), fk: fk})
+		out = append(out, newConstraint(foreignKeyDef(m, t, fk), fk))
 	}
 	return out
 }
 
-// indexSet is every index the migrations create on t (declared and covering) by name.
-func indexSet(m *schema.Model, t *schema.Table) ([]*schema.Index, map[string]string) {
+// indexSet is every index the migrations create on t (declared and covering), and how each is written, by name.
+func indexSet(m *schema.Model, t *schema.Table) ([]*schema.Index, map[string]string, map[string]CreateIndex) {
 	all := append(slices.Clone(t.Indexes), m.CoveringIndexes(t)...)
-	out := map[string]string{}
+	sql, stmts := map[string]string{}, map[string]CreateIndex{}
 	for _, ix := range all {
-		out[ix.Name] = createIndex(m, t, ix, false)
+		stmts[ix.Name] = createIndex(m, t, ix, false)
+		sql[ix.Name] = SQL(SingleNode, stmts[ix.Name])
 	}
-	return all, out
+	return all, sql, stmts
 }
+
+// dropIndex drops a declared or covering index.
+func dropIndex(ix *schema.Index) DropIndex { return DropIndex{Name: Qualified(Schema, ix.Name)} }
 
 // keyChanged reports whether the key a foreign key references (refCols of table, as emitted) is dropped: then
 // the foreign key is dropped first and added again after.
@@ -543,8 +559,8 @@ func (d *differ) keyChanged(table string, refCols []string) bool {
 	if oc, nc := constraints(d.old, o), constraints(d.next, n); same(d.old.KeyColumns(o, o.PrimaryKey.Columns)) && oc[0].def != nc[0].def {
 		return true
 	}
-	_, oi := indexSet(d.old, o)
-	_, ni := indexSet(d.next, n)
+	_, oi, _ := indexSet(d.old, o)
+	_, ni, _ := indexSet(d.next, n)
 	for _, ix := range o.Indexes {
 		if ix.Unique && same(d.old.KeyColumns(o, ix.Columns)) && oi[ix.Name] != ni[ix.Name] {
 			return true
@@ -606,12 +622,12 @@ func addName(existed bool, name string) string {
 	return "add_" + name
 }
 
-func dropConstraint(t *schema.Table, name string) string {
-	return fmt.Sprintf("ALTER TABLE %s DROP CONSTRAINT %s;", TableName(t), Ident(name))
+func dropConstraint(t *schema.Table, name string) Stmt {
+	return DropConstraint{Table: TableName(t), Name: name}
 }
 
-func addConstraint(t *schema.Table, def string) string {
-	return fmt.Sprintf("ALTER TABLE %s ADD %s;", TableName(t), def)
+func addConstraint(t *schema.Table, c Constraint) Stmt {
+	return AddConstraint{Table: TableName(t), Constraint: c}
 }
 
 // replacedConstraints finds the constraints of kept tables that are dropped (and added again if next has them),
@@ -635,7 +651,7 @@ func (d *differ) dropConstraintsAndIndexes() {
 	drop := func(t *schema.Table, c constraint, what string) {
 		d.add(d.goneName(t, c.name), "", Change{Object: "table " + t.Name,
 			Comment: fmt.Sprintf("%s %s of %s: dropped (it is gone or changes).", what, c.name, t.Name),
-			Up:      dropConstraint(t, c.name), Down: addConstraint(t, c.def)})
+			Up:      []Stmt{dropConstraint(t, c.name)}, Down: []Stmt{addConstraint(t, c.con)}})
 	}
 	// Foreign keys first (of every table: one may reference a key dropped below), then indexes, then checks and
 	// primary keys (constraints() lists the key first).
@@ -648,8 +664,8 @@ func (d *differ) dropConstraintsAndIndexes() {
 	}
 	for _, pr := range d.pairs() {
 		o, n := pr[0], pr[1]
-		all, oi := indexSet(d.old, o)
-		_, ni := indexSet(d.next, n)
+		all, oi, os := indexSet(d.old, o)
+		_, ni, _ := indexSet(d.next, n)
 		for _, ix := range all {
 			if oi[ix.Name] != ni[ix.Name] {
 				name := ""
@@ -658,7 +674,7 @@ func (d *differ) dropConstraintsAndIndexes() {
 				}
 				d.add(name, "", Change{Object: "table " + o.Name,
 					Comment: fmt.Sprintf("Index %s of %s: dropped (it is gone or changes).", ix.Name, o.Name),
-					Up:      fmt.Sprintf("DROP INDEX %s;", Qualified(Schema, ix.Name)), Down: oi[ix.Name]})
+					Up:      []Stmt{dropIndex(ix)}, Down: []Stmt{os[ix.Name]}})
 			}
 		}
 	}
@@ -689,7 +705,7 @@ func (d *differ) addConstraintsAndIndexes() {
 		}
 		d.add(name, "", Change{Object: "table " + a.t.Name,
 			Comment: fmt.Sprintf("%s %s of %s.", what, a.c.name, a.t.Name),
-			Up:      addConstraint(a.t, a.c.def), Down: dropConstraint(a.t, a.c.name)})
+			Up:      []Stmt{addConstraint(a.t, a.c.con)}, Down: []Stmt{dropConstraint(a.t, a.c.name)}})
 	}
 	for _, pr := range d.pairs() {
 		o, n := pr[0], pr[1]
@@ -706,13 +722,12 @@ func (d *differ) addConstraintsAndIndexes() {
 			}
 			add(a, "Constraint")
 		}
-		all, ni := indexSet(d.next, n)
-		_, oi := indexSet(d.old, o)
+		all, ni, ns := indexSet(d.next, n)
+		_, oi, _ := indexSet(d.old, o)
 		for _, ix := range all {
 			if oi[ix.Name] == ni[ix.Name] {
 				continue
 			}
-			drop := fmt.Sprintf("DROP INDEX %s;", Qualified(Schema, ix.Name))
 			_, existed := oi[ix.Name]
 			name := addName(existed, "index_"+ix.Name)
 			if !slices.Contains(n.Indexes, ix) {
@@ -723,13 +738,13 @@ func (d *differ) addConstraintsAndIndexes() {
 				d.concurrent = append(d.concurrent, Change{Object: "index " + ix.Name,
 					Comment: fmt.Sprintf("Index %s of %s, built without blocking writes. If it fails it leaves an INVALID index:\n"+
 						"DROP INDEX CONCURRENTLY %s, then apply this migration again.", ix.Name, n.Name, Qualified(Schema, ix.Name)),
-					Up:   createIndex(d.next, n, ix, true),
-					Down: fmt.Sprintf("DROP INDEX CONCURRENTLY IF EXISTS %s;", Qualified(Schema, ix.Name))})
+					Up:   []Stmt{createIndex(d.next, n, ix, true)},
+					Down: []Stmt{DropIndex{Name: Qualified(Schema, ix.Name), Concurrently: true, IfExists: true}}})
 				continue
 			}
 			d.add(name, "", Change{Object: "table " + n.Name,
 				Comment: fmt.Sprintf("Index %s of %s.", ix.Name, n.Name),
-				Up:      ni[ix.Name], Down: drop})
+				Up:      []Stmt{ns[ix.Name]}, Down: []Stmt{dropIndex(ix)}})
 		}
 	}
 	for _, a := range fks {
@@ -814,14 +829,14 @@ func (d *differ) dropColumns() {
 			if n.Column(c.Name) != nil {
 				continue
 			}
-			down := fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s;", TableName(o), columnDef(c))
+			down := []Stmt{AddColumn{Table: TableName(o), Column: columnDef(c)}}
 			if c.Comment != "" {
-				down += fmt.Sprintf("\nCOMMENT ON COLUMN %s.%s IS %s;", TableName(o), Ident(c.Name), schema.QuoteLiteral(c.Comment))
+				down = append(down, Comment{On: columnTarget(o, c.Name), Text: c.Comment})
 			}
 			d.add("drop_column_"+o.Name+"_"+c.Name, fmt.Sprintf("drops column %s.%s and its data", o.Name, c.Name), Change{
 				Object:  "table " + o.Name,
 				Comment: fmt.Sprintf("Column %s.%s is no longer declared. The down migration adds it again, without its data.", o.Name, c.Name),
-				Up:      fmt.Sprintf("ALTER TABLE %s DROP COLUMN %s;", TableName(o), Ident(c.Name)),
+				Up:      []Stmt{DropColumn{Table: TableName(o), Column: c.Name}},
 				Down:    down})
 		}
 	}
@@ -840,8 +855,8 @@ func (d *differ) addColumns() {
 			}
 			d.add("add_column_"+n.Name+"_"+c.Name, "", Change{Object: "table " + n.Name,
 				Comment: fmt.Sprintf("Column %s.%s.%s", n.Name, c.Name, note),
-				Up:      fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s;", TableName(n), columnDef(c)),
-				Down:    fmt.Sprintf("ALTER TABLE %s DROP COLUMN %s;", TableName(n), Ident(c.Name))})
+				Up:      []Stmt{AddColumn{Table: TableName(n), Column: columnDef(c)}},
+				Down:    []Stmt{DropColumn{Table: TableName(n), Column: c.Name}}})
 		}
 	}
 }
@@ -855,31 +870,31 @@ func (d *differ) alterColumns() {
 			if oc == nil {
 				continue
 			}
-			col := Ident(nc.Name)
+			col := nc.Name
 			if d.retyped[n.Name+"."+nc.Name] {
 				// A default goes while the type changes: PostgreSQL cannot always cast it, and it is set again after.
-				up := fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s TYPE %s", name, col, nc.Type)
+				up := AlterColumnType{Table: name, Column: col, Type: nc.Type}
 				why := ""
 				if !SafeTypeChange(oc.Type, nc.Type) {
-					up += fmt.Sprintf(" USING %s::%s", col, nc.Type)
+					up.Using = true
 					why = fmt.Sprintf("changes the type of column %s.%s from %s to %s, which can lose data or fail on existing rows",
 						n.Name, nc.Name, oc.Type, nc.Type)
 				}
-				down := fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s TYPE %s USING %s::%s;", name, col, oc.Type, col, oc.Type)
-				up = withDefault(name, col, oc.Default, up+";", nc.Default)
-				down = withDefault(name, col, nc.Default, down, oc.Default)
+				down := AlterColumnType{Table: name, Column: col, Type: oc.Type, Using: true}
 				d.add("change_type_"+n.Name+"_"+nc.Name, why, Change{Object: "table " + n.Name,
 					Comment: fmt.Sprintf("Column %s.%s: type %s → %s.", n.Name, nc.Name, oc.Type, nc.Type),
-					Up:      up, Down: down})
+					Up:      withDefault(name, col, oc.Default, up, nc.Default),
+					Down:    withDefault(name, col, nc.Default, down, oc.Default)})
 			} else if oc.Default != nc.Default {
 				d.add("change_default_"+n.Name+"_"+nc.Name, "", Change{Object: "table " + n.Name,
 					Comment: fmt.Sprintf("Column %s.%s: default %s → %s.", n.Name, nc.Name, orNone(oc.Default), orNone(nc.Default)),
-					Up:      setDefault(name, col, nc.Default), Down: setDefault(name, col, oc.Default)})
+					Up:      []Stmt{SetDefault{Table: name, Column: col, Default: nc.Default}},
+					Down:    []Stmt{SetDefault{Table: name, Column: col, Default: oc.Default}}})
 			}
 			if oc.Null != nc.Null {
 				c := Change{Object: "table " + n.Name,
-					Up:   fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s DROP NOT NULL;", name, col),
-					Down: fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s SET NOT NULL;", name, col)}
+					Up:   []Stmt{SetNotNull{Table: name, Column: col}},
+					Down: []Stmt{SetNotNull{Table: name, Column: col, NotNull: true}}}
 				c.Comment = fmt.Sprintf("Column %s.%s may now be null.", n.Name, nc.Name)
 				if !nc.Null {
 					c.Up, c.Down = c.Down, c.Up
@@ -899,32 +914,24 @@ func orNone(s string) string {
 }
 
 // withDefault wraps a type change: the column's default from before is dropped first, the one after set last.
-func withDefault(table, col, from, alter, to string) string {
+func withDefault(table, col, from string, alter Stmt, to string) []Stmt {
+	var out []Stmt
 	if from != "" {
-		alter = setDefault(table, col, "") + "\n" + alter
+		out = append(out, SetDefault{Table: table, Column: col})
 	}
+	out = append(out, alter)
 	if to != "" {
-		alter += "\n" + setDefault(table, col, to)
+		out = append(out, SetDefault{Table: table, Column: col, Default: to})
 	}
-	return alter
+	return out
 }
 
-func setDefault(table, col, def string) string {
-	if def == "" {
-		return fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s DROP DEFAULT;", table, col)
-	}
-	return fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s SET DEFAULT %s;", table, col, def)
-}
-
-// commentSet is every comment the migrations set on t: target → COMMENT statement.
-func commentSet(m *schema.Model, t *schema.Table) map[string]string {
-	var b strings.Builder
-	comments(&b, m, t)
-	out := map[string]string{}
-	for _, line := range strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n") {
-		if target, _, ok := strings.Cut(line, " IS "); ok {
-			out[target] = line
-		}
+// commentSet is every comment the migrations set on t, by what it is on.
+func commentSet(m *schema.Model, t *schema.Table) map[string]Comment {
+	out := map[string]Comment{}
+	for _, c := range comments(m, t) {
+		c := c.(Comment)
+		out[c.On] = c
 	}
 	return out
 }
@@ -950,26 +957,20 @@ func (d *differ) comments() {
 			if _, ok := nc[k]; !ok && !d.hasTarget(n, k) {
 				continue // a dropped column's comment goes with it
 			}
-			up, down := nc[k], oc[k]
-			if up == "" {
-				up = k + " IS NULL;"
-			}
-			if down == "" {
-				down = k + " IS NULL;"
-			}
-			d.add("comment_"+n.Name, "", Change{Object: "table " + n.Name, Comment: "Comment on " + strings.TrimPrefix(k, "COMMENT ON ") + ".",
-				Up: up, Down: down})
+			d.add("comment_"+n.Name, "", Change{Object: "table " + n.Name, Comment: "Comment on " + k + ".",
+				Up: []Stmt{Comment{On: k, Text: nc[k].Text}}, Down: []Stmt{Comment{On: k, Text: oc[k].Text}}})
 		}
 	}
 }
 
 // hasTarget reports whether the object a COMMENT ON target names is in the next version of table n.
 func (d *differ) hasTarget(n *schema.Table, target string) bool {
-	if !strings.HasPrefix(target, "COMMENT ON COLUMN ") {
-		return true
+	for _, c := range n.Columns {
+		if target == columnTarget(n, c.Name) {
+			return true
+		}
 	}
-	name := strings.Trim(target[strings.LastIndexByte(target, '.')+1:], `"`)
-	return n.Column(name) != nil || (!n.Shared && name == d.next.Tenancy.Column)
+	return !strings.HasPrefix(target, "COLUMN ") || (!n.Shared && target == columnTarget(n, d.next.Tenancy.Column))
 }
 
 // tenantDefaults points the tenant column's default at a changed tenancy setting.
@@ -982,24 +983,24 @@ func (d *differ) tenantDefaults() {
 		if n.Shared {
 			continue
 		}
-		col := Ident(d.next.Tenancy.Column)
+		col := d.next.Tenancy.Column
 		d.add("change_tenancy_setting", "", Change{Object: "table " + n.Name,
 			Comment: fmt.Sprintf("The tenant column of %s defaults to the new tenancy setting %s.", n.Name, d.next.Tenancy.Setting),
-			Up:      setDefault(TableName(n), col, CurrentTenant(d.next)),
-			Down:    setDefault(TableName(n), col, CurrentTenant(d.old))})
+			Up:      []Stmt{SetDefault{Table: TableName(n), Column: col, Default: CurrentTenant(d.next)}},
+			Down:    []Stmt{SetDefault{Table: TableName(n), Column: col, Default: CurrentTenant(d.old)}}})
 	}
 }
 
 // registryAccess re-grants what the declared roles may do in the registry when the roles, the roles that can
 // write, or the tenancy setting change.
 func (d *differ) registryAccess() {
-	if grantRegistry(d.old) == grantRegistry(d.next) {
+	if same(grantRegistry(d.old), grantRegistry(d.next)) {
 		return
 	}
 	d.add("", "", Change{Object: "schema " + RegistrySchema,
 		Comment: "The declared roles' access to the registry functions and the audit log, for the new roles or tenancy setting.",
-		Up:      revokeRegistry(d.old) + "\n" + grantRegistry(d.next),
-		Down:    revokeRegistry(d.next) + "\n" + grantRegistry(d.old)})
+		Up:      append(revokeRegistry(d.old), grantRegistry(d.next)...),
+		Down:    append(revokeRegistry(d.next), grantRegistry(d.old)...)})
 }
 
 // registryFunctionList names the registry functions the declared roles may execute.
@@ -1007,31 +1008,25 @@ const registryFunctionList = tenantDirectoryFunc + ", " + lookupTokenFunc
 
 // grantRegistry is what the first migration grants the declared roles in the registry, as statements of their
 // own: EXECUTE on its functions, USAGE on its schema, and the audit log's tenant default, policies and grant.
-func grantRegistry(m *schema.Model) string {
-	var b strings.Builder
+func grantRegistry(m *schema.Model) []Stmt {
+	var out []Stmt
 	if roles := roleList(m); len(roles) > 0 {
-		fmt.Fprintf(&b, "GRANT EXECUTE ON FUNCTION %s TO %s;\n", registryFunctionList, Idents(roles))
-		fmt.Fprintf(&b, "GRANT USAGE ON SCHEMA pgtenant TO %s;\n", Idents(roles))
+		out = append(out, Grant{Privileges: []Privilege{{Type: "EXECUTE"}}, On: "FUNCTION " + registryFunctionList, To: Roles(roles...)},
+			schemaUsage(roles, true))
 	}
-	b.WriteString(setDefault("pgtenant.audit_log", "tenant_id", CurrentTenant(m)))
-	if s := auditAccess(m); s != "" {
-		b.WriteString("\n" + s)
-	}
-	return b.String()
+	out = append(out, SetDefault{Table: auditTable, Column: "tenant_id", Default: CurrentTenant(m)})
+	return append(out, auditAccess(m)...)
 }
 
 // revokeRegistry undoes grantRegistry.
-func revokeRegistry(m *schema.Model) string {
-	var parts []string
-	if s := revokeAuditAccess(m); s != "" {
-		parts = append(parts, s)
-	}
+func revokeRegistry(m *schema.Model) []Stmt {
+	out := revokeAuditAccess(m)
 	if roles := roleList(m); len(roles) > 0 {
-		parts = append(parts, fmt.Sprintf("REVOKE USAGE ON SCHEMA pgtenant FROM %s;", Idents(roles)),
-			fmt.Sprintf("REVOKE EXECUTE ON FUNCTION %s FROM %s;", registryFunctionList, Idents(roles)))
+		out = append(out, schemaUsage(roles, false),
+			Revoke{Privileges: []Privilege{{Type: "EXECUTE"}}, On: "FUNCTION " + registryFunctionList, From: Roles(roles...)})
 	}
-	if len(parts) == 0 {
-		return "SELECT 1; -- no declared role"
+	if len(out) == 0 {
+		return []Stmt{NoOp{Why: "no declared role"}}
 	}
-	return strings.Join(parts, "\n")
+	return out
 }

@@ -46,9 +46,9 @@ func TestIncremental_Applies(t *testing.T) {
 
 func full(t *testing.T, m *schema.Model) string {
 	t.Helper()
-	changes, err := ddl.Plan(nil, m)
+	changes, err := ddl.Diff(nil, m)
 	require.NoError(t, err)
-	up, _ := ddl.Render(changes)
+	up, _ := ddl.Render(changes, ddl.SingleNode).Files()
 	return up
 }
 

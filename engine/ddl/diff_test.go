@@ -40,11 +40,11 @@ type rendered struct {
 func render(mig *ddl.Migration) rendered {
 	var r rendered
 	if len(mig.Changes) > 0 {
-		up, down := ddl.Render(mig.Changes)
+		up, down := ddl.Render(mig.Changes, ddl.SingleNode).Files()
 		r.up, r.down = append(r.up, up), append(r.down, down)
 	}
 	for _, c := range mig.Concurrent {
-		up, down := ddl.RenderNonTransactional(c)
+		up, down := ddl.RenderNonTransactional(c, ddl.SingleNode)
 		r.up, r.down = append(r.up, up), append(r.down, down)
 	}
 	return r

@@ -8,26 +8,26 @@ import (
 	"pgtenant/schema"
 )
 
-// Change is one step of a migration: SQL that does it, SQL that exactly
-// undoes it, and a comment for the DBA who reviews it.
+// Change is one step of a migration: the typed statements that do it, the statements that exactly undo it, and
+// a comment for the DBA who reviews it. Render writes their SQL.
 type Change struct {
 	// Object names what the change is about, as "table x", "policy y",
 	// "role z" or "schema s", so that a database error can be traced back to
 	// the declaration.
 	Object  string
 	Comment string
-	Up      string
-	Down    string
+	Up      []Stmt
+	Down    []Stmt
 	// Destructive says why the change can lose data (a dropped table or column, a narrowing type change); ""
 	// when it cannot. `pgtenant generate` refuses such changes without --allow-destructive.
 	Destructive string
 }
 
-// Plan returns the changes that take a database from prev to next, in the
-// order they must run. A nil prev is an empty database, which gets the roles,
+// Diff returns the typed changes that take a database from prev to next, in the one order they must run
+// (dependencies first), like Atlas's schema changes; Render writes them as SQL for a Target. A nil prev is an empty database, which gets the roles,
 // the tenant registry, every table and every policy. Equal models give no
 // changes. Otherwise it is Incremental with default options.
-func Plan(prev, next *schema.Model) ([]Change, error) {
+func Diff(prev, next *schema.Model) ([]Change, error) {
 	if prev != nil {
 		mig, err := Incremental(prev, next, Options{})
 		if err != nil {

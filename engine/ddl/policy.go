@@ -1,11 +1,6 @@
 package ddl
 
-import (
-	"fmt"
-	"strings"
-
-	"pgtenant/schema"
-)
+import "pgtenant/schema"
 
 // Policies returns every row-level security policy the migrations create on t, in the order they create them:
 // on a tenant table tenant_isolation (RESTRICTIVE, FOR ALL), one <role>_access per declared role (PERMISSIVE, FOR
@@ -34,41 +29,4 @@ func generatedPolicies(m *schema.Model, t *schema.Table) []*schema.Policy {
 		out = append(out, p)
 	}
 	return out
-}
-
-// CreatePolicy is the statement that creates p on table (a qualified, quoted name), laid out as the migrations
-// write it.
-func CreatePolicy(p *schema.Policy, table string) string {
-	to := "PUBLIC"
-	if len(p.To) > 0 {
-		to = Idents(p.To)
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "CREATE POLICY %s ON %s AS %s FOR %s TO %s", Ident(p.Name), table, p.As, p.For, to)
-	if p.Using != "" {
-		fmt.Fprintf(&b, "\n    USING (%s)", p.Using)
-	}
-	if p.Check != "" {
-		fmt.Fprintf(&b, "\n    WITH CHECK (%s)", p.Check)
-	}
-	b.WriteString(";")
-	return b.String()
-}
-
-// DropPolicy is the statement that drops policy name from table (a qualified, quoted name).
-func DropPolicy(name, table string) string {
-	return fmt.Sprintf("DROP POLICY %s ON %s;", Ident(name), table)
-}
-
-// EnableRowSecurity is the statement that enables and forces row-level security on table (a qualified, quoted
-// name): FORCE makes its owner subject to the policies too.
-func EnableRowSecurity(table string) string {
-	return fmt.Sprintf("ALTER TABLE %[1]s ENABLE ROW LEVEL SECURITY;\nALTER TABLE %[1]s FORCE ROW LEVEL SECURITY;", table)
-}
-
-// DisableRowSecurity is the statement that turns row-level security off on table (a qualified, quoted name):
-// NO FORCE, then DISABLE. With it off, every role with a privilege on the table sees and changes every tenant's
-// rows. It exists for emergencies (`pgtenant rls disable`); EnableRowSecurity undoes it.
-func DisableRowSecurity(table string) string {
-	return fmt.Sprintf("ALTER TABLE %[1]s NO FORCE ROW LEVEL SECURITY;\nALTER TABLE %[1]s DISABLE ROW LEVEL SECURITY;", table)
 }

@@ -72,18 +72,3 @@ func CurrentTenant(m *schema.Model) string {
 func TenantPredicate(m *schema.Model) string {
 	return fmt.Sprintf("%s = (SELECT %s)", Ident(m.Tenancy.Column), CurrentTenant(m))
 }
-
-// action spells a referential action; SET NULL and SET DEFAULT name the
-// declared columns, so that the tenant column of a composite key is kept.
-func action(a schema.Action, cols []string) string {
-	switch a {
-	case schema.SetNull:
-		return "SET NULL (" + Idents(cols) + ")"
-	case schema.SetDefault:
-		return "SET DEFAULT (" + Idents(cols) + ")"
-	case schema.NoAction, "":
-		return ""
-	default:
-		return string(a)
-	}
-}

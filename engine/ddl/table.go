@@ -13,31 +13,11 @@ import (
 // still depends on it and no role is a member of it: roles are cluster-wide
 // and may predate this migration.
 func createRole(r *schema.Role) Change {
-	lit := schema.QuoteLiteral(r.Name)
 	return Change{
 		Object:  "role " + r.Name,
 		Comment: fmt.Sprintf("Role %s: NOLOGIN, no BYPASSRLS, owns nothing. Grant it to a login role; never log in as the table owner.", r.Name),
-		Up: fmt.Sprintf(`DO $$
-BEGIN
-    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = %[1]s) THEN
-        CREATE ROLE %[2]s NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS;
-    ELSIF EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = %[1]s AND (rolsuper OR rolbypassrls)) THEN
-        RAISE EXCEPTION 'role %% has SUPERUSER or BYPASSRLS, which bypasses row-level security', %[1]s
-            USING HINT = 'ALTER ROLE ' || %[1]s || ' NOSUPERUSER NOBYPASSRLS, then apply again';
-    END IF;
-END
-$$;`, lit, Ident(r.Name)),
-		Down: fmt.Sprintf(`DO $$
-BEGIN
-    IF NOT EXISTS (SELECT FROM pg_catalog.pg_shdepend d JOIN pg_catalog.pg_roles r
-                   ON d.refclassid = 'pg_catalog.pg_authid'::regclass AND d.refobjid = r.oid
-                   WHERE r.rolname = %[1]s)
-       AND NOT EXISTS (SELECT FROM pg_catalog.pg_auth_members m JOIN pg_catalog.pg_roles r
-                       ON m.roleid = r.oid WHERE r.rolname = %[1]s) THEN
-        DROP ROLE IF EXISTS %[2]s;
-    END IF;
-END
-$$;`, lit, Ident(r.Name)),
+		Up:      []Stmt{CreateRole{Name: r.Name}},
+		Down:    []Stmt{DropRole{Name: r.Name}},
 	}
 }
 
@@ -45,36 +25,32 @@ $$;`, lit, Ident(r.Name)),
 // deferred are left out (they point at tables created later) and added by
 // addForeignKey. The reverse is DROP TABLE, which removes all of it.
 func createTable(m *schema.Model, t *schema.Table, deferred map[*schema.ForeignKey]bool) Change {
-	var b strings.Builder
 	name := TableName(t)
-	fmt.Fprintf(&b, "CREATE TABLE %s (\n", name)
-	var lines []string
+	ct := CreateTable{Table: name}
 	if !t.Shared {
-		lines = append(lines, fmt.Sprintf("    %s uuid NOT NULL DEFAULT %s", Ident(m.Tenancy.Column), CurrentTenant(m)))
+		ct.Columns = append(ct.Columns, Column{Name: m.Tenancy.Column, Type: "uuid", NotNull: true, Default: CurrentTenant(m)})
 	}
 	for _, c := range t.Columns {
-		lines = append(lines, "    "+columnDef(c))
+		ct.Columns = append(ct.Columns, columnDef(c))
 	}
-	lines = append(lines, fmt.Sprintf("    CONSTRAINT %s PRIMARY KEY (%s)",
-		Ident(schema.PrimaryKeyName(t.Name)), Idents(m.KeyColumns(t, t.PrimaryKey.Columns))))
+	ct.Constraints = append(ct.Constraints, primaryKey(m, t))
 	if !t.Shared {
-		lines = append(lines, fmt.Sprintf("    CONSTRAINT %s FOREIGN KEY (%s) REFERENCES %s",
-			Ident(m.TenantForeignKeyName(t)), Ident(m.Tenancy.Column), registryKey))
+		ct.Constraints = append(ct.Constraints, Constraint{Name: m.TenantForeignKeyName(t),
+			ForeignKey: &ForeignKey{Columns: []string{m.Tenancy.Column}, RefTable: registryTable, RefColumns: []string{"id"}}})
 	}
 	for _, fk := range t.ForeignKeys {
 		if !deferred[fk] {
-			lines = append(lines, "    "+foreignKeyDef(m, t, fk))
+			ct.Constraints = append(ct.Constraints, foreignKeyDef(m, t, fk))
 		}
 	}
 	for _, c := range t.Checks {
-		lines = append(lines, fmt.Sprintf("    CONSTRAINT %s CHECK (%s)", Ident(c.Name), c.Expr))
+		ct.Constraints = append(ct.Constraints, Constraint{Name: c.Name, Check: c.Expr})
 	}
-	b.WriteString(strings.Join(lines, ",\n"))
-	b.WriteString("\n);\n")
-	comments(&b, m, t)
-	indexes(&b, m, t)
-	rowSecurity(&b, m, t)
-	grants(&b, m, t)
+	up := []Stmt{ct}
+	up = append(up, comments(m, t)...)
+	up = append(up, indexes(m, t)...)
+	up = append(up, rowSecurity(m, t)...)
+	up = append(up, grants(m, t)...)
 
 	kind := "Tenant table"
 	if t.Shared {
@@ -83,30 +59,25 @@ func createTable(m *schema.Model, t *schema.Table, deferred map[*schema.ForeignK
 	return Change{
 		Object:  "table " + t.Name,
 		Comment: kind + " " + t.Name + ".",
-		Up:      strings.TrimSuffix(b.String(), "\n"),
-		Down:    fmt.Sprintf("DROP TABLE %s;", name),
+		Up:      up,
+		Down:    []Stmt{DropTable{Table: name}},
 	}
 }
 
-func columnDef(c *schema.Column) string {
-	s := Ident(c.Name) + " " + c.Type
-	if !c.Null {
-		s += " NOT NULL"
-	}
-	if c.Default != "" {
-		s += " DEFAULT " + c.Default
-	}
-	return s
+// columnDef is a declared column's definition.
+func columnDef(c *schema.Column) Column {
+	return Column{Name: c.Name, Type: c.Type, NotNull: !c.Null, Default: c.Default, Declared: true}
 }
 
-func foreignKeyDef(m *schema.Model, t *schema.Table, fk *schema.ForeignKey) string {
+// primaryKey is t's primary key, led by the tenant column on a tenant table.
+func primaryKey(m *schema.Model, t *schema.Table) Constraint {
+	return Constraint{Name: schema.PrimaryKeyName(t.Name), PrimaryKey: m.KeyColumns(t, t.PrimaryKey.Columns)}
+}
+
+func foreignKeyDef(m *schema.Model, t *schema.Table, fk *schema.ForeignKey) Constraint {
 	cols, refCols := m.ForeignKeyColumns(t, fk)
-	s := fmt.Sprintf("CONSTRAINT %s FOREIGN KEY (%s) REFERENCES %s (%s)",
-		Ident(fk.Name), Idents(cols), TableName(m.Table(fk.RefTable)), Idents(refCols))
-	if a := action(fk.OnDelete, fk.Columns); a != "" {
-		s += " ON DELETE " + a
-	}
-	return s
+	return Constraint{Name: fk.Name, ForeignKey: &ForeignKey{Columns: cols, RefTable: TableName(m.Table(fk.RefTable)),
+		RefColumns: refCols, OnDelete: fk.OnDelete, SetColumns: fk.Columns}}
 }
 
 // addForeignKey adds a foreign key that could not be declared inline because
@@ -115,108 +86,104 @@ func addForeignKey(m *schema.Model, t *schema.Table, fk *schema.ForeignKey) Chan
 	return Change{
 		Object:  "table " + t.Name,
 		Comment: fmt.Sprintf("Foreign key %s, added after both tables exist.", fk.Name),
-		Up:      fmt.Sprintf("ALTER TABLE %s ADD %s;", TableName(t), foreignKeyDef(m, t, fk)),
-		Down:    fmt.Sprintf("ALTER TABLE %s DROP CONSTRAINT %s;", TableName(t), Ident(fk.Name)),
+		Up:      []Stmt{AddConstraint{Table: TableName(t), Constraint: foreignKeyDef(m, t, fk)}},
+		Down:    []Stmt{DropConstraint{Table: TableName(t), Name: fk.Name}},
 	}
 }
 
-func comments(b *strings.Builder, m *schema.Model, t *schema.Table) {
+// comments are the COMMENT statements of t: on the table, on the tenant column, on the declared columns.
+func comments(m *schema.Model, t *schema.Table) []Stmt {
+	var out []Stmt
 	if t.Comment != "" {
-		fmt.Fprintf(b, "COMMENT ON TABLE %s IS %s;\n", TableName(t), schema.QuoteLiteral(t.Comment))
+		out = append(out, Comment{On: "TABLE " + TableName(t), Text: t.Comment})
 	}
 	if !t.Shared {
-		fmt.Fprintf(b, "COMMENT ON COLUMN %s.%s IS %s;\n", TableName(t), Ident(m.Tenancy.Column),
-			schema.QuoteLiteral("Tenant owning the row. Set from "+m.Tenancy.Setting+"; clients never write it."))
+		out = append(out, Comment{On: columnTarget(t, m.Tenancy.Column),
+			Text: "Tenant owning the row. Set from " + m.Tenancy.Setting + "; clients never write it."})
 	}
 	for _, c := range t.Columns {
 		if c.Comment != "" {
-			fmt.Fprintf(b, "COMMENT ON COLUMN %s.%s IS %s;\n", TableName(t), Ident(c.Name), schema.QuoteLiteral(c.Comment))
+			out = append(out, Comment{On: columnTarget(t, c.Name), Text: c.Comment})
 		}
 	}
+	return out
 }
 
-func indexes(b *strings.Builder, m *schema.Model, t *schema.Table) {
+// columnTarget is what COMMENT ON names for column col of t.
+func columnTarget(t *schema.Table, col string) string {
+	return "COLUMN " + TableName(t) + "." + Ident(col)
+}
+
+func indexes(m *schema.Model, t *schema.Table) []Stmt {
+	var out []Stmt
 	for _, ix := range t.Indexes {
-		b.WriteString(createIndex(m, t, ix, false) + "\n")
+		out = append(out, createIndex(m, t, ix, false))
 	}
 	for _, ix := range m.CoveringIndexes(t) {
-		fmt.Fprintf(b, "-- Covers foreign key (%s) for deletes and updates of the referenced row.\n", strings.Join(ix.Columns, ", "))
-		b.WriteString(createIndex(m, t, ix, false) + "\n")
+		out = append(out, Note{Text: fmt.Sprintf("Covers foreign key (%s) for deletes and updates of the referenced row.", strings.Join(ix.Columns, ", "))},
+			createIndex(m, t, ix, false))
 	}
+	return out
 }
 
 // createIndex is the statement that creates ix on t; concurrently builds it without blocking writes, which
 // cannot run in a transaction.
-func createIndex(m *schema.Model, t *schema.Table, ix *schema.Index, concurrently bool) string {
-	var b strings.Builder
-	b.WriteString("CREATE ")
-	if ix.Unique {
-		b.WriteString("UNIQUE ")
-	}
-	b.WriteString("INDEX ")
-	if concurrently {
-		b.WriteString("CONCURRENTLY ")
-	}
-	fmt.Fprintf(&b, "%s ON %s (%s)", Ident(ix.Name), TableName(t), Idents(m.KeyColumns(t, ix.Columns)))
-	if ix.Where != "" {
-		fmt.Fprintf(&b, " WHERE (%s)", ix.Where)
-	}
-	b.WriteString(";")
-	return b.String()
+func createIndex(m *schema.Model, t *schema.Table, ix *schema.Index, concurrently bool) CreateIndex {
+	return CreateIndex{Name: ix.Name, Table: TableName(t), Columns: m.KeyColumns(t, ix.Columns), Unique: ix.Unique,
+		Concurrently: concurrently, Where: ix.Where, Declared: true}
 }
 
 // rowSecurity enables and forces RLS (FORCE makes the table owner subject to
 // the policies too) and creates the generated policies.
-func rowSecurity(b *strings.Builder, m *schema.Model, t *schema.Table) {
+func rowSecurity(m *schema.Model, t *schema.Table) []Stmt {
 	name := TableName(t)
-	b.WriteString(EnableRowSecurity(name) + "\n")
+	out := EnableRowSecurity(name)
 	policies := generatedPolicies(m, t)
 	if t.Shared {
-		p := policies[0]
-		b.WriteString("-- Reference data: every role may read every row; no policy allows writes.\n")
-		fmt.Fprintf(b, "CREATE POLICY %s ON %s AS %s FOR %s TO PUBLIC USING (%s);\n",
-			Ident(p.Name), name, p.As, p.For, p.Using)
-		return
+		p := PolicyStmt(policies[0], name)
+		p.OneLine = true
+		return append(out, Note{Text: "Reference data: every role may read every row; no policy allows writes."}, p)
 	}
-	b.WriteString("-- Tenant isolation. RESTRICTIVE: ANDed with every other policy, so nothing can widen it.\n")
+	out = append(out, Note{Text: "Tenant isolation. RESTRICTIVE: ANDed with every other policy, so nothing can widen it."})
 	for _, p := range policies {
-		b.WriteString(CreatePolicy(p, name) + "\n")
+		out = append(out, PolicyStmt(p, name))
 	}
+	return out
 }
 
 // grants gives each role its privileges. On a tenant table INSERT and UPDATE
 // are granted per column, leaving out the tenant column: it comes from the
 // session, never from a client. A shared table is SELECT-only for all.
-func grants(b *strings.Builder, m *schema.Model, t *schema.Table) {
-	name := TableName(t)
+func grants(m *schema.Model, t *schema.Table) []Stmt {
 	if t.Shared {
 		if roles := roleList(m); len(roles) > 0 {
-			fmt.Fprintf(b, "GRANT SELECT ON TABLE %s TO %s;\n", name, Idents(roles))
+			return []Stmt{Grant{Privileges: []Privilege{{Type: "SELECT"}}, On: "TABLE " + TableName(t), To: Roles(roles...)}}
 		}
-		return
+		return nil
 	}
+	var out []Stmt
 	for _, r := range m.Roles {
-		for _, g := range roleGrants(m, t, r) {
-			b.WriteString(g + "\n")
-		}
+		out = append(out, roleGrants(m, t, r)...)
 	}
+	return out
 }
 
 // roleGrants are the GRANT statements that give role r its privileges on t.
-func roleGrants(m *schema.Model, t *schema.Table, r *schema.Role) []string {
-	name := TableName(t)
+func roleGrants(m *schema.Model, t *schema.Table, r *schema.Role) []Stmt {
+	on := "TABLE " + TableName(t)
+	to := Roles(r.Name)
 	if t.Shared {
-		return []string{fmt.Sprintf("GRANT SELECT ON TABLE %s TO %s;", name, Ident(r.Name))}
+		return []Stmt{Grant{Privileges: []Privilege{{Type: "SELECT"}}, On: on, To: to}}
 	}
-	var out []string
-	var whole []string
+	var out []Stmt
+	var whole []Privilege
 	for _, p := range []schema.Privilege{schema.Select, schema.Delete} {
 		if r.Has(p) {
-			whole = append(whole, string(p))
+			whole = append(whole, Privilege{Type: string(p)})
 		}
 	}
 	if len(whole) > 0 {
-		out = append(out, fmt.Sprintf("GRANT %s ON TABLE %s TO %s;", strings.Join(whole, ", "), name, Ident(r.Name)))
+		out = append(out, Grant{Privileges: whole, On: on, To: to})
 	}
 	var cols []string
 	for _, c := range t.Columns {
@@ -224,7 +191,7 @@ func roleGrants(m *schema.Model, t *schema.Table, r *schema.Role) []string {
 	}
 	for _, p := range []schema.Privilege{schema.Insert, schema.Update} {
 		if r.Has(p) {
-			out = append(out, fmt.Sprintf("GRANT %s (%s) ON TABLE %s TO %s;", p, Idents(cols), name, Ident(r.Name)))
+			out = append(out, Grant{Privileges: []Privilege{{Type: string(p), Columns: cols}}, On: on, To: to})
 		}
 	}
 	return out
@@ -240,9 +207,16 @@ func createPolicy(m *schema.Model, p *schema.Policy) Change {
 	return Change{
 		Object:  "policy " + p.Name,
 		Comment: fmt.Sprintf("Declared policy %s on %s: %s for %s.", p.Name, p.Table, how, strings.Join(roleNames(p), ", ")),
-		Up:      CreatePolicy(p, TableName(t)),
-		Down:    DropPolicy(p.Name, TableName(t)),
+		Up:      []Stmt{declaredPolicy(p, TableName(t))},
+		Down:    []Stmt{DropPolicy{Name: p.Name, Table: TableName(t)}},
 	}
+}
+
+// declaredPolicy is the statement that creates a declared policy: its clauses are fragments of the declaration.
+func declaredPolicy(p *schema.Policy, table string) CreatePolicy {
+	s := PolicyStmt(p, table)
+	s.Declared = true
+	return s
 }
 
 func roleNames(p *schema.Policy) []string {

@@ -14,7 +14,10 @@ import (
 type Difference struct {
 	Object string // what differs: "table public.content_tag", "policy tenant_isolation on public.content_tag"
 	What   string // how, for a person: "row-level security is disabled"
-	SQL    string // the statements that make got like want, each ending in ";" (and maybe -- comments)
+	// Stmts are the typed statements that make got like want, the same ddl statements the migrations are made
+	// of; SQL is what ddl.Render writes for them, each ending in ";" (and maybe -- comments).
+	Stmts []ddl.Stmt
+	SQL   string
 }
 
 // String is the difference as `pgtenant plan` prints it: a comment line saying what differs, then the SQL.
@@ -112,9 +115,9 @@ type comparer struct {
 	items     []item
 }
 
-func (c *comparer) add(p phase, key, object, what string, sql ...string) {
+func (c *comparer) add(p phase, key, object, what string, stmts ...ddl.Stmt) {
 	c.items = append(c.items, item{phase: p, key: key, Difference: Difference{
-		Object: object, What: what, SQL: strings.Join(sql, "\n"),
+		Object: object, What: what, Stmts: stmts, SQL: ddl.SQL(ddl.SingleNode, stmts...),
 	}})
 }
 
@@ -124,9 +127,9 @@ func (c *comparer) schemas() {
 		object := "schema " + name
 		target := "SCHEMA " + ddl.Ident(name)
 		if g == nil {
-			sql := []string{"CREATE SCHEMA " + ddl.Ident(name) + ";"}
+			sql := []ddl.Stmt{ddl.CreateSchema{Name: name}}
 			if w.Comment != "" {
-				sql = append(sql, commentOn(target, w.Comment))
+				sql = append(sql, ddl.Comment{On: target, Text: w.Comment})
 			}
 			sql = append(sql, grants(target, w.Privileges, nil)...)
 			what := "is missing"
@@ -138,7 +141,7 @@ func (c *comparer) schemas() {
 		}
 		c.privileges(name, object, target, g.Privileges, w.Privileges, nil)
 		if w.Comment != g.Comment {
-			c.add(comment, name, object, commentWhat(g.Comment, w.Comment), commentOn(target, w.Comment))
+			c.add(comment, name, object, commentWhat(g.Comment, w.Comment), ddl.Comment{On: target, Text: w.Comment})
 		}
 	}
 	// A schema the declaration does not have is left alone: Read reads only the declaration's schemas.
@@ -149,32 +152,32 @@ func (c *comparer) schemas() {
 // keys, policies and triggers may refer to other tables, so they come later, each on its own.
 func (c *comparer) createTable(w *Table) {
 	name := qualified(w)
-	var lines []string
+	ct := ddl.CreateTable{Table: name}
 	for _, col := range sortedColumns(w) {
-		lines = append(lines, "    "+columnDef(col))
+		ct.Columns = append(ct.Columns, column(col))
 	}
 	for _, k := range sortedKeys(w.Constraints) {
 		if con := w.Constraints[k]; con.Kind != "f" {
-			lines = append(lines, "    CONSTRAINT "+ddl.Ident(con.Name)+" "+con.Def)
+			ct.Constraints = append(ct.Constraints, ddl.Constraint{Name: con.Name, Def: con.Def})
 		}
 	}
-	sql := []string{"CREATE TABLE " + name + " (\n" + strings.Join(lines, ",\n") + "\n);"}
+	sql := []ddl.Stmt{ct}
 	if w.Comment != "" {
-		sql = append(sql, commentOn("TABLE "+name, w.Comment))
+		sql = append(sql, ddl.Comment{On: "TABLE " + name, Text: w.Comment})
 	}
 	for _, col := range sortedColumns(w) {
 		if col.Comment != "" {
-			sql = append(sql, commentOn("COLUMN "+name+"."+ddl.Ident(col.Name), col.Comment))
+			sql = append(sql, ddl.Comment{On: "COLUMN " + name + "." + ddl.Ident(col.Name), Text: col.Comment})
 		}
 	}
 	for _, k := range sortedKeys(w.Indexes) {
-		sql = append(sql, w.Indexes[k].Def+";")
+		sql = append(sql, ddl.Printed{SQL: w.Indexes[k].Def})
 	}
 	if w.RowSecurity {
-		sql = append(sql, "ALTER TABLE "+name+" ENABLE ROW LEVEL SECURITY;")
+		sql = append(sql, ddl.RowSecurity{Table: name, On: true})
 	}
 	if w.ForceRowSecurity {
-		sql = append(sql, "ALTER TABLE "+name+" FORCE ROW LEVEL SECURITY;")
+		sql = append(sql, ddl.RowSecurity{Table: name, Force: true, On: true})
 	}
 	sql = append(sql, grants("TABLE "+name, w.Privileges, w)...)
 	c.add(createTable, name, "table "+name, "is missing", sql...)
@@ -182,16 +185,16 @@ func (c *comparer) createTable(w *Table) {
 	for _, k := range sortedKeys(w.Constraints) {
 		if con := w.Constraints[k]; con.Kind == "f" {
 			c.add(addForeignKey, name+" "+k, constraintObject(w, con), "is missing (its table is missing)",
-				addConstraintSQL(w, con))
+				constraintStmt(w, con))
 		}
 	}
 	for _, k := range sortedKeys(w.Policies) {
 		c.add(createPolicy, name+" "+k, policyObject(w, k), "is missing (its table is missing)",
-			createPolicySQL(w, w.Policies[k], nil))
+			policyStmt(w, w.Policies[k], nil))
 	}
 	for _, k := range sortedKeys(w.Triggers) {
 		c.add(createTrigger, name+" "+k, triggerObject(w, k), "is missing (its table is missing)",
-			createTriggerSQL(w, w.Triggers[k])...)
+			triggerStmts(w, w.Triggers[k])...)
 	}
 }
 
@@ -208,8 +211,8 @@ func (c *comparer) dropTable(g *Table) {
 		what += "; row-level security is enabled and forced"
 	}
 	c.add(dropTable, name, "table "+name, what,
-		"-- Drops the table and its rows. To keep it, declare it in policies.hcl and run `pgtenant generate` instead.",
-		"DROP TABLE "+name+";")
+		ddl.Note{Text: "Drops the table and its rows. To keep it, declare it in policies.hcl and run `pgtenant generate` instead."},
+		ddl.DropTable{Table: name})
 }
 
 // table compares a table both catalogs have.
@@ -222,19 +225,19 @@ func (c *comparer) table(w, g *Table) {
 	if w.RowSecurity != g.RowSecurity {
 		if w.RowSecurity {
 			c.add(rowSecurity, name+" 1", object, "row-level security is disabled",
-				"ALTER TABLE "+name+" ENABLE ROW LEVEL SECURITY;")
+				ddl.RowSecurity{Table: name, On: true})
 		} else {
 			c.add(rowSecurity, name+" 1", object, "row-level security is enabled, and not declared",
-				"ALTER TABLE "+name+" DISABLE ROW LEVEL SECURITY;")
+				ddl.RowSecurity{Table: name})
 		}
 	}
 	if w.ForceRowSecurity != g.ForceRowSecurity {
 		if w.ForceRowSecurity {
 			c.add(rowSecurity, name+" 2", object, "row-level security is not forced: the table's owner bypasses it",
-				"ALTER TABLE "+name+" FORCE ROW LEVEL SECURITY;")
+				ddl.RowSecurity{Table: name, Force: true, On: true})
 		} else {
 			c.add(rowSecurity, name+" 2", object, "row-level security is forced, and not declared",
-				"ALTER TABLE "+name+" NO FORCE ROW LEVEL SECURITY;")
+				ddl.RowSecurity{Table: name, Force: true})
 		}
 	}
 	c.policies(w, g)
@@ -245,7 +248,7 @@ func (c *comparer) table(w, g *Table) {
 	})
 	c.privileges(name, object, "TABLE "+name, gotPrivs, w.Privileges, w)
 	if w.Comment != g.Comment {
-		c.add(comment, name, object, commentWhat(g.Comment, w.Comment), commentOn("TABLE "+name, w.Comment))
+		c.add(comment, name, object, commentWhat(g.Comment, w.Comment), ddl.Comment{On: "TABLE " + name, Text: w.Comment})
 	}
 }
 
@@ -254,71 +257,56 @@ func (c *comparer) columns(w, g *Table) {
 	for _, col := range sortedColumns(w) {
 		key := name + " " + col.Name
 		object := "column " + name + "." + col.Name
-		alter := "ALTER TABLE " + name + " ALTER COLUMN " + ddl.Ident(col.Name)
 		gc := g.Columns[col.Name]
 		if gc == nil {
-			c.add(addColumn, key, object, "is missing", "ALTER TABLE "+name+" ADD COLUMN "+columnDef(col)+";")
+			c.add(addColumn, key, object, "is missing", ddl.AddColumn{Table: name, Column: column(col)})
 			continue
 		}
 		if col.Comment != gc.Comment {
 			c.add(comment, key, object, commentWhat(gc.Comment, col.Comment),
-				commentOn("COLUMN "+name+"."+ddl.Ident(col.Name), col.Comment))
+				ddl.Comment{On: "COLUMN " + name + "." + ddl.Ident(col.Name), Text: col.Comment})
 		}
 		if col.Generated != gc.Generated {
 			// A generation expression cannot be altered (PostgreSQL 15): the column is made again.
 			c.add(alterColumn, key+" 0", object, fmt.Sprintf("is generated as %s, want %s", orNone(gc.Generated),
 				orNone(col.Generated)),
-				"ALTER TABLE "+name+" DROP COLUMN "+ddl.Ident(col.Name)+";",
-				"ALTER TABLE "+name+" ADD COLUMN "+columnDef(col)+";")
+				ddl.DropColumn{Table: name, Column: col.Name}, ddl.AddColumn{Table: name, Column: column(col)})
 			continue
 		}
 		defaultDone := false
 		if col.Type != gc.Type {
 			// The old default may not cast to the new type: it is dropped first and the declared one set after.
-			var sql []string
+			var sql []ddl.Stmt
 			if gc.Default != "" {
-				sql = append(sql, alter+" DROP DEFAULT;")
+				sql = append(sql, ddl.SetDefault{Table: name, Column: col.Name})
 			}
-			sql = append(sql, fmt.Sprintf("%s TYPE %s USING %s::%s;", alter, col.Type, ddl.Ident(col.Name), col.Type))
+			sql = append(sql, ddl.AlterColumnType{Table: name, Column: col.Name, Type: col.Type, Using: true})
 			if col.Default != "" {
-				sql = append(sql, alter+" SET DEFAULT "+col.Default+";")
+				sql = append(sql, ddl.SetDefault{Table: name, Column: col.Name, Default: col.Default})
 			}
 			defaultDone = true
 			c.add(alterColumn, key+" 1", object, fmt.Sprintf("has type %s, want %s", gc.Type, col.Type), sql...)
 		}
 		if col.Identity != gc.Identity {
-			var sql string
-			switch {
-			case col.Identity == "":
-				sql = alter + " DROP IDENTITY;"
-			case gc.Identity == "":
-				sql = alter + " ADD GENERATED " + col.Identity + " AS IDENTITY;"
-			default:
-				sql = alter + " SET GENERATED " + col.Identity + ";"
-			}
 			c.add(alterColumn, key+" 2", object, fmt.Sprintf("identity is %s, want %s", orNone(gc.Identity),
-				orNone(col.Identity)), sql)
+				orNone(col.Identity)), ddl.SetIdentity{Table: name, Column: col.Name, Identity: col.Identity, From: gc.Identity})
 		}
 		if col.NotNull != gc.NotNull {
+			what := "is NOT NULL, want nullable"
 			if col.NotNull {
-				c.add(alterColumn, key+" 3", object, "is nullable, want NOT NULL", alter+" SET NOT NULL;")
-			} else {
-				c.add(alterColumn, key+" 3", object, "is NOT NULL, want nullable", alter+" DROP NOT NULL;")
+				what = "is nullable, want NOT NULL"
 			}
+			c.add(alterColumn, key+" 3", object, what, ddl.SetNotNull{Table: name, Column: col.Name, NotNull: col.NotNull})
 		}
 		if col.Default != gc.Default && !defaultDone {
 			what := fmt.Sprintf("has default %s, want %s", orNone(gc.Default), orNone(col.Default))
-			if col.Default == "" {
-				c.add(alterColumn, key+" 4", object, what, alter+" DROP DEFAULT;")
-			} else {
-				c.add(alterColumn, key+" 4", object, what, alter+" SET DEFAULT "+col.Default+";")
-			}
+			c.add(alterColumn, key+" 4", object, what, ddl.SetDefault{Table: name, Column: col.Name, Default: col.Default})
 		}
 	}
 	for _, k := range sortedKeys(g.Columns) {
 		if w.Columns[k] == nil {
 			c.add(dropColumn, name+" "+k, "column "+name+"."+k, "is not declared in policies.hcl (added by hand?)",
-				"ALTER TABLE "+name+" DROP COLUMN "+ddl.Ident(k)+";")
+				ddl.DropColumn{Table: name, Column: k})
 		}
 	}
 }
@@ -333,10 +321,10 @@ func (c *comparer) constraints(w, g *Table) {
 		}
 		switch {
 		case gc == nil:
-			c.add(p, name+" "+k, constraintObject(w, con), "is missing", addConstraintSQL(w, con))
+			c.add(p, name+" "+k, constraintObject(w, con), "is missing", constraintStmt(w, con))
 		case gc.Def != con.Def:
 			c.add(p, name+" "+k, constraintObject(w, con), "is "+gc.Def+", want "+con.Def,
-				"ALTER TABLE "+name+" DROP CONSTRAINT "+ddl.Ident(k)+";", addConstraintSQL(w, con))
+				ddl.DropConstraint{Table: name, Name: k}, constraintStmt(w, con))
 		}
 	}
 	for _, k := range sortedKeys(g.Constraints) {
@@ -349,23 +337,24 @@ func (c *comparer) constraints(w, g *Table) {
 			p = dropForeignKey
 		}
 		c.add(p, name+" "+k, constraintObject(g, gc), "is not declared in policies.hcl: "+gc.Def,
-			"ALTER TABLE "+name+" DROP CONSTRAINT "+ddl.Ident(k)+";")
+			ddl.DropConstraint{Table: name, Name: k})
 	}
 }
 
 func (c *comparer) indexes(w, g *Table) {
 	name := qualified(w)
-	drop := func(ix string) string { return "DROP INDEX " + ddl.Qualified(w.Schema, ix) + ";" }
+	drop := func(ix string) ddl.Stmt { return ddl.DropIndex{Name: ddl.Qualified(w.Schema, ix)} }
 	for _, k := range sortedKeys(w.Indexes) {
 		ix, gx := w.Indexes[k], g.Indexes[k]
 		object := "index " + w.Schema + "." + k + " on " + name
 		switch {
 		case gx == nil:
-			c.add(createIndex, name+" "+k, object, "is missing", ix.Def+";")
+			c.add(createIndex, name+" "+k, object, "is missing", ddl.Printed{SQL: ix.Def})
 		case gx.Def != ix.Def:
-			c.add(createIndex, name+" "+k, object, "is "+gx.Def+", want "+ix.Def, drop(k), ix.Def+";")
+			c.add(createIndex, name+" "+k, object, "is "+gx.Def+", want "+ix.Def, drop(k), ddl.Printed{SQL: ix.Def})
 		case gx.Valid != ix.Valid:
-			c.add(createIndex, name+" "+k, object, "is invalid (a CREATE INDEX CONCURRENTLY failed)", drop(k), ix.Def+";")
+			c.add(createIndex, name+" "+k, object, "is invalid (a CREATE INDEX CONCURRENTLY failed)", drop(k),
+				ddl.Printed{SQL: ix.Def})
 		}
 	}
 	for _, k := range sortedKeys(g.Indexes) {
@@ -381,18 +370,18 @@ func (c *comparer) policies(w, g *Table) {
 	for _, k := range sortedKeys(w.Policies) {
 		p, gp := w.Policies[k], g.Policies[k]
 		if gp == nil {
-			c.add(createPolicy, name+" "+k, policyObject(w, k), "is missing", createPolicySQL(w, p, g))
+			c.add(createPolicy, name+" "+k, policyObject(w, k), "is missing", policyStmt(w, p, g))
 			continue
 		}
 		if what := policyDiff(gp, p); what != "" {
 			c.add(createPolicy, name+" "+k, policyObject(w, k), what,
-				ddl.DropPolicy(k, name), createPolicySQL(w, p, g))
+				ddl.DropPolicy{Name: k, Table: name}, policyStmt(w, p, g))
 		}
 	}
 	for _, k := range sortedKeys(g.Policies) {
 		if w.Policies[k] == nil {
 			c.add(dropPolicy, name+" "+k, policyObject(w, k), "is not declared in policies.hcl: "+describePolicy(g.Policies[k]),
-				ddl.DropPolicy(k, name))
+				ddl.DropPolicy{Name: k, Table: name})
 		}
 	}
 }
@@ -443,28 +432,29 @@ func (c *comparer) triggers(w, g *Table) {
 		tg, gt := w.Triggers[k], g.Triggers[k]
 		switch {
 		case gt == nil:
-			c.add(createTrigger, name+" "+k, triggerObject(w, k), "is missing", createTriggerSQL(w, tg)...)
+			c.add(createTrigger, name+" "+k, triggerObject(w, k), "is missing", triggerStmts(w, tg)...)
 		case gt.Def != tg.Def:
 			c.add(createTrigger, name+" "+k, triggerObject(w, k), "is "+gt.Def+", want "+tg.Def,
-				append([]string{"DROP TRIGGER " + ddl.Ident(k) + " ON " + name + ";"}, createTriggerSQL(w, tg)...)...)
+				append([]ddl.Stmt{ddl.DropTrigger{Name: k, Table: name}}, triggerStmts(w, tg)...)...)
 		case gt.Enabled != tg.Enabled:
 			c.add(createTrigger, name+" "+k, triggerObject(w, k),
 				fmt.Sprintf("is %s, want %s", triggerState(gt.Enabled), triggerState(tg.Enabled)),
-				"ALTER TABLE "+name+" "+enableTrigger(tg.Enabled)+" "+ddl.Ident(k)+";")
+				ddl.SetTrigger{Name: k, Table: name, State: tg.Enabled})
 		}
 	}
 	for _, k := range sortedKeys(g.Triggers) {
 		if w.Triggers[k] == nil {
 			c.add(dropTrigger, name+" "+k, triggerObject(w, k), "is not declared: "+g.Triggers[k].Def,
-				"DROP TRIGGER "+ddl.Ident(k)+" ON "+name+";")
+				ddl.DropTrigger{Name: k, Table: name})
 		}
 	}
 }
 
-func createTriggerSQL(t *Table, tg *Trigger) []string {
-	sql := []string{tg.Def + ";"}
+// triggerStmts is the trigger as PostgreSQL prints it, with its state when that is not the default.
+func triggerStmts(t *Table, tg *Trigger) []ddl.Stmt {
+	sql := []ddl.Stmt{ddl.Printed{SQL: tg.Def}}
 	if tg.Enabled != "O" {
-		sql = append(sql, "ALTER TABLE "+qualified(t)+" "+enableTrigger(tg.Enabled)+" "+ddl.Ident(tg.Name)+";")
+		sql = append(sql, ddl.SetTrigger{Name: tg.Name, Table: qualified(t), State: tg.Enabled})
 	}
 	return sql
 }
@@ -483,18 +473,6 @@ func triggerState(enabled string) string {
 	return enabled
 }
 
-func enableTrigger(enabled string) string {
-	switch enabled {
-	case "D":
-		return "DISABLE TRIGGER"
-	case "R":
-		return "ENABLE REPLICA TRIGGER"
-	case "A":
-		return "ENABLE ALWAYS TRIGGER"
-	}
-	return "ENABLE TRIGGER"
-}
-
 func (c *comparer) functions() {
 	for _, sig := range sortedKeys(c.want.Functions) {
 		w, g := c.want.Functions[sig], c.got.Functions[sig]
@@ -502,25 +480,25 @@ func (c *comparer) functions() {
 		target := "FUNCTION " + sig
 		if g == nil {
 			// A new function may be executed by PUBLIC: revoke that before granting what is declared.
-			sql := append([]string{functionDef(w), "REVOKE ALL ON " + target + " FROM PUBLIC;"},
+			sql := append([]ddl.Stmt{ddl.Printed{SQL: w.Def}, ddl.Revoke{On: target, From: []ddl.Role{ddl.PublicRole}}},
 				grants(target, w.Privileges, nil)...)
 			if w.Comment != "" {
-				sql = append(sql, commentOn(target, w.Comment))
+				sql = append(sql, ddl.Comment{On: target, Text: w.Comment})
 			}
 			c.add(createFunction, sig, object, "is missing", sql...)
 			continue
 		}
 		if g.Def != w.Def {
-			c.add(createFunction, sig, object, "has a different definition", functionDef(w))
+			c.add(createFunction, sig, object, "has a different definition", ddl.Printed{SQL: w.Def})
 		}
 		c.privileges(sig, object, target, g.Privileges, w.Privileges, nil)
 		if w.Comment != g.Comment {
-			c.add(comment, sig, object, commentWhat(g.Comment, w.Comment), commentOn(target, w.Comment))
+			c.add(comment, sig, object, commentWhat(g.Comment, w.Comment), ddl.Comment{On: target, Text: w.Comment})
 		}
 	}
 	for _, sig := range sortedKeys(c.got.Functions) {
 		if c.want.Functions[sig] == nil {
-			c.add(dropFunction, sig, "function "+sig, "is not declared", "DROP FUNCTION "+sig+";")
+			c.add(dropFunction, sig, "function "+sig, "is not declared", ddl.DropFunction{Signature: sig})
 		}
 	}
 }

@@ -144,7 +144,7 @@ func TestPlan_Drift(t *testing.T) {
 		name:  "missing column",
 		drift: `ALTER TABLE content_tag DROP COLUMN created_at`,
 		what:  []string{"is missing", "role app lacks INSERT (created_at), UPDATE (created_at)"},
-		sql: []string{"ALTER TABLE public.content_tag ADD COLUMN created_at timestamp with time zone DEFAULT now() NOT NULL;",
+		sql: []string{"ALTER TABLE public.content_tag ADD COLUMN created_at timestamp with time zone NOT NULL DEFAULT now();",
 			"GRANT INSERT (created_at) ON TABLE public.content_tag TO app;"},
 	}, {
 		name:  "changed default",
@@ -184,7 +184,7 @@ func TestPlan_Drift(t *testing.T) {
 		name:  "dropped table",
 		drift: `DROP TABLE webpages_webpage_tags`,
 		what:  []string{"is missing", "is missing (its table is missing)"},
-		sql: []string{"CREATE TABLE public.webpages_webpage_tags (\n    tenant_id uuid DEFAULT",
+		sql: []string{"CREATE TABLE public.webpages_webpage_tags (\n    tenant_id uuid NOT NULL DEFAULT",
 			"ALTER TABLE public.webpages_webpage_tags FORCE ROW LEVEL SECURITY;",
 			"CREATE POLICY tenant_isolation ON public.webpages_webpage_tags AS RESTRICTIVE",
 			"ADD CONSTRAINT webpages_webpage_tags_tag_id_fkey FOREIGN KEY"},

@@ -7,12 +7,12 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"pgtenant/engine/ddl"
-	"pgtenant/engine/migrate"
+	"pgtenant/engine/scratch"
 	"pgtenant/schema"
 )
 
-// Declared is the catalog the declaration m makes: the first migration of m (ddl.Plan(nil, m)) applied to a
-// scratch database created through serverURL (statement by statement: migrate.ExecEach), read inside the transaction that applied it, which is then rolled
+// Declared is the catalog the declaration m makes: the first migration of m (ddl.Diff(nil, m)) applied to a
+// scratch database created through serverURL (statement by statement: scratch.ExecEach), read inside the transaction that applied it, which is then rolled
 // back. The roles the migration creates are cluster-wide, and the rollback removes them again; so the role of
 // serverURL needs CREATEDB, and CREATEROLE unless the declared roles exist (as NOSUPERUSER NOBYPASSRLS). The
 // scratch database is dropped before Declared returns.
@@ -22,25 +22,25 @@ func Declared(ctx context.Context, serverURL string, m *schema.Model) (*Catalog,
 	if d := schema.CheckFragments(m); d.HasErrors() {
 		return nil, fmt.Errorf("drift: the declaration's SQL does not pass `pgtenant validate`: %w", d)
 	}
-	changes, err := ddl.Plan(nil, m)
+	changes, err := ddl.Diff(nil, m)
 	if err != nil {
 		return nil, fmt.Errorf("drift: plan the declaration: %w", err)
 	}
-	up, _ := ddl.Render(changes)
+	up, _ := ddl.Render(changes, ddl.SingleNode).Files()
 	cfg, err := pgx.ParseConfig(serverURL)
 	if err != nil {
 		return nil, fmt.Errorf("drift: scratch database: %w", err)
 	}
 	var cat *Catalog
-	err = migrate.WithScratch(ctx, serverURL, "pgtenant_plan_", func(database string) error {
-		scratch := cfg.Copy()
-		scratch.Database = database
-		conn, err := pgx.ConnectConfig(ctx, scratch)
+	err = scratch.With(ctx, serverURL, "pgtenant_plan_", func(database string) error {
+		dbCfg := cfg.Copy()
+		dbCfg.Database = database
+		conn, err := pgx.ConnectConfig(ctx, dbCfg)
 		if err != nil {
 			return fmt.Errorf("drift: connect to the scratch database: %w", err)
 		}
 		defer func() {
-			cctx, cancel := migrate.CleanupContext(ctx)
+			cctx, cancel := scratch.CleanupContext(ctx)
 			defer cancel()
 			_ = conn.Close(cctx)
 		}()
@@ -51,12 +51,12 @@ func Declared(ctx context.Context, serverURL string, m *schema.Model) (*Catalog,
 		// An explicit rollback, so that the roles are gone when Declared returns; if the connection broke, the
 		// server rolls back when the scratch database is dropped WITH (FORCE).
 		defer func() {
-			cctx, cancel := migrate.CleanupContext(ctx)
+			cctx, cancel := scratch.CleanupContext(ctx)
 			defer cancel()
 			_ = tx.Rollback(cctx)
 		}()
 		// Statement by statement, each alone in the extended protocol, which the server refuses to read as more.
-		if _, _, err := migrate.ExecEach(ctx, tx.Conn().PgConn(), up); err != nil {
+		if _, _, err := scratch.ExecEach(ctx, tx.Conn().PgConn(), up); err != nil {
 			return fmt.Errorf("drift: apply the declaration to a scratch database (does `pgtenant validate` pass?): %w", err)
 		}
 		cat, err = Read(ctx, tx)

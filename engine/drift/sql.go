@@ -2,7 +2,6 @@ package drift
 
 import (
 	"cmp"
-	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -11,8 +10,8 @@ import (
 	"pgtenant/schema"
 )
 
-// This file spells the SQL of the differences: GRANT and REVOKE from ACL items, CREATE POLICY from pg_policies'
-// fields, column definitions and comments.
+// This file turns catalog rows into ddl's typed statements: GRANT and REVOKE from ACL items, CREATE POLICY from
+// pg_policies' fields, column definitions. ddl.Render writes their SQL.
 
 // privilegeGroup is the privileges of one grantee that one GRANT or REVOKE statement gives or takes.
 type privilegeGroup struct {
@@ -53,19 +52,35 @@ func group(ps []Privilege, t *Table) []*privilegeGroup {
 	return out
 }
 
-// list spells a group's privileges as GRANT lists them: SELECT, INSERT (a, b).
-func (g *privilegeGroup) list(quote bool) []string {
-	out := slices.Clone(g.table)
+// list spells a group's privileges for a person: SELECT, INSERT (a, b).
+func (g *privilegeGroup) list() []string {
+	var out []string
+	for _, p := range g.privileges() {
+		s := p.Type
+		if len(p.Columns) > 0 {
+			s += " (" + strings.Join(p.Columns, ", ") + ")"
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// privileges are a group's privileges as GRANT lists them: on the object first, then on columns.
+func (g *privilegeGroup) privileges() []ddl.Privilege {
+	var out []ddl.Privilege
+	for _, typ := range g.table {
+		out = append(out, ddl.Privilege{Type: typ})
+	}
+	return append(out, g.columnPrivileges()...)
+}
+
+func (g *privilegeGroup) columnPrivileges() []ddl.Privilege {
 	types := slices.SortedFunc(maps.Keys(g.columns), func(a, b string) int {
 		return cmp.Compare(privilegeRank(a), privilegeRank(b))
 	})
-	for _, typ := range types {
-		cols := g.columns[typ]
-		if quote {
-			out = append(out, typ+" ("+ddl.Idents(cols)+")")
-		} else {
-			out = append(out, typ+" ("+strings.Join(cols, ", ")+")")
-		}
+	out := make([]ddl.Privilege, len(types))
+	for i, typ := range types {
+		out[i] = ddl.Privilege{Type: typ, Columns: g.columns[typ]}
 	}
 	return out
 }
@@ -73,7 +88,7 @@ func (g *privilegeGroup) list(quote bool) []string {
 func describePrivileges(ps []Privilege, t *Table) string {
 	var parts []string
 	for _, g := range group(ps, t) {
-		s := strings.Join(g.list(false), ", ")
+		s := strings.Join(g.list(), ", ")
 		if g.grantable {
 			s += " WITH GRANT OPTION"
 		}
@@ -83,105 +98,76 @@ func describePrivileges(ps []Privilege, t *Table) string {
 }
 
 // grants are the GRANT statements that give ps on target.
-func grants(target string, ps []Privilege, t *Table) []string {
-	var out []string
+func grants(target string, ps []Privilege, t *Table) []ddl.Stmt {
+	var out []ddl.Stmt
 	for _, g := range group(ps, t) {
 		// Privileges on the object and on columns go in separate statements, for the reviewer's eye.
-		stmt := func(list []string) {
-			s := "GRANT " + strings.Join(list, ", ") + " ON " + target + " TO " + roleName(g.grantee)
-			if g.grantable {
-				s += " WITH GRANT OPTION"
-			}
-			out = append(out, s+";")
+		stmt := func(list []ddl.Privilege) {
+			out = append(out, ddl.Grant{Privileges: list, On: target, To: []ddl.Role{role(g.grantee)}, GrantOption: g.grantable})
 		}
 		if len(g.table) > 0 {
-			stmt(g.table)
+			var list []ddl.Privilege
+			for _, typ := range g.table {
+				list = append(list, ddl.Privilege{Type: typ})
+			}
+			stmt(list)
 		}
-		for _, l := range (&privilegeGroup{columns: g.columns}).list(true) {
-			stmt([]string{l})
+		for _, p := range g.columnPrivileges() {
+			stmt([]ddl.Privilege{p})
 		}
 	}
 	return out
 }
 
 // revokes are the REVOKE statements that take ps on target away (with their grant option).
-func revokes(target string, ps []Privilege, t *Table) []string {
-	var out []string
+func revokes(target string, ps []Privilege, t *Table) []ddl.Stmt {
+	var out []ddl.Stmt
 	seen := map[string]bool{}
 	for _, g := range group(ps, t) {
-		list := g.list(true)
-		s := "REVOKE " + strings.Join(list, ", ") + " ON " + target + " FROM " + roleName(g.grantee) + ";"
-		if !seen[s] {
-			seen[s] = true
+		s := ddl.Revoke{Privileges: g.privileges(), On: target, From: []ddl.Role{role(g.grantee)}}
+		if key := ddl.SQL(ddl.SingleNode, s); !seen[key] {
+			seen[key] = true
 			out = append(out, s)
 		}
 	}
 	return out
 }
 
-// roleName spells a grantee or a policy role in SQL.
-func roleName(r string) string {
+// role is a grantee or a policy role as a statement names it.
+func role(r string) ddl.Role {
 	switch r {
 	case Public, "public":
-		return "PUBLIC"
+		return ddl.PublicRole
 	}
-	return ddl.Ident(r)
+	return ddl.Role{Name: r}
 }
 
-// createPolicySQL is CREATE POLICY for want's policy p on table t. The table's owner is got's owner when got has
-// the table, else CURRENT_USER: a new table is owned by the role that runs the SQL.
-func createPolicySQL(t *Table, p *Policy, got *Table) string {
-	roles := make([]string, len(p.Roles))
+// policyStmt creates want's policy p on table t. The table's owner is got's owner when got has the table,
+// else CURRENT_USER: a new table is owned by the role that runs the SQL.
+func policyStmt(t *Table, p *Policy, got *Table) ddl.Stmt {
+	roles := make([]ddl.Role, len(p.Roles))
 	for i, r := range p.Roles {
 		switch {
 		case r == Owner && got != nil && got.Owner != "":
-			roles[i] = ddl.Ident(got.Owner)
+			roles[i] = ddl.Role{Name: got.Owner}
 		case r == Owner:
-			roles[i] = "CURRENT_USER"
+			roles[i] = ddl.CurrentUser
 		default:
-			roles[i] = roleName(r)
+			roles[i] = role(r)
 		}
 	}
-	s := fmt.Sprintf("CREATE POLICY %s ON %s AS %s FOR %s TO %s", ddl.Ident(p.Name), qualified(t), permissive(p),
-		p.Command, strings.Join(roles, ", "))
-	if p.Using != "" {
-		s += "\n    USING (" + p.Using + ")"
-	}
-	if p.Check != "" {
-		s += "\n    WITH CHECK (" + p.Check + ")"
-	}
-	return s + ";"
+	return ddl.CreatePolicy{Name: p.Name, Table: qualified(t), As: schema.Kind(permissive(p)), For: schema.Command(p.Command),
+		To: roles, Using: p.Using, Check: p.Check}
 }
 
-// functionDef is CREATE OR REPLACE FUNCTION as pg_get_functiondef prints it, ended by a semicolon.
-func functionDef(f *Function) string { return strings.TrimRight(f.Def, "\n") + ";" }
-
-func addConstraintSQL(t *Table, con *Constraint) string {
-	return "ALTER TABLE " + qualified(t) + " ADD CONSTRAINT " + ddl.Ident(con.Name) + " " + con.Def + ";"
+func constraintStmt(t *Table, con *Constraint) ddl.Stmt {
+	return ddl.AddConstraint{Table: qualified(t), Constraint: ddl.Constraint{Name: con.Name, Def: con.Def}}
 }
 
-// columnDef is a column's definition in CREATE TABLE or ADD COLUMN.
-func columnDef(col *Column) string {
-	s := ddl.Ident(col.Name) + " " + col.Type
-	switch {
-	case col.Generated != "":
-		s += " GENERATED ALWAYS AS (" + col.Generated + ") STORED"
-	case col.Identity != "":
-		s += " GENERATED " + col.Identity + " AS IDENTITY"
-	case col.Default != "":
-		s += " DEFAULT " + col.Default
-	}
-	if col.NotNull {
-		s += " NOT NULL"
-	}
-	return s
-}
-
-func commentOn(target, text string) string {
-	if text == "" {
-		return "COMMENT ON " + target + " IS NULL;"
-	}
-	return "COMMENT ON " + target + " IS " + schema.QuoteLiteral(text) + ";"
+// column is a column's definition in CREATE TABLE or ADD COLUMN.
+func column(col *Column) ddl.Column {
+	return ddl.Column{Name: col.Name, Type: col.Type, NotNull: col.NotNull, Default: col.Default,
+		Generated: col.Generated, Identity: col.Identity}
 }
 
 func commentWhat(got, want string) string {

@@ -77,7 +77,7 @@ func TestRequestErrors(t *testing.T) {
 		{"cast not allowed", "GET", "/webpages_webpage" + q("select", "slug::regclass"), "", nil, 400, "PGRST100", "", true},
 		{"json path on a text column", "GET", "/webpages_webpage" + q("select", "title->>x"), "", nil, 400, "PGRST100", "",
 			true},
-		{"embedding", "GET", "/webpages_webpage" + q("select", "*,webpages_pagetheme(name)"), "", nil, 400, "PGRST100",
+		{"embedding no relationship", "GET", "/webpages_webpage" + q("select", "*,nope(name)"), "", nil, 400, "PGRST100",
 			"", true},
 		{"limit not a number", "GET", "/webpages_webpage" + q("limit", "ten"), "", nil, 400, "PGRST100", "", true},
 		{"or nested too deep", "GET", "/webpages_webpage" + q("or", "("+deep+")"), "", nil, 400, "PGRST100", "", true},

@@ -68,8 +68,23 @@ func List(dir string) ([]Migration, error) {
 	return out, nil
 }
 
-// ReadSnapshot reads the model in dir/schema.json; nil when there is none.
-func ReadSnapshot(dir string) (*schema.Model, error) {
+// Snapshot is what schema.json holds: the model the last migration produced, the version of the generator that
+// wrote the migrations, and the generated objects as they wrote them (ddl.Objects), so that a later pgtenant that
+// writes an object differently can plan the migration that brings the database up to date (ddl.Upgrade). A
+// schema.json written before pgtenant recorded the generator has Generator 0 and no Objects.
+type Snapshot struct {
+	*schema.Model
+	Generator int          `json:"generator,omitempty"`
+	Objects   []ddl.Object `json:"objects,omitempty"`
+}
+
+// NewSnapshot is the snapshot of m as this pgtenant generates it.
+func NewSnapshot(m *schema.Model) *Snapshot {
+	return &Snapshot{Model: m, Generator: ddl.GeneratorVersion, Objects: ddl.Objects(m)}
+}
+
+// LoadSnapshot reads dir/schema.json; nil when there is none.
+func LoadSnapshot(dir string) (*Snapshot, error) {
 	b, err := os.ReadFile(filepath.Join(dir, SnapshotFile))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -77,16 +92,29 @@ func ReadSnapshot(dir string) (*schema.Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
-	var m schema.Model
-	if err := json.Unmarshal(b, &m); err != nil {
+	s := &Snapshot{Model: &schema.Model{}}
+	if err := json.Unmarshal(b, s); err != nil {
 		return nil, fmt.Errorf("migrate: %s: %w", SnapshotFile, err)
 	}
-	return &m, nil
+	if s.Generator > ddl.GeneratorVersion {
+		return nil, fmt.Errorf("migrate: %s was written by a newer pgtenant (generator %d; this one is %d): upgrade pgtenant",
+			SnapshotFile, s.Generator, ddl.GeneratorVersion)
+	}
+	return s, nil
 }
 
-// Snapshot renders a model as the contents of schema.json.
-func Snapshot(m *schema.Model) ([]byte, error) {
-	b, err := json.MarshalIndent(m, "", "  ")
+// ReadSnapshot reads the model in dir/schema.json; nil when there is none.
+func ReadSnapshot(dir string) (*schema.Model, error) {
+	s, err := LoadSnapshot(dir)
+	if s == nil || err != nil {
+		return nil, err
+	}
+	return s.Model, nil
+}
+
+// Bytes renders the snapshot as the contents of schema.json.
+func (s *Snapshot) Bytes() ([]byte, error) {
+	b, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
@@ -116,9 +144,18 @@ func (e *DestructiveError) Error() string {
 		"To rename a table or column instead, declare renamed_from = \"old_name\"."
 }
 
+// UpgradeName names the migration that brings the objects of a deployment up to what this pgtenant generates
+// for the same declaration (ddl.Upgrade): NNNNNN_generator_upgrade.
+const UpgradeName = "generator_upgrade"
+
 // Generate returns the files (name → contents) of the next migrations that take the database described by dir
 // to next, plus the new snapshot; nil when nothing changed. That is one pair of files, and with
 // ConcurrentIndexes one more pair per index built concurrently.
+//
+// When this pgtenant writes a generated object (a policy) differently from how the migrations in dir wrote it,
+// as schema.json records, the first new pair is NNNNNN_generator_upgrade: it replaces those objects, and only
+// those, before the migration of the declaration's changes, if any. A schema.json that records no objects
+// (written by an older pgtenant) is taken to match this generator, and is rewritten with them.
 //
 // Before it returns them, Generate re-parses every file with PostgreSQL's parser and refuses them all unless
 // each holds exactly the statements it generated (CheckStatements): as many, of the same kinds, in the same
@@ -130,53 +167,101 @@ func Generate(dir string, next *schema.Model, opts GenerateOptions) (map[string]
 	if err != nil {
 		return nil, err
 	}
-	prev, err := ReadSnapshot(dir)
+	snap, err := LoadSnapshot(dir)
 	if err != nil {
 		return nil, err
+	}
+	var prev *schema.Model
+	var recorded []ddl.Object
+	if snap != nil {
+		prev, recorded = snap.Model, snap.Objects
+		if snap.Objects == nil {
+			recorded = ddl.Objects(prev)
+		}
 	}
 	if prev == nil && len(existing) > 0 {
 		return nil, fmt.Errorf("migrate: %s holds migrations but no %s, so the next one cannot be planned; "+
 			"restore %s from version control", dir, SnapshotFile, SnapshotFile)
 	}
-	files, err := generate(prev, next, existing, opts)
-	if err != nil || files == nil {
+	files, err := generate(prev, next, recorded, existing, opts)
+	if err != nil {
 		return nil, err
+	}
+	newSnap, err := NewSnapshot(next).Bytes()
+	if err != nil {
+		return nil, err
+	}
+	if len(files) == 0 {
+		// Nothing to migrate; the snapshot is rewritten only when it lacks what this pgtenant records.
+		old, err := os.ReadFile(filepath.Join(dir, SnapshotFile))
+		if err != nil || bytes.Equal(old, newSnap) {
+			return nil, nil
+		}
+		return map[string][]byte{SnapshotFile: newSnap}, nil
 	}
 	masked, err := schema.MaskFragments(prev, next)
 	if err != nil {
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
-	want, err := generate(masked[0], masked[1], existing, opts)
+	want, err := generate(masked[0], masked[1], maskRecorded(recorded, prev, masked[0]), existing, opts)
 	if err != nil {
 		return nil, fmt.Errorf("migrate: generate the migration without its SQL fragments: %w", err)
 	}
 	if err := CheckStatements(files, want); err != nil {
 		return nil, err
 	}
-	if files[SnapshotFile], err = Snapshot(next); err != nil {
-		return nil, err
-	}
+	files[SnapshotFile] = newSnap
 	return files, nil
 }
 
-// generate returns the migration files that take a database built from prev (nil: an empty one) to next, given
-// the existing migrations; nil when nothing changed.
-func generate(prev, next *schema.Model, existing []Migration, opts GenerateOptions) (map[string][]byte, error) {
+// maskRecorded is recorded as the generation without SQL fragments sees it: an object recorded as this generator
+// writes it for prev is recorded as it writes it for masked (prev with its fragments masked), so that the same
+// objects differ in both generations. A nil prev has no objects.
+func maskRecorded(recorded []ddl.Object, prev, masked *schema.Model) []ddl.Object {
 	if prev == nil {
-		changes, err := ddl.Plan(nil, next)
+		return nil
+	}
+	cur, mcur := ddl.Objects(prev), ddl.Objects(masked)
+	out := slices.Clone(recorded)
+	for i, r := range out {
+		for j, c := range cur {
+			if c.Kind == r.Kind && c.Table == r.Table && c.Name == r.Name && c.SQL == r.SQL && j < len(mcur) {
+				out[i].SQL = mcur[j].SQL
+			}
+		}
+	}
+	return out
+}
+
+// generate returns the migration files that take a database built from prev (nil: an empty one), whose generated
+// objects are recorded, to next, given the existing migrations; nil when nothing changed.
+func generate(prev, next *schema.Model, recorded []ddl.Object, existing []Migration, opts GenerateOptions) (map[string][]byte, error) {
+	if prev == nil {
+		changes, err := ddl.Diff(nil, next)
 		if err != nil {
 			return nil, err
 		}
 		m := Migration{Version: 1, Name: "init"}
-		up, down := ddl.Render(changes)
+		up, down := ddl.Render(changes, ddl.SingleNode).Files()
 		return map[string][]byte{m.UpFile(): []byte(up), m.DownFile(): []byte(down)}, nil
+	}
+	v := uint(1)
+	if len(existing) > 0 {
+		v = existing[len(existing)-1].Version + 1
+	}
+	files := map[string][]byte{}
+	if upgrade := ddl.Upgrade(recorded, ddl.Objects(prev)); len(upgrade) > 0 {
+		m := Migration{Version: v, Name: UpgradeName}
+		up, down := ddl.Render(upgrade, ddl.SingleNode).Files()
+		files[m.UpFile()], files[m.DownFile()] = []byte(up), []byte(down)
+		v++
 	}
 	mig, err := ddl.Incremental(prev, next, ddl.Options{ConcurrentIndexes: opts.ConcurrentIndexes})
 	if err != nil {
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
 	if len(mig.Changes) == 0 && len(mig.Concurrent) == 0 {
-		return nil, nil
+		return files, nil
 	}
 	if bad := mig.Destructive(); len(bad) > 0 && !opts.AllowDestructive {
 		e := &DestructiveError{}
@@ -189,20 +274,15 @@ func generate(prev, next *schema.Model, existing []Migration, opts GenerateOptio
 	if name == "" {
 		name = mig.Name
 	}
-	v := uint(1)
-	if len(existing) > 0 {
-		v = existing[len(existing)-1].Version + 1
-	}
-	files := map[string][]byte{}
 	if len(mig.Changes) > 0 {
 		m := Migration{Version: v, Name: name}
-		up, down := ddl.Render(mig.Changes)
+		up, down := ddl.Render(mig.Changes, ddl.SingleNode).Files()
 		files[m.UpFile()], files[m.DownFile()] = []byte(up), []byte(down)
 		v++
 	}
 	for _, c := range mig.Concurrent {
 		m := Migration{Version: v, Name: "index_" + strings.TrimPrefix(c.Object, "index ") + "_concurrently"}
-		up, down := ddl.RenderNonTransactional(c)
+		up, down := ddl.RenderNonTransactional(c, ddl.SingleNode)
 		files[m.UpFile()], files[m.DownFile()] = []byte(up), []byte(down)
 		v++
 	}
@@ -313,11 +393,11 @@ func Stale(dir string) ([]string, error) {
 	if err != nil || prev == nil {
 		return nil, err
 	}
-	changes, err := ddl.Plan(nil, prev)
+	changes, err := ddl.Diff(nil, prev)
 	if err != nil {
 		return nil, err
 	}
-	up, down := ddl.Render(changes)
+	up, down := ddl.Render(changes, ddl.SingleNode).Files()
 	var stale []string
 	for name, want := range map[string]string{existing[0].UpFile(): up, existing[0].DownFile(): down} {
 		got, err := os.ReadFile(filepath.Join(dir, name))

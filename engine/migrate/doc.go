@@ -21,5 +21,9 @@
 // transactions, and statements that cannot run in a transaction block (CREATE INDEX CONCURRENTLY, VACUUM) fail
 // unless they are alone in their file.
 //
-// migrate imports pgx and golang-migrate; it must not import net/http or engine/httpapi.
+// Scratch databases (engine/scratch) and checking the declaration's SQL fragments (engine/fragment) are not
+// migrate's: it knows the directory and the runner only.
+//
+// migrate imports pgx and golang-migrate; it must not import net/http, engine/httpapi, engine/scratch or
+// engine/fragment.
 package migrate

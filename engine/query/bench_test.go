@@ -85,3 +85,39 @@ func BenchmarkParse_Insert(b *testing.B) {
 		})
 	}
 }
+
+// embedRequest is the embedding list of issue 13: 20 pages, each with its
+// theme and its tags.
+func embedRequest(b *testing.B) query.Request {
+	m := model(b, "")
+	params, err := url.ParseQuery("select=id,title,slug,webpages_pagetheme(name),content_tag(name)&order=title&limit=20")
+	if err != nil {
+		b.Fatal(err)
+	}
+	return query.Request{Model: m, Table: m.Table("webpages_webpage"), Method: "GET", Params: params, Tenant: testTenant}
+}
+
+// BenchmarkParse_Embed measures the parse of an embedding request, with the
+// relationships derived per request (Request.Relationships nil) and once.
+func BenchmarkParse_Embed(b *testing.B) {
+	r := embedRequest(b)
+	b.Run("derived", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := query.Parse(r); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	r.Relationships = query.ModelRelationships(r.Model)
+	b.Run("given", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			q, err := query.Parse(r)
+			if err != nil {
+				b.Fatal(err)
+			}
+			q.SQL()
+		}
+	})
+}

@@ -18,7 +18,7 @@ var vocabulary = wordSet(`
 	false public pg_catalog count bigint coalesce json_agg row_to_json json_build_object string_agg
 	replace json_each_text to_tsvector regconfig to_tsquery plainto_tsquery phraseto_tsquery
 	websearch_to_tsquery json_populate_record json_populate_recordset jsonb_populate_recordset
-	jsonb_agg jsonb_build_object jsonb_array_elements xmax ctid
+	jsonb_agg jsonb_build_object jsonb_array_elements xmax ctid EXISTS JOIN
 	total page_total inserted body pgrst_source pgrst_source_count _postgrest_t pgrst_row
 	pgrst_body pgrst_e pgrst_c pgrst_inserted k v n
 	text varchar char integer bigint smallint numeric real float8 boolean uuid json jsonb date time
@@ -159,7 +159,7 @@ func checkSQL(m *schema.Model, sql string, args []any) error {
 	for _, tk := range toks {
 		switch tk.kind {
 		case 'w':
-			if !vocabulary[tk.text] && !v.words[tk.text] {
+			if !vocabulary[tk.text] && !v.words[tk.text] && !isEmbedAlias(tk.text) {
 				return fmt.Errorf("word %q is neither the builder's nor the model's", tk.text)
 			}
 		case 'q':
@@ -195,6 +195,17 @@ func checkSQL(m *schema.Model, sql string, args []any) error {
 		}
 	}
 	return nil
+}
+
+// isEmbedAlias reports whether w is an alias the builder gives an embedded
+// table: pgrst_ and a number.
+func isEmbedAlias(w string) bool {
+	n, ok := strings.CutPrefix(w, "pgrst_")
+	if !ok || n == "" {
+		return false
+	}
+	_, err := strconv.Atoi(n)
+	return err == nil
 }
 
 // containsToken reports whether s occurs in sql not glued to a longer word.

@@ -29,7 +29,18 @@
 //	order=a.desc.nullslast,b   limit=10  offset=20   Range: 0-9 (intersected with limit/offset)
 //	columns="a","b"   on_conflict=a,b
 //
-// Embedding (select=rel(cols), rel.order, …) is refused with ErrEmbedding for now, as are aggregates.
+//	select=*,alias:rel!hint!inner(cols,sub(*)),...rel(cols)   embedded resources, nested up to Limits.MaxEmbedDepth
+//	rel.col=op.v  rel.order=…  rel.limit=N  rel.offset=N  rel.or=(…)  a.b.col=…   an embed's own parameters, by path
+//	order=rel(col).desc   a parent ordered by a to-one embed's column
+//	rel=is.null  rel=not.is.null   parents without / with a matching embedded row (a.rel=… one level down)
+//
+// Embeds follow Relationships derived from foreign keys (Request.Relationships, else ModelRelationships):
+// many-to-one and one-to-one (an object or null; a foreign key over a unique key is one-to-one both ways),
+// one-to-many (an array) and many-to-many through a junction table whose two foreign keys are part of its
+// primary key (an array). The hint after '!' is a constraint name, a column of a single-column foreign key or a junction
+// table; !inner drops the parents without a match, !left (the default) keeps them. Refusals are
+// *EmbedError with PostgREST's codes (PGRST200, PGRST201, PGRST108, PGRST118, PGRST119); aggregates are
+// refused with a *ParseError.
 // Differences from PostgREST: a parameter that is not a column operator is an error (PostgREST ignores it);
 // count=planned and count=estimated count exactly; an unreadable Range header is refused (PostgREST ignores it).
 //
@@ -48,6 +59,10 @@
 //	SELECT <count or NULL>::bigint AS total, pg_catalog.count(*) AS page_total, <inserted> AS inserted,
 //	  <json_agg | first object | CSV | ''> AS body
 //	FROM (SELECT <select list> FROM pgrst_source) _postgrest_t
+//
+// An embed is a correlated sub-select in the select list (row_to_json for a to-one, json_agg for a to-many),
+// an !inner embed also an EXISTS in its parent's WHERE, a spread one sub-select per column (see embed_sql.go):
+// the statement stays one, whatever the depth, and a write's RETURNING rows embed like a read's.
 //
 // A plain JSON array read (Streams: a GET, not singular, not CSV, no count) can instead be rendered by RowsSQL as
 // one row per element, (page_total, body), so that the HTTP layer passes rows on as they arrive instead of holding

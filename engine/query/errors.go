@@ -47,9 +47,10 @@ var (
 	// ErrReadOnly: a write to a shared table. PostgREST would fail with 42501
 	// (403) from the missing privilege; answer 403 likewise.
 	ErrReadOnly = errors.New("query: shared tables are read-only")
-	// ErrEmbedding: select=rel(cols), rel.order, rel.limit, rel.or and other
-	// resource embedding, not supported yet. Answer 400 (PGRST100 family).
-	ErrEmbedding = errors.New("query: embedding is not supported yet")
+	// ErrEmbedding: an embedding the relationships cannot serve. Every
+	// *EmbedError unwraps to it, so that a layer mapping only the sentinel
+	// still answers 400; map *EmbedError first for PostgREST's codes.
+	ErrEmbedding = errors.New("query: embedding refused")
 	// ErrLimit: too deep an or/and nesting, too many filter terms, too many
 	// in values or too many computed select keys (see Limits). Answer 400.
 	ErrLimit = errors.New("query: request exceeds a limit")
@@ -79,9 +80,4 @@ func (e *ColumnError) InBody() bool { return e.Param == BodyParam || e.Param == 
 // limitError wraps ErrLimit with what was exceeded.
 func limitError(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrLimit}, args...)...)
-}
-
-// embedding wraps ErrEmbedding with where it was asked for.
-func embedding(param, what string) error {
-	return fmt.Errorf("%w: %s %q", ErrEmbedding, param, what)
 }

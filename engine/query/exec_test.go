@@ -58,9 +58,9 @@ func openDatabase(t *testing.T, name string) database {
 		db = pgtest.New(t)
 	} else {
 		db = pgtest.NewEmpty(t)
-		changes, err := ddl.Plan(nil, model(t, name))
+		changes, err := ddl.Diff(nil, model(t, name))
 		require.NoError(t, err)
-		up, _ := ddl.Render(changes)
+		up, _ := ddl.Render(changes, ddl.SingleNode).Files()
 		pgtest.ExecScript(t, db.Owner, up)
 	}
 	for i, tenant := range []string{testTenant, otherTenant} {

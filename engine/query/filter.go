@@ -73,6 +73,9 @@ type filter struct {
 	Config string   // the text search configuration of fts(config); "" for none
 	Value  string   // the operand; for is. one of the isValues keys
 	List   []string // the items of in.(…)
+	// Embed is set for rel=is.null or rel=not.is.null on an embed of the
+	// level (Field.Name is its key): whether the parent has a matching row.
+	Embed *embed
 }
 
 // cond is a node of the filter tree: a leaf holding a filter, or an and/or
@@ -165,11 +168,14 @@ func parseFilter(tb *table, key, value string) (*filter, error) {
 		return nil, err
 	}
 	if !ks.eof() {
-		if ks.peek() == '.' {
-			return nil, embedding("filter", key)
-		}
-		return nil, ks.unexpected(`"->", "->>" or end of input`)
+		return nil, ks.unexpected(`"->", "->>", "." or end of input`)
 	}
+	return parseFilterValue(tb, key, f, value)
+}
+
+// parseFilterValue reads the value of a filter on the field f of tb; key
+// is the parameter, for errors.
+func parseFilterValue(tb *table, key string, f fieldRef, value string) (*filter, error) {
 	vs := newScanner(key, value)
 	flt, err := vs.opExpr(false)
 	if err != nil {

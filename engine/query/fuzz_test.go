@@ -8,7 +8,10 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 
 	"pgtenant/engine/query"
@@ -28,7 +31,7 @@ func FuzzParse(f *testing.F) {
 			f.Add(src)
 		}
 	}
-	models := map[string]*schema.Model{"": model(f, ""), "types": model(f, "types")}
+	models := map[string]*schema.Model{"": model(f, ""), "types": model(f, "types"), "shop": model(f, "shop")}
 	lookup := func(name string) (*schema.Model, error) {
 		if m, ok := models[name]; ok {
 			return m, nil
@@ -59,8 +62,27 @@ func FuzzParseParams(f *testing.F) {
 		}
 		f.Add(tr.Table.Name, tr.Params.Get("select"), tr.Params.Get("order"), key, value)
 	}
+	// The embedding grammar: nesting, aliases, hints, !inner, spreads, and
+	// the parameters of an embed (filters, order, limit, or) by path.
+	for _, s := range [][5]string{
+		{"webpages_webpage", "*,theme:webpages_pagetheme!inner(*)", "theme(name).desc", "theme.name", "eq.dark"},
+		{"webpages_webpage", "id,...webpages_pagetheme!theme_id(name)", "", "", ""},
+		{"content_namespace", "slug,webpages_webpage(slug,content_tag!left(name),webpages_pagetheme(name))",
+			"slug", "webpages_webpage.content_tag.or", "(name.eq.a,slug.like.*b)"},
+		{"content_namespace", "webpages_webpage(*)", "", "webpages_webpage.order", "title.desc,webpages_pagetheme(name)"},
+		{"content_namespace", "pages:webpages_webpage(*)", "", "pages.limit", "2"},
+		{"content_category", "name,parent:parent_id(name),kids:content_category!parent_id(name)", "",
+			"kids.not.and", "(name.eq.x,position.gt.1)"},
+		{"content_language", "code,content_namespace(slug)", "", "content_namespace.slug", "in.(a,b)"},
+		{"webpages_webpage", "id,content_tag(", "", "", ""},
+		{"webpages_webpage", "id,content_tag(a(b(c(d(e(f(*)))))))", "", "", ""},
+		{"order", "*,customer(*),items:order_item(quantity,product(name))", "customer(name)", "items.quantity", "gt.1"},
+		{"invoice", "id,customer(name)", "", "", ""},
+	} {
+		f.Add(s[0], s[1], s[2], s[3], s[4])
+	}
 	tables := map[string]*schema.Model{}
-	for _, name := range []string{"", "types"} {
+	for _, name := range []string{"", "types", "shop"} {
 		m := model(f, name)
 		for _, t := range m.Tables {
 			tables[t.Name] = m
@@ -72,8 +94,8 @@ func FuzzParseParams(f *testing.F) {
 			return
 		}
 		r := query.Request{Model: m, Table: m.Table(table), Method: "GET", Params: url.Values{}, Tenant: testTenant}
-		if r.Table.Shared {
-			r.Tenant = ""
+		if r.Table.Shared && len(sel)%2 == 0 {
+			r.Tenant = "" // a shared table's request, with or without the tenant
 		}
 		r.Params.Set("select", sel)
 		if order != "" {
@@ -96,6 +118,9 @@ func checkAccepted(t *testing.T, r query.Request) {
 	}
 	sql, args := q.SQL()
 	if err := checkSQL(r.Model, sql, args); err != nil {
+		t.Fatalf("%v\n%s\n%q", err, sql, args)
+	}
+	if err := checkEmbedTenant(r.Model, r.Tenant, sql, args); err != nil {
 		t.Fatalf("%v\n%s\n%q", err, sql, args)
 	}
 	again := r
@@ -152,4 +177,44 @@ func FuzzParseBody(f *testing.F) {
 			}
 		}
 	})
+}
+
+var embeddedTable = regexp.MustCompile(`public\.("(?:[^"]|"")+"|\w+) AS (pgrst_\d+)`)
+
+// checkEmbedTenant holds invariant 4 inside embeds: every tenant table a
+// statement reads under an alias (an embed, a junction) carries
+// "<alias>.tenant_id = $n" with the request's tenant as $n.
+func checkEmbedTenant(m *schema.Model, tenant, sql string, args []any) error {
+	if tenant == "" {
+		if slices.Contains(args, any(testTenant)) {
+			return fmt.Errorf("no tenant, yet an argument is a tenant")
+		}
+		return nil // every embedded tenant table is "false" (TestParse_Golden shows it)
+	}
+	for _, g := range embeddedTable.FindAllStringSubmatch(sql, -1) {
+		name := g[1]
+		if strings.HasPrefix(name, `"`) {
+			name = strings.ReplaceAll(name[1:len(name)-1], `""`, `"`)
+		}
+		t := m.Table(name)
+		if t == nil {
+			return fmt.Errorf("embedded table %s is not in the model", g[1])
+		}
+		if t.Shared {
+			continue
+		}
+		found := false
+		re := regexp.MustCompile(`\b` + g[2] + `\.` + m.Tenancy.Column + ` = \$(\d+)`)
+		for _, p := range re.FindAllStringSubmatch(sql, -1) {
+			n, _ := strconv.Atoi(p[1])
+			if n < 1 || n > len(args) || args[n-1] != tenant {
+				return fmt.Errorf("%s is compared with $%s, not the tenant", g[2], p[1])
+			}
+			found = true
+		}
+		if !found {
+			return fmt.Errorf("embedded tenant table %s (%s) has no tenant predicate", g[1], g[2])
+		}
+	}
+	return nil
 }

@@ -85,6 +85,7 @@ func parseRequestText(src []byte, models func(string) (*schema.Model, error)) (t
 	}
 	tr.Method, tr.Params, tr.Tenant = method, params, testTenant
 	var prefer []string
+	explicitTenant := false
 	for ; i < len(lines) && lines[i] != ""; i++ {
 		name, value, ok := strings.Cut(lines[i], ":")
 		if !ok {
@@ -102,7 +103,7 @@ func parseRequestText(src []byte, models func(string) (*schema.Model, error)) (t
 				return tr, err
 			}
 		case "x-tenant":
-			tr.Tenant = value
+			tr.Tenant, explicitTenant = value, true
 		case "x-max-rows":
 			if tr.MaxRows, err = strconv.Atoi(value); err != nil {
 				return tr, err
@@ -127,8 +128,8 @@ func parseRequestText(src []byte, models func(string) (*schema.Model, error)) (t
 	if tr.Table = tr.Model.Table(path); tr.Table == nil {
 		return tr, fmt.Errorf("unknown table %q", path)
 	}
-	if tr.Table.Shared {
-		tr.Tenant = ""
+	if tr.Table.Shared && !explicitTenant {
+		tr.Tenant = "" // a shared table needs none, unless it embeds a tenant table
 	}
 	return tr, nil
 }

@@ -44,6 +44,10 @@ type Request struct {
 	// Limits bounds the work a request may ask for; zero fields take the
 	// DefaultLimits values.
 	Limits Limits
+	// Relationships are the relationships embeds may follow (see
+	// Relationships); nil derives them from Model (ModelRelationships),
+	// which a server should do once per model and pass here.
+	Relationships []Relationship
 }
 
 // Limits bounds the filter grammar, so that a request is refused with
@@ -52,10 +56,13 @@ type Limits struct {
 	MaxDepth    int // nesting of or/and trees: or=(…) is 1, or=(and(…)) is 2
 	MaxTerms    int // filter terms in the whole request, top-level and inside trees
 	MaxInValues int // items of one in.(…) list
+	// MaxEmbedDepth is the deepest nesting of embedded resources:
+	// select=*,a(*) is 1, select=*,a(b(*)) is 2.
+	MaxEmbedDepth int
 }
 
 // DefaultLimits are the limits a zero Limits field means.
-var DefaultLimits = Limits{MaxDepth: 8, MaxTerms: 100, MaxInValues: 1000}
+var DefaultLimits = Limits{MaxDepth: 8, MaxTerms: 100, MaxInValues: 1000, MaxEmbedDepth: DefaultMaxEmbedDepth}
 
 func (l Limits) withDefaults() Limits {
 	if l.MaxDepth <= 0 {
@@ -66,6 +73,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxInValues <= 0 {
 		l.MaxInValues = DefaultLimits.MaxInValues
+	}
+	if l.MaxEmbedDepth <= 0 {
+		l.MaxEmbedDepth = DefaultLimits.MaxEmbedDepth
 	}
 	return l
 }
@@ -83,6 +93,7 @@ type Query struct {
 	order    orderList
 	win      window
 	write    *write // POST, PATCH and DELETE
+	qual     string // an embedded level's table alias, qualifying its columns; "" at the top
 }
 
 // reserved are the parameters that are not filters.
@@ -93,11 +104,13 @@ var reserved = map[string]bool{
 
 // Parse checks a request against the model and returns the query it asks
 // for. Errors: *ParseError for grammar mistakes; *ColumnError
-// (ErrUnknownColumn) for names the table lacks; ErrEmbedding, ErrLimit,
-// ErrRange, ErrNoFilter (PATCH or DELETE without a filter), ErrReadOnly
+// (ErrUnknownColumn) for names the table lacks; *EmbedError for embeds
+// the relationships cannot serve; ErrLimit, ErrRange, ErrNoFilter (PATCH or DELETE without a filter), ErrReadOnly
 // (a write to a shared table) and ErrForeignTenant (a body naming another
 // tenant), each wrapped with details. Any other error is a caller's mistake
-// (no model, no tenant for a tenant table, an unknown method).
+// (no model, no tenant for a tenant table, an unknown method). A shared
+// table's request may carry the tenant, and should: its embedded tenant
+// tables are read for that tenant, and without one they have no rows.
 //
 // As in PostgREST, a POST checks but does not apply filters, order, limit
 // and offset, and PATCH and DELETE use order only together with limit or
@@ -127,11 +140,14 @@ func Parse(r Request) (*Query, error) {
 		sel = v[0]
 	}
 	var err error
-	if q.sel, err = parseSelect(q.tb, sel); err != nil {
+	if q.sel, err = parseSelectIn(newEmbedCtx(r.Model, r.Relationships, lim.MaxEmbedDepth), q.tb, sel); err != nil {
+		return nil, err
+	}
+	if err := q.checkEmbedTenant(); err != nil {
 		return nil, err
 	}
 	if v := r.Params.Get("order"); v != "" {
-		if q.order, err = parseOrder(q.tb, v); err != nil {
+		if q.order, err = parseOrderIn(q.tb, q.sel, "order", v); err != nil {
 			return nil, err
 		}
 	}
@@ -180,11 +196,15 @@ func (q *Query) parseFilters(params url.Values, lim Limits) error {
 				conds = append(conds, keyed{k, c})
 			}
 		case reserved[k]:
-		case strings.Contains(k, ".") && isEmbedParam(k):
-			return embedding("parameter", k)
+		case isEmbedKey(k):
+			// name.col, name.order, …: embedParams reads them.
 		default:
 			for _, v := range params[k] {
-				f, err := parseFilter(q.tb, k, v)
+				f := embedNullFilter(q.sel, k, v)
+				var err error
+				if f == nil {
+					f, err = parseFilter(q.tb, k, v)
+				}
 				if err != nil {
 					return err
 				}
@@ -197,8 +217,39 @@ func (q *Query) parseFilters(params url.Values, lim Limits) error {
 	for _, kc := range conds {
 		q.where = append(q.where, kc.c)
 	}
+	if err := q.embedParams(params, keys, lim); err != nil {
+		return err
+	}
+	terms, err := q.embedTerms(lim)
+	if err != nil {
+		return err
+	}
+	n, err := countTerms(q.where, lim)
+	if err != nil {
+		return err
+	}
+	terms += n
+	if terms > lim.MaxTerms {
+		return limitError("%d filter terms, more than %d", terms, lim.MaxTerms)
+	}
+	return nil
+}
+
+// isEmbedKey reports whether k is an embedded resource's parameter: its key
+// starts with a path of embed keys (rel.col, rel.order, a.b.limit, …).
+func isEmbedKey(k string) bool {
+	if !strings.Contains(k, ".") {
+		return false
+	}
+	path, _, err := splitEmbedKey(k)
+	return err == nil && len(path) > 0
+}
+
+// countTerms counts the filter terms of conds and checks their in lists
+// against lim.
+func countTerms(conds []*cond, lim Limits) (int, error) {
 	terms := 0
-	for _, c := range q.where {
+	for _, c := range conds {
 		if err := c.walk(func(f *filter) error {
 			terms++
 			if len(f.List) > lim.MaxInValues {
@@ -206,24 +257,38 @@ func (q *Query) parseFilters(params url.Values, lim Limits) error {
 			}
 			return nil
 		}); err != nil {
-			return err
+			return 0, err
 		}
 	}
-	if terms > lim.MaxTerms {
-		return limitError("%d filter terms, more than %d", terms, lim.MaxTerms)
-	}
-	return nil
+	return terms, nil
 }
 
-// isEmbedParam reports whether k is an embedded resource's parameter:
-// rel.order, rel.limit, rel.offset, rel.select, rel.or, rel.and.
-func isEmbedParam(k string) bool {
-	last := k[strings.LastIndexByte(k, '.')+1:]
-	switch last {
-	case "order", "limit", "offset", "select", "or", "and", "columns", "on_conflict":
-		return true
+// levelValues adds the order, limit, offset and filters of the level to v,
+// each key led by prefix (an embed's path and a '.'; "" at the top).
+func (q *Query) levelValues(v url.Values, prefix string) {
+	if len(q.order) > 0 {
+		v.Set(prefix+"order", q.order.String())
 	}
-	return false
+	if q.win.Limit >= 0 {
+		v.Set(prefix+"limit", strconv.FormatInt(q.win.Limit, 10))
+	}
+	if q.win.Offset > 0 {
+		v.Set(prefix+"offset", strconv.FormatInt(q.win.Offset, 10))
+	}
+	for _, c := range q.where {
+		if c.Filter != nil {
+			v.Add(prefix+c.Filter.Field.String(), c.Filter.opString(false))
+			continue
+		}
+		k := "and"
+		if c.Or {
+			k = "or"
+		}
+		if c.Not {
+			k = "not." + k
+		}
+		v.Add(prefix+k, c.treeString(false))
+	}
 }
 
 // walk calls fn for every filter of the tree.
@@ -256,30 +321,8 @@ func (q *Query) Prefer() Prefer { return q.prefer }
 func (q *Query) Values() url.Values {
 	v := url.Values{}
 	v.Set("select", q.sel.String())
-	if len(q.order) > 0 {
-		v.Set("order", q.order.String())
-	}
-	if q.win.Limit >= 0 {
-		v.Set("limit", strconv.FormatInt(q.win.Limit, 10))
-	}
-	if q.win.Offset > 0 {
-		v.Set("offset", strconv.FormatInt(q.win.Offset, 10))
-	}
-	for _, c := range q.where {
-		if c.Filter != nil {
-			k := c.Filter.Field.String()
-			v.Add(k, c.Filter.opString(false))
-			continue
-		}
-		k := "and"
-		if c.Or {
-			k = "or"
-		}
-		if c.Not {
-			k = "not." + k
-		}
-		v.Add(k, c.treeString(false))
-	}
+	q.levelValues(v, "")
+	q.embedValues(v)
 	if w := q.write; w != nil {
 		if w.columnsParam != nil {
 			v.Set("columns", joinNames(w.columnsParam))
@@ -307,6 +350,16 @@ const maxBuiltKeys = 50
 // alias or a JSON path is present) with more keys than json_build_object
 // takes.
 func (q *Query) checkOutputs() error {
+	if err := walkEmbeds(q.sel, nil, func(e *embed, _ []string) error {
+		return (&Query{tb: e.q.tb, sel: e.Items}).checkLevelOutputs()
+	}); err != nil {
+		return err
+	}
+	return q.checkLevelOutputs()
+}
+
+// checkLevelOutputs is checkOutputs for the level's own keys.
+func (q *Query) checkLevelOutputs() error {
 	if n := q.outputCount(); n <= maxBuiltKeys {
 		return nil
 	}

@@ -11,6 +11,7 @@ type selectItem struct {
 	Alias string
 	Field fieldRef
 	Cast  string // the canonical type name from castTypes; "" for none
+	Embed *embed // an embedded resource instead of a field
 }
 
 // castTypes allow-lists the types select may cast to, by the spellings a
@@ -38,6 +39,10 @@ func (s selectList) String() string {
 	for i, it := range s {
 		if it.Star {
 			parts[i] = "*"
+			continue
+		}
+		if it.Embed != nil {
+			parts[i] = it.Embed.String()
 			continue
 		}
 		var b strings.Builder
@@ -81,49 +86,81 @@ func stripSpaces(s string) string {
 	return b.String()
 }
 
-// parseSelect reads the select parameter (PostgREST's pFieldForest, without
-// embedding): a comma-separated list of *, col, alias:col, col::type and JSON
-// paths. An empty value selects no column: every row is {}.
+// parseSelect reads the select parameter with the model's relationships and
+// the default depth limit (see parseSelectIn).
 func parseSelect(tb *table, value string) (selectList, error) {
+	return parseSelectIn(newEmbedCtx(tb.model, nil, 0), tb, value)
+}
+
+// parseSelectIn reads the select parameter (PostgREST's pFieldForest): a
+// comma-separated list of *, col, alias:col, col::type, JSON paths and
+// embedded resources, alias:rel!hint!inner(…) and ...rel(…), nested up to
+// ctx.maxDepth. An empty value selects no column: every row is {}.
+func parseSelectIn(ctx *embedCtx, tb *table, value string) (selectList, error) {
 	value = stripSpaces(value)
 	if value == "" {
 		return selectList{}, nil
 	}
 	sc := newScanner("select", value)
-	var out selectList
-	for {
-		it, err := sc.selectItem()
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, it)
-		if sc.eof() {
-			break
-		}
-		if !sc.accept(",") {
-			return nil, sc.unexpected(`"," or end of input`)
-		}
+	out, err := sc.selectItems(0, ctx.maxDepth)
+	if err != nil {
+		return nil, err
 	}
-	for _, it := range out {
-		if it.Star {
-			continue
+	if !sc.eof() {
+		if sc.peek() == ')' {
+			return nil, sc.errf("unbalanced parenthesis: \")\" without \"(\"")
 		}
-		if _, err := tb.resolve(it.Field, "select"); err != nil {
-			return nil, err
-		}
+		return nil, sc.unexpected(`"," or end of input`)
+	}
+	if err := ctx.resolve(tb, out); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
 
-func (sc *scanner) selectItem() (selectItem, error) {
+// selectItems reads items separated by ',' up to the end or a ')', which
+// it leaves for the caller; none at all (rel()) is an empty list.
+func (sc *scanner) selectItems(depth, maxDepth int) (selectList, error) {
+	out := selectList{}
+	if sc.eof() || sc.peek() == ')' {
+		if depth == 0 && !sc.eof() {
+			return nil, sc.unexpected("a field")
+		}
+		return out, nil
+	}
+	for {
+		it, err := sc.selectItem(depth, maxDepth)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, it)
+		if !sc.accept(",") {
+			return out, nil
+		}
+	}
+}
+
+// atItemEnd reports whether an item ends here: the end, ',' or ')'.
+func (sc *scanner) atItemEnd() bool { return sc.eof() || sc.peek() == ',' || sc.peek() == ')' }
+
+func (sc *scanner) selectItem(depth, maxDepth int) (selectItem, error) {
 	if sc.accept("*") {
-		if !sc.eof() && sc.peek() != ',' {
+		if !sc.atItemEnd() {
 			return selectItem{}, sc.unexpected(`"," or end of input`)
 		}
 		return selectItem{Star: true}, nil
 	}
-	if sc.has("..") {
-		return selectItem{}, embedding("select", "spread "+sc.s[sc.pos:])
+	if sc.accept("...") {
+		e := &embed{Spread: true}
+		n, err := sc.name()
+		if err != nil {
+			return selectItem{}, err
+		}
+		e.Name = n
+		if err := sc.embedItem(depth, maxDepth, e); err != nil {
+			return selectItem{}, err
+		}
+		return selectItem{Embed: e}, nil
 	}
 	var it selectItem
 	start := sc.pos
@@ -144,7 +181,14 @@ func (sc *scanner) selectItem() (selectItem, error) {
 		if sc.has("()") && len(it.Field.Path) == 0 && isAggregate(it.Field.Name) {
 			return selectItem{}, sc.errf("aggregate functions are not supported")
 		}
-		return selectItem{}, embedding("select", it.Field.Name)
+		if len(it.Field.Path) > 0 {
+			return selectItem{}, sc.unexpected(`"::", "," or end of input`)
+		}
+		e := &embed{Alias: it.Alias, Name: it.Field.Name}
+		if err := sc.embedItem(depth, maxDepth, e); err != nil {
+			return selectItem{}, err
+		}
+		return selectItem{Embed: e}, nil
 	}
 	if sc.accept("::") {
 		castStart := sc.pos
@@ -162,7 +206,7 @@ func (sc *scanner) selectItem() (selectItem, error) {
 		}
 		it.Cast = typ
 	}
-	if !sc.eof() && sc.peek() != ',' {
+	if !sc.atItemEnd() {
 		return selectItem{}, sc.unexpected(`"->", "->>", "::", "," or end of input`)
 	}
 	return it, nil

@@ -41,6 +41,7 @@ type builder struct {
 	args   []any
 	tenant string  // the $n of the tenant, once allocated
 	where  *string // the rendered WHERE, once rendered: the count reuses its arguments
+	alias  int     // the last pgrst_<n> alias of an embedded table
 }
 
 func (b *builder) arg(v string) string {
@@ -155,6 +156,10 @@ func (q *Query) outputs() []output {
 			}
 			continue
 		}
+		if it.Embed != nil {
+			out = append(out, it.Embed.outputs()...)
+			continue
+		}
 		c, _ := q.tb.column(it.Field.Name)
 		key := it.Alias
 		if key == "" {
@@ -169,7 +174,7 @@ func (q *Query) outputs() []output {
 // own name, with no alias, cast or JSON path.
 func (q *Query) plainSelect() bool {
 	for _, it := range q.sel {
-		if !it.Star && (it.Alias != "" || it.Cast != "" || len(it.Field.Path) > 0) {
+		if !it.Star && (it.Alias != "" || it.Cast != "" || len(it.Field.Path) > 0 || it.Embed != nil) {
 			return false
 		}
 	}
@@ -180,9 +185,12 @@ func (q *Query) plainSelect() bool {
 func (q *Query) outputCount() int {
 	n := 0
 	for _, it := range q.sel {
-		if it.Star {
+		switch {
+		case it.Star:
 			n += len(q.tb.columns())
-		} else {
+		case it.Embed != nil && it.Embed.Spread:
+			n += len(it.Embed.outputs())
+		default:
 			n++
 		}
 	}
@@ -196,6 +204,9 @@ func (q *Query) outputCount() int {
 func (q *Query) innerSQL(b *builder) (inner, row string) {
 	if !q.returnsBody() {
 		return "SELECT * FROM pgrst_source", "_postgrest_t"
+	}
+	if q.sel.hasEmbeds() {
+		return q.embedInnerSQL(b)
 	}
 	if q.plainSelect() {
 		// The common case (select=* or plain column names), without the
@@ -273,6 +284,9 @@ func csvField(s string) string {
 // fieldSQL is a column with its JSON path, each key or index an argument.
 func (q *Query) fieldSQL(b *builder, f fieldRef) string {
 	s := ddl.Ident(f.Name)
+	if q.qual != "" {
+		s = q.qual + "." + s // an embedded level: its table's alias
+	}
 	for _, p := range f.Path {
 		if p.Text {
 			s += " ->> "
@@ -310,6 +324,9 @@ func (q *Query) whereSQL(b *builder) string {
 	for _, c := range q.where {
 		parts = append(parts, q.condSQL(b, c))
 	}
+	if q.write == nil {
+		parts = append(parts, q.innerEmbedsSQL(b, q.self())...)
+	}
 	w := strings.Join(parts, " AND ")
 	b.where = &w
 	return w
@@ -322,7 +339,7 @@ func (q *Query) orderSQL(b *builder) string {
 	}
 	parts := make([]string, len(q.order))
 	for i, t := range q.order {
-		s := q.fieldSQL(b, t.Field)
+		s := q.orderFieldSQL(b, t)
 		switch t.Dir {
 		case "asc":
 			s += " ASC"

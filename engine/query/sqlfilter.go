@@ -27,6 +27,9 @@ func (q *Query) condSQL(b *builder, c *cond) string {
 // filterSQL renders one filter: the field, the operator spelled from a fixed
 // table, the operand as an argument.
 func (q *Query) filterSQL(b *builder, f *filter) string {
+	if f.Embed != nil {
+		return q.embedNullSQL(b, f)
+	}
 	col, _ := q.tb.column(f.Field.Name)
 	lhs := q.fieldSQL(b, f.Field)
 	textual := f.Field.textual() || len(f.Field.Path) == 0 && isTextType(col.Type)

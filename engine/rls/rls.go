@@ -104,7 +104,7 @@ func apply(ctx context.Context, db DB, tables []string, operator string, on bool
 			}
 			// The statements and the log line go as one simple-protocol message, inside the transaction: the
 			// line is logged only if the switch is.
-			if _, err := tx.Exec(ctx, stmt+"\n"+auditSQL(verb+"d", name, operator)); err != nil {
+			if _, err := tx.Exec(ctx, ddl.SQL(ddl.SingleNode, stmt...)+"\n"+auditSQL(verb+"d", name, operator)); err != nil {
 				return fmt.Errorf("rls: %s %s: %w", verb, name, err)
 			}
 		}

@@ -13,7 +13,7 @@ import (
 )
 
 // generated is what the migrations of a declaration create that a table can carry or call, read from the first
-// migration of the declaration (ddl.Plan(nil, m)) with PostgreSQL's parser: so what is expected is exactly what
+// migration of the declaration (ddl.Diff(nil, m)) with PostgreSQL's parser: so what is expected is exactly what
 // the generator writes, with no list of its own to fall out of step.
 type generated struct {
 	tables    []string        // schema.name of every table the migrations create
@@ -26,11 +26,11 @@ func generatedObjects(m *schema.Model) (*generated, error) {
 	if err := checkFragments(m); err != nil {
 		return nil, err
 	}
-	changes, err := ddl.Plan(nil, m)
+	changes, err := ddl.Diff(nil, m)
 	if err != nil {
 		return nil, err
 	}
-	up, _ := ddl.Render(changes)
+	up, _ := ddl.Render(changes, ddl.SingleNode).Files()
 	stmts, err := schema.ParseScript(up)
 	if err != nil {
 		return nil, err

@@ -21,6 +21,7 @@ import (
 	"pgtenant/engine/drift"
 	"pgtenant/engine/migrate"
 	"pgtenant/engine/pgtx"
+	"pgtenant/engine/scratch"
 	"pgtenant/schema"
 )
 
@@ -136,7 +137,7 @@ func backupDrill(ctx context.Context, cfg Config, serverURL string) Result {
 		return Failed(name, fmt.Sprintf("the backup of tenant %s failed: %v", t.Identifier, err),
 			"run pgtenant backup --tenant "+t.Identifier+" to see why")
 	}
-	err = migrate.WithScratch(ctx, serverURL, drillPrefix, func(database string) error {
+	err = scratch.With(ctx, serverURL, drillPrefix, func(database string) error {
 		scratch, err := withDatabase(serverURL, database)
 		if err != nil {
 			return err
@@ -278,7 +279,7 @@ func rollbackDrill(ctx context.Context, cfg Config, serverURL string) Result {
 			"point MIGRATIONS_DIR at the migrations directory of this deployment")
 	}
 	var problems []problem
-	err = migrate.WithScratch(ctx, serverURL, drillPrefix, func(database string) error {
+	err = scratch.With(ctx, serverURL, drillPrefix, func(database string) error {
 		scratch, err := withDatabase(serverURL, database)
 		if err != nil {
 			return err

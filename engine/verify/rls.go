@@ -9,7 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"pgtenant/engine/ddl"
-	"pgtenant/engine/migrate"
+	"pgtenant/engine/scratch"
 	"pgtenant/schema"
 )
 
@@ -82,7 +82,7 @@ func readPolicies(ctx context.Context, db *pgx.Conn, schemaName string, tables [
 // roles, USING or WITH CHECK), and a policy nobody declared are failures, each with the SQL that repairs it.
 // This is the one place verify runs SQL of the declaration: only once schema.CheckFragments has read every
 // fragment as exactly one expression that calls nothing a fragment may not, each statement alone in the extended
-// protocol (migrate.ExecEach), and CREATE POLICY stores its expressions without evaluating them.
+// protocol (scratch.ExecEach), and CREATE POLICY stores its expressions without evaluating them.
 //
 // CheckPermissiveTrue fails for every PERMISSIVE policy whose USING or WITH CHECK is the constant true on a table
 // of public that has the tenant column: permissive policies are ORed, so such a policy lets every row through
@@ -161,10 +161,10 @@ func expectedPolicies(ctx context.Context, tx pgx.Tx, m *schema.Model, t *schema
 	copyName := "pg_temp." + ddl.Ident(t.Name)
 	stmts := []string{fmt.Sprintf("CREATE TEMP TABLE %s (LIKE %s);", ddl.Ident(t.Name), qualified(t.Name))}
 	for _, p := range ddl.Policies(m, t) {
-		stmts = append(stmts, ddl.CreatePolicy(p, copyName))
+		stmts = append(stmts, ddl.SQL(ddl.SingleNode, ddl.PolicyStmt(p, copyName)))
 	}
-	// Each statement alone in the extended protocol (migrate.ExecEach): the server refuses to read one as more.
-	if _, _, err := migrate.ExecEach(ctx, sp.Conn().PgConn(), strings.Join(stmts, "\n")); err != nil {
+	// Each statement alone in the extended protocol (scratch.ExecEach): the server refuses to read one as more.
+	if _, _, err := scratch.ExecEach(ctx, sp.Conn().PgConn(), strings.Join(stmts, "\n")); err != nil {
 		return nil, err
 	}
 	var temp string
@@ -188,7 +188,7 @@ func comparePolicies(m *schema.Model, t *schema.Table, want, got []livePolicy) [
 	}
 	var out []problem
 	for _, w := range want {
-		create := oneLine(ddl.CreatePolicy(declared[w.name], name))
+		create := oneLine(ddl.SQL(ddl.SingleNode, ddl.PolicyStmt(declared[w.name], name)))
 		g, ok := have[w.name]
 		if !ok {
 			what := "is missing"
@@ -200,14 +200,14 @@ func comparePolicies(m *schema.Model, t *schema.Table, want, got []livePolicy) [
 		}
 		if diff := policyDiff(w, g); diff != "" {
 			out = append(out, problem{fmt.Sprintf("policy %s on %s differs from the generated one: %s", w.name, name, diff),
-				ddl.DropPolicy(w.name, name) + " " + create})
+				ddl.SQL(ddl.SingleNode, ddl.DropPolicy{Name: w.name, Table: name}) + " " + create})
 		}
 	}
 	for _, g := range got {
 		if _, ok := declared[g.name]; !ok {
 			out = append(out, problem{fmt.Sprintf("policy %s on %s is not in policies.hcl (%s, FOR %s, USING %s)",
 				g.name, name, g.kind, g.cmd, orNone(g.using)),
-				ddl.DropPolicy(g.name, name) + " (or declare it in policies.hcl)"})
+				ddl.SQL(ddl.SingleNode, ddl.DropPolicy{Name: g.name, Table: name}) + " (or declare it in policies.hcl)"})
 		}
 	}
 	return out
@@ -268,7 +268,7 @@ func permissiveTrue(ctx context.Context, tx pgx.Tx, live []livePolicy, tenantCol
 			problems = append(problems, problem{fmt.Sprintf("policy %s on %s is PERMISSIVE with %s: every row "+
 				"passes it, so only tenant_isolation keeps the tenants apart", p.name, qualified(p.table),
 				map[bool]string{true: "USING (true)", false: "WITH CHECK (true)"}[isTrue(p.using)]),
-				ddl.DropPolicy(p.name, qualified(p.table))})
+				ddl.SQL(ddl.SingleNode, ddl.DropPolicy{Name: p.name, Table: qualified(p.table)})})
 		}
 	}
 	return result(CheckPermissiveTrue, fmt.Sprintf("%d tenant tables", len(tenant)), problems), nil

@@ -23,7 +23,9 @@ var rules = []struct {
 	{"pgtenant/engine/ddl", []string{"github.com/jackc/pgx/", "net/http", "log/slog"}},
 	{"pgtenant/engine/query", []string{"github.com/jackc/pgx/", "net/http", "log/slog"}},
 	{"pgtenant/engine/introspect", []string{"net/http", "pgtenant/engine/httpapi"}},
-	{"pgtenant/engine/migrate", []string{"net/http", "pgtenant/engine/httpapi"}},
+	{"pgtenant/engine/migrate", []string{"net/http", "pgtenant/engine/httpapi", "pgtenant/engine/scratch", "pgtenant/engine/fragment"}},
+	{"pgtenant/engine/scratch", []string{"net/http", "pgtenant/engine/httpapi", "pgtenant/engine/migrate"}},
+	{"pgtenant/engine/fragment", []string{"net/http", "pgtenant/engine/httpapi", "pgtenant/engine/migrate"}},
 	{"pgtenant/engine/pgtx", []string{"net/http", "pgtenant/engine/httpapi"}},
 	{"pgtenant/engine/tenant", []string{"github.com/jackc/pgx/"}},
 	{"pgtenant/engine/registry", []string{"pgtenant/engine/httpapi"}},
@@ -32,7 +34,7 @@ var rules = []struct {
 	{"pgtenant/engine/server", []string{"pgtenant/internal/", "pgtenant/engine/verify", "pgtenant/engine/migrate"}},
 	{"pgtenant/engine/rls", []string{"net/http", "pgtenant/engine/httpapi"}},
 	{"pgtenant/engine/backup", []string{"net/http", "pgtenant/engine/httpapi"}},
-	{"pgtenant/engine/drift", []string{"net/http", "pgtenant/engine/httpapi"}},
+	{"pgtenant/engine/drift", []string{"net/http", "pgtenant/engine/httpapi", "pgtenant/engine/migrate"}},
 }
 
 // allowed: a package may import directly only the standard library, the module's own packages that its rules

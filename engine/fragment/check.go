@@ -1,24 +1,22 @@
-package migrate
+package fragment
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"pgtenant/engine/ddl"
+	"pgtenant/engine/scratch"
 	"pgtenant/schema"
 )
 
-// CheckSQL applies the full plan for m (ddl.Plan(nil, m)) to a new scratch database created through serverURL
+// Check applies the full plan for m (ddl.Diff(nil, m)) to a new scratch database created through serverURL
 // (a role that may CREATE DATABASE), reports every SQL fragment PostgreSQL rejects as an hcl.Diagnostic located at
 // that fragment's source range, and drops the scratch database.
 //
@@ -36,32 +34,32 @@ import (
 //
 // The error reports what kept the check from running: no connection, a server older than PostgreSQL 15, or
 // pgtenant's own SQL (roles, the tenant registry) refused by the server. The diagnostics are nil when err is not.
-func CheckSQL(ctx context.Context, serverURL string, m *schema.Model) (diags hcl.Diagnostics, err error) {
+func Check(ctx context.Context, serverURL string, m *schema.Model) (diags hcl.Diagnostics, err error) {
 	// Nothing of a fragment that PostgreSQL's grammar does not read as exactly one expression (or type) of its
 	// kind, or that calls what a fragment may not, is ever sent to a server: schema.Load refuses it, and so does
 	// this check for a model that did not come from Load.
 	if d := schema.CheckFragments(m); d.HasErrors() {
 		return d, nil
 	}
-	changes, err := ddl.Plan(nil, m)
+	changes, err := ddl.Diff(nil, m)
 	if err != nil {
-		return nil, fmt.Errorf("migrate: check: %w", err)
+		return nil, fmt.Errorf("fragment: %w", err)
 	}
 	cfg, err := pgconn.ParseConfig(serverURL)
 	if err != nil {
-		return nil, fmt.Errorf("migrate: check: %w", err)
+		return nil, fmt.Errorf("fragment: %w", err)
 	}
-	err = WithScratch(ctx, serverURL, "pgtenant_check_", func(name string) error {
-		scratch := cfg.Copy()
-		scratch.Database = name
-		conn, err := pgconn.ConnectConfig(ctx, scratch)
+	err = scratch.With(ctx, serverURL, "pgtenant_check_", func(name string) error {
+		dbCfg := cfg.Copy()
+		dbCfg.Database = name
+		conn, err := pgconn.ConnectConfig(ctx, dbCfg)
 		if err != nil {
-			return fmt.Errorf("migrate: check: connect to %s: %w", name, err)
+			return fmt.Errorf("fragment: connect to %s: %w", name, err)
 		}
 		defer func() {
-			// An explicit ROLLBACK, so that the roles are gone when CheckSQL returns; if the connection broke, the
+			// An explicit ROLLBACK, so that the roles are gone when Check returns; if the connection broke, the
 			// server rolls back when DROP DATABASE … WITH (FORCE) ends the session.
-			cctx, cancel := CleanupContext(ctx)
+			cctx, cancel := scratch.CleanupContext(ctx)
 			defer cancel()
 			if !conn.IsClosed() {
 				_, _ = conn.Exec(cctx, "ROLLBACK").ReadAll()
@@ -69,7 +67,7 @@ func CheckSQL(ctx context.Context, serverURL string, m *schema.Model) (diags hcl
 			_ = conn.Close(cctx)
 		}()
 		if _, err := conn.Exec(ctx, "BEGIN").ReadAll(); err != nil {
-			return fmt.Errorf("migrate: check: %w", err)
+			return fmt.Errorf("fragment: %w", err)
 		}
 		diags, err = checkChanges(ctx, conn, m, changes)
 		return err
@@ -115,11 +113,11 @@ type checker struct {
 
 // fragment is one piece of declared SQL and where it landed in a change's statement text.
 type fragment struct {
-	kind   string // "type", "default", "check", "where", "using" or "with check"
-	owner  string // the column, check or index it belongs to; "" for a policy clause
+	kind   string // ddl.FragmentType, FragmentDefault, FragmentCheck, FragmentWhere, FragmentUsing or FragmentWithCheck
+	owner  string // the column, check, index or policy it belongs to
 	text   string
 	rng    hcl.Range
-	start  int    // byte offset of text in the change's SQL; -1 when it was not found there
+	start  int    // byte offset of text in the change's SQL, as ddl.Render recorded it; -1 when it is not there
 	repair func() // replaces the fragment in the work model with a neutral one; nil when none is safe
 }
 
@@ -145,12 +143,12 @@ func (c *checker) apply(ctx context.Context, i int, ch ddl.Change) error {
 			return nil
 		}
 	default:
-		r, err := c.try(ctx, ch.Up)
+		r, err := c.try(ctx, render(ch).Up)
 		if err == nil && r.pgErr != nil {
 			err = r.pgErr
 		}
 		if err != nil {
-			return fmt.Errorf("migrate: check: %s: %w", ch.Object, err)
+			return fmt.Errorf("fragment: %s: %w", ch.Object, err)
 		}
 		return nil
 	}
@@ -159,14 +157,15 @@ func (c *checker) apply(ctx context.Context, i int, ch ddl.Change) error {
 	for {
 		var frags []*fragment
 		fallback := hcl.Range{}
+		rendered := render(ch)
 		if ti >= 0 {
-			frags, fallback = c.tableFragments(ti, ch.Up), c.work.Tables[ti].Range
+			frags, fallback = c.tableFragments(ti, rendered), c.work.Tables[ti].Range
 		} else {
-			frags, fallback = c.policyFragments(pi, ch.Up), c.work.Policies[pi].Range
+			frags, fallback = c.policyFragments(pi, rendered), c.work.Policies[pi].Range
 		}
-		r, err := c.try(ctx, ch.Up)
+		r, err := c.try(ctx, rendered.Up)
 		if err != nil {
-			return fmt.Errorf("migrate: check: %s: %w", ch.Object, err)
+			return fmt.Errorf("fragment: %s: %w", ch.Object, err)
 		}
 		if r.pgErr == nil {
 			return nil
@@ -182,9 +181,9 @@ func (c *checker) apply(ctx context.Context, i int, ch ddl.Change) error {
 		}
 		repaired[f.rng] = true
 		f.repair()
-		next, err := ddl.Plan(nil, c.work)
+		next, err := ddl.Diff(nil, c.work)
 		if err != nil || len(next) <= i || next[i].Object != ch.Object {
-			return fmt.Errorf("migrate: check: %s: re-planning without the rejected fragment changed the plan", ch.Object)
+			return fmt.Errorf("fragment: %s: re-planning without the rejected fragment changed the plan", ch.Object)
 		}
 		ch = next[i]
 	}
@@ -195,14 +194,14 @@ func (c *checker) apply(ctx context.Context, i int, ch ddl.Change) error {
 }
 
 // try runs sql, one of the plan's changes, in a savepoint, rolled back when PostgreSQL rejects it. Each statement
-// goes alone to the server (ExecEach), so the server's own parser confirms that each is one statement. It returns how many statements completed, the byte offset in sql of PostgreSQL's error position (-1 when the
+// goes alone to the server (scratch.ExecEach), so the server's own parser confirms that each is one statement. It returns how many statements completed, the byte offset in sql of PostgreSQL's error position (-1 when the
 // error has none), the statements' spans in sql, and PostgreSQL's error; err is any other failure.
 func (c *checker) try(ctx context.Context, sql string) (r tried, err error) {
 	r.pos = -1
 	if _, err := c.conn.Exec(ctx, "SAVEPOINT pgtenant_check").ReadAll(); err != nil {
 		return r, err
 	}
-	r.stmts, r.completed, err = ExecEach(ctx, c.conn, sql)
+	r.stmts, r.completed, err = scratch.ExecEach(ctx, c.conn, sql)
 	if err != nil && !errors.As(err, &r.pgErr) {
 		return r, err
 	}
@@ -229,123 +228,89 @@ type tried struct {
 	pgErr     *pgconn.PgError
 }
 
-// tableFragments finds the declared SQL of table ti in up, the statements ddl made for it. Each piece is looked
-// for together with what ddl writes just before it (the column's name and type, the constraint's or index's
-// name), so that a short default such as 0 is not found inside a name. A piece that is not found (ddl laid the
-// SQL out differently) keeps start -1, and its errors fall back to the table's range.
-func (c *checker) tableFragments(ti int, up string) []*fragment {
+// render writes one change as SQL, with where its declared fragments landed.
+func render(ch ddl.Change) ddl.Rendered {
+	return ddl.Render([]ddl.Change{ch}, ddl.SingleNode).Changes[0]
+}
+
+// fragmentAt is where ddl.Render put the fragment of kind that belongs to owner in r; -1 when it is not there.
+func fragmentAt(r ddl.Rendered, kind, owner string) int {
+	for _, f := range r.Fragments {
+		if f.Kind == kind && f.Owner == owner {
+			return f.Start
+		}
+	}
+	return -1
+}
+
+// tableFragments lists the declared SQL of table ti, at the positions ddl.Render recorded in r, the statements
+// ddl made for it. A piece without a position (not in this change) falls back to the table's range.
+func (c *checker) tableFragments(ti int, r ddl.Rendered) []*fragment {
 	t := c.work.Tables[ti]
 	var out []*fragment
-	cursor := 0
 	for j, col := range t.Columns {
-		typeAt := -1
-		if at := findLaidOut(up, ddl.Ident(col.Name)+" "+col.Type, cursor); at >= 0 {
-			typeAt = at + len(ddl.Ident(col.Name)) + 1
-			cursor = typeAt + len(col.Type)
-		}
 		if col.TypeRange != nil {
-			out = append(out, &fragment{kind: "type", owner: col.Name, text: col.Type, rng: *col.TypeRange, start: typeAt})
+			out = append(out, &fragment{kind: ddl.FragmentType, owner: col.Name, text: col.Type, rng: *col.TypeRange,
+				start: fragmentAt(r, ddl.FragmentType, col.Name)})
 		}
 		if col.Default == "" || col.DefaultRange == nil {
 			continue
 		}
-		defaultAt := -1
-		if typeAt >= 0 {
-			if k := strings.Index(up[cursor:], " DEFAULT "+col.Default); k >= 0 {
-				defaultAt = cursor + k + len(" DEFAULT ")
-			}
-		}
-		out = append(out, &fragment{kind: "default", owner: col.Name, text: col.Default, rng: *col.DefaultRange,
-			start: defaultAt, repair: func() {
-				c.editTable(ti, func(t *schema.Table) {
-					cp := *t.Columns[j]
-					cp.Default = ""
-					t.Columns[j] = &cp
-				})
-			}})
+		out = append(out, &fragment{kind: ddl.FragmentDefault, owner: col.Name, text: col.Default, rng: *col.DefaultRange,
+			start: fragmentAt(r, ddl.FragmentDefault, col.Name), repair: c.repairTable(ti, func(t *schema.Table) {
+				cp := *t.Columns[j]
+				cp.Default = ""
+				t.Columns[j] = &cp
+			})})
 	}
 	for j, chk := range t.Checks {
 		if chk.ExprRange == nil {
 			continue
 		}
-		prefix := "CONSTRAINT " + ddl.Ident(chk.Name) + " CHECK ("
-		at := findLaidOut(up, prefix+chk.Expr+")", 0)
-		if at >= 0 {
-			at += len(prefix)
-		}
-		out = append(out, &fragment{kind: "check", owner: chk.Name, text: chk.Expr, rng: *chk.ExprRange, start: at,
-			repair: func() {
-				c.editTable(ti, func(t *schema.Table) {
-					cp := *t.Checks[j]
-					cp.Expr = "true"
-					t.Checks[j] = &cp
-				})
-			}})
+		out = append(out, &fragment{kind: ddl.FragmentCheck, owner: chk.Name, text: chk.Expr, rng: *chk.ExprRange,
+			start: fragmentAt(r, ddl.FragmentCheck, chk.Name), repair: c.repairTable(ti, func(t *schema.Table) {
+				cp := *t.Checks[j]
+				cp.Expr = "true"
+				t.Checks[j] = &cp
+			})})
 	}
 	for j, ix := range t.Indexes {
 		if ix.Where == "" || ix.WhereRange == nil {
 			continue
 		}
-		at := -1
-		if k := findLaidOut(up, "INDEX "+ddl.Ident(ix.Name)+" ON ", 0); k >= 0 {
-			if w := strings.Index(up[k:], " WHERE ("+ix.Where+")"); w >= 0 {
-				at = k + w + len(" WHERE (")
-			}
-		}
-		out = append(out, &fragment{kind: "where", owner: ix.Name, text: ix.Where, rng: *ix.WhereRange, start: at,
-			repair: func() {
-				c.editTable(ti, func(t *schema.Table) {
-					cp := *t.Indexes[j]
-					cp.Where = ""
-					t.Indexes[j] = &cp
-				})
-			}})
+		out = append(out, &fragment{kind: ddl.FragmentWhere, owner: ix.Name, text: ix.Where, rng: *ix.WhereRange,
+			start: fragmentAt(r, ddl.FragmentWhere, ix.Name), repair: c.repairTable(ti, func(t *schema.Table) {
+				cp := *t.Indexes[j]
+				cp.Where = ""
+				t.Indexes[j] = &cp
+			})})
 	}
 	return out
 }
 
-// policyFragments finds the using and check clauses of policy pi in up.
-func (c *checker) policyFragments(pi int, up string) []*fragment {
+// policyFragments lists the using and check clauses of policy pi, at the positions ddl.Render recorded in r.
+func (c *checker) policyFragments(pi int, r ddl.Rendered) []*fragment {
 	p := c.work.Policies[pi]
 	var out []*fragment
-	add := func(kind, text string, rng *hcl.Range, prefix string, neutral func(*schema.Policy)) {
+	add := func(kind, text string, rng *hcl.Range, neutral func(*schema.Policy)) {
 		if text == "" || rng == nil {
 			return
 		}
-		at := strings.Index(up, prefix+text+")")
-		if at >= 0 {
-			at += len(prefix)
-		}
-		out = append(out, &fragment{kind: kind, text: text, rng: *rng, start: at, repair: func() {
-			q := *c.work.Policies[pi]
-			neutral(&q)
-			c.work.Policies[pi] = &q
-		}})
+		out = append(out, &fragment{kind: kind, owner: p.Name, text: text, rng: *rng, start: fragmentAt(r, kind, p.Name),
+			repair: func() {
+				q := *c.work.Policies[pi]
+				neutral(&q)
+				c.work.Policies[pi] = &q
+			}})
 	}
-	add("using", p.Using, p.UsingRange, "USING (", func(q *schema.Policy) { q.Using = "true" })
-	add("with check", p.Check, p.CheckRange, "WITH CHECK (", func(q *schema.Policy) { q.Check = "true" })
+	add(ddl.FragmentUsing, p.Using, p.UsingRange, func(q *schema.Policy) { q.Using = "true" })
+	add(ddl.FragmentWithCheck, p.Check, p.CheckRange, func(q *schema.Policy) { q.Check = "true" })
 	return out
 }
 
-// findLaidOut returns the index of the first sub in s, SQL that ddl wrote, at or after from where it does not
-// continue a name (the byte before it is no letter, digit, '_' or '$'), or -1. sub is text ddl lays out around a
-// fragment: a column's name and type, a constraint's or an index's name.
-func findLaidOut(s, sub string, from int) int {
-	for from <= len(s) {
-		k := strings.Index(s[from:], sub)
-		if k < 0 {
-			return -1
-		}
-		if at := from + k; at == 0 || !nameByte(s[at-1]) {
-			return at
-		}
-		from += k + 1
-	}
-	return -1
-}
-
-func nameByte(b byte) bool {
-	return b == '_' || b == '$' || b >= '0' && b <= '9' || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= 0x80
+// repairTable is a fragment's repair: editTable with edit.
+func (c *checker) repairTable(ti int, edit func(*schema.Table)) func() {
+	return func() { c.editTable(ti, edit) }
 }
 
 // editTable replaces table ti of the work model by an edited copy, leaving the declaration alone.
@@ -433,9 +398,9 @@ func narrow(frags []*fragment, r tried) (*fragment, int, int) {
 func refersTo(f *fragment, names []string) int {
 	kind := schema.ExprFragment
 	switch f.kind {
-	case "type":
+	case ddl.FragmentType:
 		kind = schema.TypeFragment
-	case "default":
+	case ddl.FragmentDefault:
 		kind = schema.DefaultFragment
 	}
 	parsed, err := schema.ParseFragment(kind, f.text)
@@ -453,8 +418,8 @@ func refersTo(f *fragment, names []string) int {
 // kindWords are how PostgreSQL's messages name each kind of fragment. A message about a type names it in quotes
 // (type "x" does not exist); a bare "type" says nothing, since messages about defaults and checks use it too.
 var kindWords = map[string]string{
-	"type": `type "`, "default": "default", "check": "check", "where": "index predicate",
-	"using": "using", "with check": "with check",
+	ddl.FragmentType: `type "`, ddl.FragmentDefault: "default", ddl.FragmentCheck: "check",
+	ddl.FragmentWhere: "index predicate", ddl.FragmentUsing: "using", ddl.FragmentWithCheck: "with check",
 }
 
 // diagnostic reports a rejected fragment at subject, within the fragment's whole range (context).
@@ -485,20 +450,4 @@ func byteOffset(s string, chars int, runes bool) int {
 		chars--
 	}
 	return len(s)
-}
-
-// majorVersion reads the major version from a server_version such as "15.6 (Debian 15.6-1)"; 0 if it cannot.
-func majorVersion(v string) int {
-	end := strings.IndexFunc(v, func(r rune) bool { return r < '0' || r > '9' })
-	if end < 0 {
-		end = len(v)
-	}
-	n, _ := strconv.Atoi(v[:end])
-	return n
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b) // crypto/rand.Read never returns an error
-	return hex.EncodeToString(b)
 }

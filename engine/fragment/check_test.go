@@ -1,4 +1,4 @@
-package migrate_test
+package fragment_test
 
 import (
 	"context"
@@ -12,13 +12,16 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"pgtenant/engine/migrate"
+	"pgtenant/engine/fragment"
 	"pgtenant/internal/pgtest"
 	"pgtenant/schema"
 )
 
+// TestMain is this package's only one: pgtest.Run stops the test server after the tests.
+func TestMain(m *testing.M) { pgtest.Run(m) }
+
 // checkServer returns a URL to the test cluster for a fresh login role that may create databases and roles but is
-// not a superuser (the least CheckSQL needs), its name, and a superuser connection for inspection.
+// not a superuser (the least Check needs), its name, and a superuser connection for inspection.
 func checkServer(t *testing.T) (serverURL, login string, admin *pgx.Conn) {
 	t.Helper()
 	db := pgtest.NewEmpty(t)
@@ -45,12 +48,12 @@ func existingRoles(t *testing.T, admin *pgx.Conn, m *schema.Model) []string {
 	return found
 }
 
-// checkSQL runs CheckSQL and asserts that it leaves nothing behind: no scratch database, no role.
+// checkSQL runs Check and asserts that it leaves nothing behind: no scratch database, no role.
 func checkSQL(t *testing.T, m *schema.Model) hcl.Diagnostics {
 	t.Helper()
 	serverURL, login, admin := checkServer(t)
 	before := existingRoles(t, admin, m)
-	diags, err := migrate.CheckSQL(t.Context(), serverURL, m)
+	diags, err := fragment.Check(t.Context(), serverURL, m)
 	require.NoError(t, err)
 
 	var scratch int
@@ -92,7 +95,7 @@ table "page" {
 }
 `
 
-func TestCheckSQL(t *testing.T) {
+func TestCheck(t *testing.T) {
 	type want struct {
 		at   string // the diagnostic's subject starts at this text of the declaration
 		code string // SQLSTATE
@@ -252,7 +255,7 @@ policy "picture_mine" {
 	}
 }
 
-func TestCheckSQL_Detail(t *testing.T) {
+func TestCheck_Detail(t *testing.T) {
 	src := `role "check_detail" { privileges = [SELECT] }` + strings.Replace(pageTable, "EXTRA", "", 1) + `
 policy "page_published" {
   on    = table.page
@@ -279,21 +282,21 @@ policy "page_published" {
 	assert.Contains(t, diags[0].Detail, "operator does not exist: text ~ integer (SQLSTATE 42883). Hint: No operator")
 }
 
-func TestCheckSQL_Valid(t *testing.T) {
+func TestCheck_Valid(t *testing.T) {
 	m, _, diags := schema.Load("../../policies.hcl")
 	require.False(t, diags.HasErrors(), "%s", diags)
 	assert.Empty(t, checkSQL(t, m))
 }
 
-func TestCheckSQL_Errors(t *testing.T) {
+func TestCheck_Errors(t *testing.T) {
 	m, _, diags := schema.Load("../../policies.hcl")
 	require.False(t, diags.HasErrors(), "%s", diags)
-	_, err := migrate.CheckSQL(t.Context(), "postgres://nobody:wrong@127.0.0.1:1/none?sslmode=disable&connect_timeout=5", m)
+	_, err := fragment.Check(t.Context(), "postgres://nobody:wrong@127.0.0.1:1/none?sslmode=disable&connect_timeout=5", m)
 	assert.Error(t, err)
 
 	// A role that may not create databases cannot check anything: that is an error, not a diagnostic.
 	db := pgtest.NewEmpty(t)
-	diags, err = migrate.CheckSQL(t.Context(), db.LoginURL(t), m)
+	diags, err = fragment.Check(t.Context(), db.LoginURL(t), m)
 	assert.ErrorContains(t, err, "create a scratch database")
 	assert.Nil(t, diags)
 }

@@ -1,4 +1,4 @@
-package migrate
+package scratch
 
 import (
 	"context"
@@ -20,7 +20,7 @@ import (
 // copies) runs it through ExecEach, never as one simple-protocol script.
 func ExecEach(ctx context.Context, conn *pgconn.PgConn, sql string) (stmts []schema.Statement, completed int, err error) {
 	if stmts, err = schema.ParseScript(sql); err != nil {
-		return nil, 0, fmt.Errorf("migrate: %w", err)
+		return nil, 0, fmt.Errorf("scratch: %w", err)
 	}
 	for _, st := range stmts {
 		if _, err := conn.ExecParams(ctx, sql[st.Start:st.End], nil, nil, nil, nil).Close(); err != nil {
