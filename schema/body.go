@@ -2,10 +2,12 @@ package schema
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
 	pg "github.com/pganalyze/pg_query_go/v6"
+	pgparser "github.com/pganalyze/pg_query_go/v6/parser"
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
@@ -281,9 +283,14 @@ func (b *bodyCheck) plpgsql(f *Function) {
 	}
 	js, err := pg.ParsePlPgSqlToJSON(src)
 	if err != nil {
-		e := &FragmentError{Offset: -1, Summary: invalidBody, Detail: fmt.Sprintf("PostgreSQL's PL/pgSQL parser "+
-			"refuses it: %v.", err)}
-		b.out = append(b.out, e)
+		// The PL/pgSQL parser's errors carry no position in the body (its context says "near line 1"
+		// whatever the line), so the problem is about the whole body.
+		msg := err.Error()
+		if pe := (*pgparser.Error)(nil); errors.As(err, &pe) {
+			msg = pe.Message
+		}
+		b.out = append(b.out, &FragmentError{Offset: -1, Summary: invalidBody,
+			Detail: fmt.Sprintf("PostgreSQL's PL/pgSQL parser refuses it: %s.", msg)})
 		return
 	}
 	var tree any

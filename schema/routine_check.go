@@ -7,8 +7,9 @@ import (
 	"github.com/hashicorp/hcl/v2"
 )
 
-// reservedFunctionNames may not name a declared function: a function of that name in the public schema would
-// stand beside PostgreSQL's own (set_config, current_setting) or the names validation refuses calls of.
+// reservedFunctionName reports whether name may not name a declared function: a function of that name in the
+// public schema would stand beside PostgreSQL's own (set_config, current_setting) or a function whose calls
+// validation refuses.
 func reservedFunctionName(name string) bool {
 	return forbiddenWhy(name) != "" || name == "current_setting" || name == "set_role"
 }
