@@ -54,8 +54,8 @@ func (v *validator) functions() {
 		seen[f.Name] = f
 		switch {
 		case reservedFunctionName(f.Name):
-			v.errorf(f.Range, "Reserved function name", "%q names a PostgreSQL function a declaration may not "+
-				"call; choose another name.", f.Name)
+			v.errorf(f.Range, "Reserved function name", "%q is the name of a function a declaration may not "+
+				"call (it changes the session or acts on the server); choose another name.", f.Name)
 		case v.m.Table(f.Name) != nil || v.m.View(f.Name) != nil:
 			v.errorf(f.Range, "Duplicate function", "%q is already the name of a table or view; give the "+
 				"function a name of its own, so that /%s and /rpc/%s are not confused.", f.Name, f.Name, f.Name)
