@@ -121,7 +121,7 @@ func FunctionProblems(f *Function, setting string) []*FragmentError {
 		e.Summary = invalidBody
 		return []*FragmentError{e}
 	}
-	b := &bodyCheck{text: text, setting: setting}
+	b := &bodyCheck{text: text, setting: setting, calls: map[string]int{}}
 	var lexed bool
 	if b.out, lexed = tokenProblems(text, true, "function body"); !lexed {
 		return b.out
@@ -164,6 +164,12 @@ type bodyCheck struct {
 	out           []*FragmentError
 	writeAt       *FragmentError   // the first row write, if any
 	tenantReads   []*FragmentError // reads of the tenant setting, refused when the body writes
+	calls         map[string]int   // the calls of watched functions the parse tree shows, by lower-case name
+}
+
+// watched reports whether calls of the function name are checked (refused, or refused with a write).
+func watched(name string) bool {
+	return forbiddenWhy(name) != "" || strings.EqualFold(name, "set_role") || strings.EqualFold(name, "current_setting")
 }
 
 // at places a problem at loc, a location the parser gave, turned into an offset in the body by pos.
@@ -204,6 +210,9 @@ func (b *bodyCheck) statement(stmt *pg.Node, first int32, pos func(int32) int) {
 		switch n := msg.Interface().(type) {
 		case *pg.FuncCall:
 			name := funcName(n)
+			if watched(name) {
+				b.calls[strings.ToLower(name)]++
+			}
 			switch why := forbiddenWhy(name); {
 			case strings.EqualFold(name, "set_role"):
 				b.out = append(b.out, b.at(pos, n.Location, sessionChange,
@@ -299,6 +308,40 @@ func (b *bodyCheck) plpgsql(f *Function) {
 		return
 	}
 	b.plpgsqlNode(tree, "", 1)
+	b.unseenCalls()
+}
+
+// unseenCalls refuses a call of a watched function that the lexer sees in a PL/pgSQL body (a name followed by
+// "(") but the checks of the parse tree did not: the tree comes as JSON from libpg_query's own output functions,
+// and a statement whose expressions they left out would otherwise go unchecked.
+func (b *bodyCheck) unseenCalls() {
+	scan, err := pg.Scan(b.text)
+	if err != nil {
+		return // tokenProblems reported it
+	}
+	var toks []*pg.ScanToken
+	for _, t := range scan.Tokens {
+		if t.Token != pg.Token_SQL_COMMENT && t.Token != pg.Token_C_COMMENT {
+			toks = append(toks, t)
+		}
+	}
+	seen := map[string]int{}
+	for i, t := range toks {
+		if t.Token != pg.Token_IDENT || i+1 >= len(toks) || toks[i+1].Token != pg.Token_ASCII_40 {
+			continue
+		}
+		raw := b.text[t.Start:t.End]
+		name := strings.ToLower(strings.Trim(raw, `"`))
+		if !watched(name) {
+			continue
+		}
+		if seen[name]++; seen[name] > b.calls[name] {
+			b.out = append(b.out, &FragmentError{Offset: int(t.Start), Length: int(t.End - t.Start), Summary: invalidBody,
+				Detail: fmt.Sprintf("pgtenant cannot find this call of %s() in PostgreSQL's reading of the PL/pgSQL "+
+					"body, so it cannot check it; write it in a plain statement or expression.", name)})
+			b.calls[name]++ // one problem per call
+		}
+	}
 }
 
 // plpgsqlNode walks the PL/pgSQL parse tree (as JSON): key is the node's type, line the line it is on.
