@@ -346,6 +346,7 @@ func TestCheckViewColumns(t *testing.T) {
 func TestModel_JSONWithoutRoutines(t *testing.T) {
 	m, _, diags := schema.Load("../policies.hcl")
 	require.False(t, diags.HasErrors(), describe(diags))
+	m.Views, m.Functions = nil, nil // policies.hcl declares some: without them it is a declaration without
 	b, err := json.Marshal(m)
 	require.NoError(t, err)
 	assert.NotContains(t, string(b), `"views"`)

@@ -54,7 +54,7 @@ func Diff(prev, next *schema.Model) ([]Change, error) {
 	for _, p := range next.Policies {
 		out = append(out, createPolicy(next, p))
 	}
-	return out, nil
+	return append(out, routines(next)...), nil
 }
 
 // Equal reports whether two models declare the same database.

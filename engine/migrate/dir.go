@@ -163,12 +163,6 @@ const UpgradeName = "generator_upgrade"
 // (schema.MaskFragments). schema.Load already refuses a fragment that is not exactly one expression; this
 // catches what would get past it, in the declaration or in the generator.
 func Generate(dir string, next *schema.Model, opts GenerateOptions) (map[string][]byte, error) {
-	if len(next.Views) > 0 || len(next.Functions) > 0 {
-		// Until the generator writes them, a declared view or function would be recorded in schema.json without
-		// being created, and the next generate would think the database has it.
-		return nil, errors.New("migrate: the declaration has view or function blocks, which this pgtenant does not " +
-			"generate yet; remove them to generate migrations")
-	}
 	existing, err := List(dir)
 	if err != nil {
 		return nil, err

@@ -144,14 +144,3 @@ policy "p" {
 	files := generate(next)
 	require.Contains(t, files, "000002_rename_column_t_n_and_more.up.sql", "%v", files)
 }
-
-// TestGenerate_RefusesRoutines checks that a declaration with a view or a function gets no migration until they
-// are generated: schema.json must not record what the migrations did not create.
-func TestGenerate_RefusesRoutines(t *testing.T) {
-	m := loadPolicies(t)
-	c := *m
-	c.Views = []*schema.View{{Name: "v", Query: "SELECT 1 AS one", Columns: []*schema.ViewColumn{{Name: "one", Type: "integer"}}}}
-	files, err := migrate.Generate(t.TempDir(), &c, migrate.GenerateOptions{})
-	assert.ErrorContains(t, err, "view or function")
-	assert.Nil(t, files)
-}
