@@ -24,6 +24,7 @@ type Catalog struct {
 	Schemas   map[string]*Schema   // by name; schema public itself is not read, only its objects
 	Tables    map[string]*Table    // by qualified name, "public.content_tag"
 	Functions map[string]*Function // by signature, "pgtenant.lookup_token(bytea)"
+	Views     map[string]*View     // by qualified name, "public.published_pages" (views.go)
 }
 
 // Schema is a schema other than public.
@@ -236,6 +237,7 @@ func Read(ctx context.Context, db DB) (*Catalog, error) {
 	}
 	r := &reader{ctx: ctx, tx: tx, c: &Catalog{
 		Schemas: map[string]*Schema{}, Tables: map[string]*Table{}, Functions: map[string]*Function{},
+		Views: map[string]*View{},
 	}}
 	for _, step := range []struct {
 		what string
@@ -243,7 +245,7 @@ func Read(ctx context.Context, db DB) (*Catalog, error) {
 	}{
 		{"tables", r.tables}, {"columns", r.columns}, {"constraints", r.constraints}, {"indexes", r.indexes},
 		{"policies", r.policies}, {"triggers", r.triggers}, {"table privileges", r.tablePrivileges},
-		{"schemas", r.schemas}, {"functions", r.functions},
+		{"schemas", r.schemas}, {"functions", r.functions}, {"views", r.views},
 	} {
 		if err := step.read(); err != nil {
 			return nil, fmt.Errorf("drift: read %s: %w", step.what, err)
@@ -257,6 +259,9 @@ func Read(ctx context.Context, db DB) (*Catalog, error) {
 	}
 	for _, f := range r.c.Functions {
 		sortPrivileges(f.Privileges)
+	}
+	for _, v := range r.c.Views {
+		sortPrivileges(v.Privileges)
 	}
 	return r.c, nil
 }
