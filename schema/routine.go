@@ -58,6 +58,20 @@ func (v *View) Column(name string) *ViewColumn {
 	return nil
 }
 
+// Reads lists the names the view's query refers to (tables, views, their columns: Fragment.Names), what it may
+// depend on; none when the query does not parse.
+func (v *View) Reads() []string {
+	f, err := ParseFragment(QueryFragment, v.Query)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, n := range f.Names() {
+		out = append(out, n.Text)
+	}
+	return out
+}
+
 // ViewColumn is a column a view's query returns: its name and SQL type (as a table column's type is written).
 type ViewColumn struct {
 	Name    string `json:"name"`

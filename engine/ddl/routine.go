@@ -112,19 +112,6 @@ func createFunction(m *schema.Model, f *schema.Function) Change {
 		Up: functionStmts(m, f, nil), Down: []Stmt{DropFunction{Signature: FunctionSignature(f)}}}
 }
 
-// viewReads lists the names a view's query refers to (tables, views, columns): what it may depend on.
-func viewReads(v *schema.View) []string {
-	f, err := schema.ParseFragment(schema.QueryFragment, v.Query)
-	if err != nil {
-		return nil
-	}
-	var out []string
-	for _, n := range f.Names() {
-		out = append(out, n.Text)
-	}
-	return out
-}
-
 // viewOrder orders views so that each comes after the views its query reads, keeping declaration order where it
 // is free.
 func viewOrder(views []*schema.View) []*schema.View {
@@ -133,7 +120,7 @@ func viewOrder(views []*schema.View) []*schema.View {
 	done := map[string]bool{}
 	for len(remaining) > 0 {
 		i := slices.IndexFunc(remaining, func(v *schema.View) bool {
-			for _, r := range viewReads(v) {
+			for _, r := range v.Reads() {
 				if r != v.Name && !done[r] && slices.ContainsFunc(remaining, func(o *schema.View) bool { return o.Name == r }) {
 					return false
 				}
@@ -225,7 +212,7 @@ func (d *differ) planRoutines() {
 	}
 	for _, o := range d.old.Views {
 		n := d.next.View(o.Name)
-		touched := slices.ContainsFunc(viewReads(o), d.tableTouched)
+		touched := slices.ContainsFunc(o.Reads(), d.tableTouched)
 		switch {
 		case n == nil:
 			p.recreate["view "+o.Name] = true
@@ -251,7 +238,7 @@ func (d *differ) planRoutines() {
 			if p.recreate["view "+o.Name] {
 				continue
 			}
-			for _, r := range viewReads(o) {
+			for _, r := range o.Reads() {
 				if p.recreate["view "+r] {
 					p.recreate["view "+o.Name], changed = true, true
 					delete(p.replace, "view "+o.Name)
