@@ -93,6 +93,7 @@ type differ struct {
 	names      []string
 
 	kept     map[string]bool // tables in both old and next, of the same kind (tenant or shared)
+	renamed  bool            // the migration renames tables or columns first
 	routines routinePlan
 	retyped  map[string]bool // "table.column" whose type changes
 }
@@ -224,6 +225,7 @@ func (d *differ) renames(prev *schema.Model) (*schema.Model, error) {
 	}
 	d.dropStale(before, old, renamed)
 	if len(stmts) > 0 {
+		d.renamed = true
 		slices.Reverse(undo)
 		d.add("", "", Change{
 			Object:  "renames",

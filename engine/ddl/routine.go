@@ -216,7 +216,7 @@ func (d *differ) planRoutines() {
 		switch {
 		case n == nil:
 			p.recreate["view "+o.Name] = true
-		case touched || (viewChanged(o) && !viewColumnsPrefix(o.Columns, n.Columns)):
+		case touched || viewChanged(o) && (d.renamed || !viewColumnsPrefix(o.Columns, n.Columns)):
 			p.recreate["view "+o.Name] = true
 		case viewChanged(o):
 			p.replace["view "+o.Name] = true
@@ -228,7 +228,11 @@ func (d *differ) planRoutines() {
 		case n == nil || !sameSignature(d.old, d.next, o, n) || d.tableTouched(o.Returns.Relation):
 			p.recreate["function "+o.Name] = true
 		case !same(functionStmts(d.old, o, nil), functionStmts(d.next, n, nil)):
-			p.replace["function "+o.Name] = true
+			if d.renamed {
+				p.recreate["function "+o.Name] = true
+			} else {
+				p.replace["function "+o.Name] = true
+			}
 		}
 	}
 	// What depends on a recreated view goes with it: the views that read it, the functions that return its rows.
@@ -257,8 +261,14 @@ func (d *differ) planRoutines() {
 }
 
 // dropRoutines drops, before any table changes, the functions and views that are gone or recreated: functions
-// first, then views, readers before what they read.
+// first, then views, readers before what they read. Their changes come first in the migration, before the renames:
+// so the down migration creates them again last, once the tables and columns have their old names back, which
+// their old text names. (With renames, a view or function that changes is recreated rather than replaced for the
+// same reason: its old text could not be put back in place while the new names stand.)
 func (d *differ) dropRoutines() {
+	before := d.out
+	d.out = nil
+	defer func() { d.out = append(d.out, before...) }()
 	for i := len(d.old.Functions) - 1; i >= 0; i-- {
 		f := d.old.Functions[i]
 		if !d.routines.recreate["function "+f.Name] {
