@@ -228,7 +228,10 @@ func (d *differ) planRoutines() {
 		case n == nil || !sameSignature(d.old, d.next, o, n) || d.tableTouched(o.Returns.Relation):
 			p.recreate["function "+o.Name] = true
 		case !same(functionStmts(d.old, o, nil), functionStmts(d.next, n, nil)):
-			if d.renamed {
+			// A body is not bound to what it names: PostgreSQL checks an sql body as it creates the function. Its
+			// old text, put back early in the down migration, may name a column or table that only comes back
+			// later in it: with such a change in the migration, the function is recreated instead.
+			if d.renamed || slices.ContainsFunc(d.old.Tables, func(t *schema.Table) bool { return d.tableTouched(t.Name) }) {
 				p.recreate["function "+o.Name] = true
 			} else {
 				p.replace["function "+o.Name] = true
