@@ -204,6 +204,12 @@ func (d *differ) tableTouched(name string) bool {
 	return false
 }
 
+// viewHasDependents reports whether a function of old returns the rows of view name, or a view of old reads it.
+func (d *differ) viewHasDependents(name string) bool {
+	return slices.ContainsFunc(d.old.Functions, func(f *schema.Function) bool { return f.Returns.Relation == name }) ||
+		slices.ContainsFunc(d.old.Views, func(v *schema.View) bool { return v.Name != name && slices.Contains(v.Reads(), name) })
+}
+
 func (d *differ) planRoutines() {
 	p := routinePlan{recreate: map[string]bool{}, replace: map[string]bool{}}
 	viewChanged := func(o *schema.View) bool {
@@ -217,6 +223,10 @@ func (d *differ) planRoutines() {
 		case n == nil:
 			p.recreate["view "+o.Name] = true
 		case touched || viewChanged(o) && (d.renamed || !viewColumnsPrefix(o.Columns, n.Columns)):
+			p.recreate["view "+o.Name] = true
+		case viewChanged(o) && len(o.Columns) != len(n.Columns) && d.viewHasDependents(o.Name):
+			// New columns come last in place, but the down migration must drop the view to take them away again,
+			// which what depends on it would refuse: recreated, with its dependents.
 			p.recreate["view "+o.Name] = true
 		case viewChanged(o):
 			p.replace["view "+o.Name] = true
