@@ -297,3 +297,62 @@ policy "mediafile_published_only" {
   for   = SELECT
   using = "EXISTS (SELECT 1 FROM webpages_webpage p WHERE p.hero_media_id = file_manager_mediafile.id AND p.is_published)"
 }
+
+# A read model: the published pages with the name of their theme. It runs as the caller
+# (security_invoker), so tenant isolation and the reader's policy above apply to both tables underneath.
+view "published_pages" {
+  comment = "Published pages, newest first in search, with their theme's name."
+  to      = [role.app, role.reader]
+  query   = <<-SQL
+    SELECT p.id, p.namespace_id, p.slug, p.title, p.published_at, t.name AS theme_name
+      FROM webpages_webpage p
+      LEFT JOIN webpages_pagetheme t ON t.id = p.theme_id
+     WHERE p.is_published
+  SQL
+  column "id" { type = uuid }
+  column "namespace_id" { type = uuid }
+  column "slug" { type = varchar(200) }
+  column "title" { type = text }
+  column "published_at" { type = timestamptz }
+  column "theme_name" {
+    type    = text
+    comment = "Null when the page has no theme."
+  }
+}
+
+# RPC: GET or POST /rpc/search_pages. STABLE: served on GET, in a read-only transaction.
+function "search_pages" {
+  comment    = "Published pages whose title contains q (case-insensitive), newest first."
+  to         = [role.app, role.reader]
+  volatility = STABLE
+  arg "q" { type = text }
+  returns = setof(view.published_pages)
+  body    = <<-SQL
+    SELECT * FROM published_pages
+     WHERE title ILIKE '%' || q || '%'
+     ORDER BY published_at DESC, id
+  SQL
+}
+
+# RPC: POST /rpc/publish_page. VOLATILE (the default): it writes, so it is never served on GET.
+function "publish_page" {
+  comment  = "Publishes a page of the current tenant (its publication date is kept if it has one) and returns it."
+  to       = [role.app]
+  language = plpgsql
+  arg "page_id" { type = uuid }
+  returns = table.webpages_webpage
+  body    = <<-SQL
+    DECLARE
+      r webpages_webpage;
+    BEGIN
+      UPDATE webpages_webpage
+         SET is_published = true, published_at = coalesce(published_at, now()), updated_at = now()
+       WHERE id = page_id
+      RETURNING * INTO r;
+      IF NOT FOUND THEN
+        RAISE EXCEPTION 'no page % in this tenant', page_id USING ERRCODE = 'no_data_found';
+      END IF;
+      RETURN r;
+    END
+  SQL
+}

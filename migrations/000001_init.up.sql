@@ -478,3 +478,55 @@ CREATE POLICY webpage_published_only ON public.webpages_webpage AS RESTRICTIVE F
 -- Declared policy mediafile_published_only on file_manager_mediafile: narrows (ANDed with tenant isolation) for reader.
 CREATE POLICY mediafile_published_only ON public.file_manager_mediafile AS RESTRICTIVE FOR SELECT TO reader
     USING (EXISTS (SELECT 1 FROM webpages_webpage p WHERE p.hero_media_id = file_manager_mediafile.id AND p.is_published));
+
+-- View published_pages, read as the caller (security_invoker): the row-level security of every table it
+-- reads applies to whoever queries it. security_barrier: a caller's filter never runs before the view's own.
+CREATE VIEW public.published_pages WITH (security_invoker = true, security_barrier = true) AS
+SELECT p.id, p.namespace_id, p.slug, p.title, p.published_at, t.name AS theme_name
+  FROM webpages_webpage p
+  LEFT JOIN webpages_pagetheme t ON t.id = p.theme_id
+ WHERE p.is_published;
+GRANT SELECT ON TABLE public.published_pages TO app, reader;
+COMMENT ON VIEW public.published_pages IS 'Published pages, newest first in search, with their theme''s name.';
+COMMENT ON COLUMN public.published_pages.theme_name IS 'Null when the page has no theme.';
+
+-- Function search_pages, run as the caller (SECURITY INVOKER) under the row-level security of every
+-- table it touches, with a fixed search_path. Only the declared roles may execute it.
+CREATE FUNCTION public.search_pages(q text)
+    RETURNS SETOF public.published_pages
+    LANGUAGE sql
+    STABLE
+    SECURITY INVOKER
+    SET search_path = public, pg_temp
+AS $body$SELECT * FROM published_pages
+ WHERE title ILIKE '%' || q || '%'
+ ORDER BY published_at DESC, id
+$body$;
+REVOKE EXECUTE ON FUNCTION public.search_pages(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION public.search_pages(text) TO app, reader;
+COMMENT ON FUNCTION public.search_pages(text) IS 'Published pages whose title contains q (case-insensitive), newest first.';
+
+-- Function publish_page, run as the caller (SECURITY INVOKER) under the row-level security of every
+-- table it touches, with a fixed search_path. Only the declared roles may execute it.
+CREATE FUNCTION public.publish_page(page_id uuid)
+    RETURNS public.webpages_webpage
+    LANGUAGE plpgsql
+    VOLATILE
+    SECURITY INVOKER
+    SET search_path = public, pg_temp
+AS $body$DECLARE
+  r webpages_webpage;
+BEGIN
+  UPDATE webpages_webpage
+     SET is_published = true, published_at = coalesce(published_at, now()), updated_at = now()
+   WHERE id = page_id
+  RETURNING * INTO r;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'no page % in this tenant', page_id USING ERRCODE = 'no_data_found';
+  END IF;
+  RETURN r;
+END
+$body$;
+REVOKE EXECUTE ON FUNCTION public.publish_page(uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION public.publish_page(uuid) TO app;
+COMMENT ON FUNCTION public.publish_page(uuid) IS 'Publishes a page of the current tenant (its publication date is kept if it has one) and returns it.';

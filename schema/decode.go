@@ -13,6 +13,8 @@ var fileSchema = &hcl.BodySchema{
 		{Type: "table", LabelNames: []string{"name"}},
 		{Type: "shared_table", LabelNames: []string{"name"}},
 		{Type: "policy", LabelNames: []string{"name"}},
+		{Type: "view", LabelNames: []string{"name"}},
+		{Type: "function", LabelNames: []string{"name"}},
 	},
 }
 
@@ -91,6 +93,10 @@ func (d *decoder) file(body hcl.Body) hcl.Diagnostics {
 			diags = append(diags, d.table(b)...)
 		case "policy":
 			diags = append(diags, d.policy(b)...)
+		case "view":
+			diags = append(diags, d.view(b)...)
+		case "function":
+			diags = append(diags, d.function(b)...)
 		}
 	}
 	return diags

@@ -128,6 +128,11 @@ func (f *Fragment) Forbidden(setting string) []*FragmentError {
 // not review. The name is compared as PostgreSQL compares setting names (letter case does not count), with any
 // double quotes and surrounding spaces taken out, so that no spelling of it slips through.
 func (f *Fragment) currentSetting(n *pg.FuncCall, setting string, at func(int32, string, string, ...any)) {
+	currentSetting(n, setting, at)
+}
+
+// currentSetting is Fragment.currentSetting for any parsed SQL.
+func currentSetting(n *pg.FuncCall, setting string, at func(int32, string, string, ...any)) {
 	if len(n.Args) == 0 {
 		return
 	}

@@ -29,6 +29,8 @@ const (
 	DefaultFragment
 	// TypeFragment is a column type: CREATE TABLE … (c <type>).
 	TypeFragment
+	// QueryFragment is the query of a view: CREATE VIEW … AS <query>.
+	QueryFragment
 )
 
 // wrapper is the statement a fragment of a kind is parsed in: prefix, the fragment, suffix. A template of the
@@ -78,6 +80,18 @@ var wrappers = map[FragmentKind]wrapper{
 			col.TypeName = nil
 			return t
 		}},
+	// A view's own options (WITH CHECK OPTION after the query) are the statement's, so the comparison with the
+	// template refuses a query that sets them.
+	QueryFragment: {prefix: "CREATE VIEW pgtenant_fragment AS ", standIn: "SELECT", suffix: "",
+		take: func(stmt *pg.Node) proto.Message {
+			v := stmt.GetViewStmt()
+			if v == nil || v.Query == nil || v.Query.GetSelectStmt() == nil {
+				return nil
+			}
+			q := v.Query
+			v.Query = nil
+			return q
+		}},
 }
 
 // onlyColumn is the one column definition of a CREATE TABLE statement; nil for anything else.
@@ -91,8 +105,11 @@ func onlyColumn(stmt *pg.Node) *pg.ColumnDef {
 
 // what names a kind in messages.
 func (k FragmentKind) what() string {
-	if k == TypeFragment {
+	switch k {
+	case TypeFragment:
 		return "one column type"
+	case QueryFragment:
+		return "one query"
 	}
 	return "one expression"
 }
@@ -152,7 +169,7 @@ func parseFragment(kind FragmentKind, text string, strict bool) (*Fragment, *Fra
 	sql := w.prefix + text + w.suffix
 	tree, err := pg.Parse(sql)
 	if err != nil {
-		return nil, parseError(err, sql, len(w.prefix), text, kind)
+		return nil, parseError(err, sql, len(w.prefix), text, strings.TrimPrefix(kind.what(), "one "))
 	}
 	template, err := pg.Parse(w.prefix + w.standIn + w.suffix)
 	if err != nil {
@@ -193,7 +210,7 @@ func plainText(text string) *FragmentError {
 func checkTokens(kind FragmentKind, text string) *FragmentError {
 	scan, err := pg.Scan(text)
 	if err != nil {
-		return parseError(err, text, 0, text, kind)
+		return parseError(err, text, 0, text, strings.TrimPrefix(kind.what(), "one "))
 	}
 	var open []*pg.ScanToken
 	closing := map[pg.Token]pg.Token{pg.Token_ASCII_41: pg.Token_ASCII_40, pg.Token_ASCII_93: pg.Token_ASCII_91}
@@ -228,13 +245,13 @@ func checkTokens(kind FragmentKind, text string) *FragmentError {
 }
 
 // parseError turns libpg_query's error about sql, in which the fragment text starts at byte base, into a
-// FragmentError placed in text.
-func parseError(err error, sql string, base int, text string, kind FragmentKind) *FragmentError {
+// FragmentError placed in text; noun is what text should have been ("expression", "function body").
+func parseError(err error, sql string, base int, text string, noun string) *FragmentError {
 	var pe *pgparser.Error
 	if !errors.As(err, &pe) {
 		return invalid(-1, 0, "PostgreSQL's parser refused it: %v.", err)
 	}
-	msg := fmt.Sprintf("PostgreSQL's parser reads it as no %s: %s.", strings.TrimPrefix(kind.what(), "one "), pe.Message)
+	msg := fmt.Sprintf("PostgreSQL's parser reads it as no %s: %s.", noun, pe.Message)
 	if pe.Cursorpos <= 0 {
 		return invalid(-1, 0, "%s", msg)
 	}

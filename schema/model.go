@@ -70,6 +70,10 @@ type Model struct {
 	Roles    []*Role   `json:"roles"`
 	Tables   []*Table  `json:"tables"`
 	Policies []*Policy `json:"policies"`
+	// Views and Functions are left out of schema.json when none is declared, so that the files of a declaration
+	// without them stay as they were.
+	Views     []*View     `json:"views,omitempty"`
+	Functions []*Function `json:"functions,omitempty"`
 
 	src map[string][]byte // the source files by name, for Locate; nil for a model not read from source
 }
@@ -102,6 +106,16 @@ func (m *Model) clone() *Model {
 	c.Policies = cloneEach(m.Policies, func(p Policy) Policy {
 		p.To = slices.Clone(p.To)
 		return p
+	})
+	c.Views = cloneEach(m.Views, func(v View) View {
+		v.Columns = cloneEach(v.Columns, func(c ViewColumn) ViewColumn { return c })
+		v.To = slices.Clone(v.To)
+		return v
+	})
+	c.Functions = cloneEach(m.Functions, func(f Function) Function {
+		f.Args = cloneEach(f.Args, func(a Arg) Arg { return a })
+		f.To = slices.Clone(f.To)
+		return f
 	})
 	return &c
 }

@@ -18,17 +18,17 @@ import (
 	"pgtenant/schema"
 )
 
-var errorMarker = regexp.MustCompile(`#\s*ERROR:\s*(.+?)\s*$`)
+var errorMarker = regexp.MustCompile(`#\s*ERROR:\s*`)
 
 // markers reads the "# ERROR: <summary>" comments of a fixture as
-// line → summaries.
+// line → summaries; a line with two problems carries two markers.
 func markers(t *testing.T, src []byte) map[int][]string {
 	t.Helper()
 	out := map[int][]string{}
 	sc := bufio.NewScanner(bytes.NewReader(src))
 	for line := 1; sc.Scan(); line++ {
-		if m := errorMarker.FindStringSubmatch(sc.Text()); m != nil {
-			out[line] = append(out[line], m[1])
+		for _, m := range errorMarker.Split(sc.Text(), -1)[1:] {
+			out[line] = append(out[line], strings.TrimSpace(m))
 		}
 	}
 	return out

@@ -99,12 +99,14 @@ func creates(stmt *pg.Node) (object, on string) {
 }
 
 // MaskFragments returns copies of models (a nil model stays nil) in which every SQL expression of the
-// declaration (column defaults, check expressions, index predicates, policy clauses) is replaced by a stand-in
+// declaration (column defaults, check expressions, index predicates, policy clauses, view queries, function
+// argument defaults) is replaced by a stand-in
 // made of the generator's own text: ROW(<number>, "name", …), with a number per distinct fragment across all the
 // models and the names the fragment refers to. So the generator makes the same decisions for the copies as for
 // the originals (which fragments are equal, which name a renamed column), and what it writes for the copies is
 // what it writes for the originals with no declared SQL in it: `pgtenant generate` compares the two, statement
-// by statement. Column types are kept as they are, once each parses as exactly one type.
+// by statement (a view query by SELECT ROW(…), a function body by SELECT <number>). Column types are kept as they
+// are, once each parses as exactly one type.
 //
 // Only the parser's reading counts here, not the rules of the lexer's tokens that ParseFragment adds (no comment,
 // no backslash in a plain string): the last migration's model may hold fragments from before those rules. The
@@ -137,6 +139,19 @@ func MaskFragments(models ...*Model) ([]*Model, error) {
 			}
 		}
 		*text = "ROW(" + strings.Join(parts, ", ") + ")"
+		if kind == QueryFragment {
+			*text = "SELECT " + *text
+		}
+	}
+	// A function body is written in a dollar quote whose tag it does not hold (ddl.DollarTag): it stands for
+	// itself, one tagged SELECT per text, so that equal bodies stay equal.
+	maskBody := func(text *string) {
+		tag, ok := tags[*text]
+		if !ok {
+			tag = len(tags) + 1
+			tags[*text] = tag
+		}
+		*text = fmt.Sprintf("SELECT %d", tag)
 	}
 	out := make([]*Model, len(models))
 	for i, m := range models {
@@ -160,6 +175,22 @@ func MaskFragments(models ...*Model) ([]*Model, error) {
 			mask(ExprFragment, &p.Using, "using expression of policy "+p.Name)
 			mask(ExprFragment, &p.Check, "check expression of policy "+p.Name)
 		}
+		for _, v := range c.Views {
+			mask(QueryFragment, &v.Query, "query of view "+v.Name)
+			for _, col := range v.Columns {
+				mask(TypeFragment, &col.Type, "type of column "+v.Name+"."+col.Name)
+			}
+		}
+		for _, f := range c.Functions {
+			for _, a := range f.Args {
+				mask(TypeFragment, &a.Type, "type of argument "+f.Name+"."+a.Name)
+				mask(DefaultFragment, &a.Default, "default of argument "+f.Name+"."+a.Name)
+			}
+			if f.Returns.Type != "" {
+				mask(TypeFragment, &f.Returns.Type, "return type of function "+f.Name)
+			}
+			maskBody(&f.Body)
+		}
 		out[i] = c
 	}
 	if len(errs) > 0 {
@@ -177,21 +208,10 @@ func quoteIdent(name string) string { return `"` + strings.ReplaceAll(name, `"`,
 // that runs a model's SQL and did not get the model from Load runs it first.
 func CheckFragments(m *Model) hcl.Diagnostics {
 	var diags hcl.Diagnostics
-	check := func(kind FragmentKind, text string, rng *hcl.Range, fallback hcl.Range, what string, policy bool) {
-		if strings.TrimSpace(text) == "" {
-			return // an empty where or expr is reported on its own; an empty default is no default
-		}
+	report := func(errs []*FragmentError, text string, rng *hcl.Range, fallback hcl.Range, what string) {
 		where := fallback
 		if rng != nil {
 			where = *rng
-		}
-		f, err := ParseFragment(kind, text)
-		errs := []*FragmentError{err}
-		if err == nil {
-			errs = f.Forbidden(m.Tenancy.Setting)
-			if policy && m.Tenancy.Citus() {
-				errs = append(errs, f.SubSelects()...)
-			}
 		}
 		for _, e := range errs {
 			d := &hcl.Diagnostic{Severity: hcl.DiagError, Summary: e.Summary, Detail: "The " + what + ": " + e.Detail}
@@ -204,6 +224,20 @@ func CheckFragments(m *Model) hcl.Diagnostics {
 			}
 			diags = append(diags, d)
 		}
+	}
+	check := func(kind FragmentKind, text string, rng *hcl.Range, fallback hcl.Range, what string, policy bool) {
+		if strings.TrimSpace(text) == "" {
+			return // an empty where or expr is reported on its own; an empty default is no default
+		}
+		f, err := ParseFragment(kind, text)
+		errs := []*FragmentError{err}
+		if err == nil {
+			errs = f.Forbidden(m.Tenancy.Setting)
+			if policy && m.Tenancy.Citus() {
+				errs = append(errs, f.SubSelects()...)
+			}
+		}
+		report(errs, text, rng, fallback, what)
 	}
 	for _, t := range m.Tables {
 		for _, c := range t.Columns {
@@ -224,5 +258,6 @@ func CheckFragments(m *Model) hcl.Diagnostics {
 		check(ExprFragment, p.Using, p.UsingRange, p.Range, "using expression of policy "+p.Name, true)
 		check(ExprFragment, p.Check, p.CheckRange, p.Range, "check expression of policy "+p.Name, true)
 	}
+	routineFragments(m, check, report)
 	return diags
 }

@@ -52,6 +52,8 @@ func validate(m *Model) hcl.Diagnostics {
 	v.roles()
 	v.tables()
 	v.policies()
+	v.views()
+	v.functions()
 	v.relationNames()
 	v.fragments()
 	return v.diags
@@ -358,8 +360,11 @@ func (v *validator) relationNames() {
 	add := func(rng hcl.Range, kind, name string) {
 		if first, ok := seen[name]; ok {
 			summary := "Duplicate index"
-			if kind == "table" {
+			switch kind {
+			case "table":
 				summary = "Duplicate table"
+			case "view":
+				summary = "Duplicate view"
 			}
 			v.errorf(rng, summary, "The %s name %q is already used by %s; relation names are schema-wide in PostgreSQL.",
 				kind, name, first)
@@ -384,6 +389,12 @@ func (v *validator) relationNames() {
 		for _, ix := range v.m.CoveringIndexes(t) {
 			v.generatedName(ix.Range, "generated index", ix.Name)
 			add(ix.Range, "generated index", ix.Name)
+		}
+	}
+	// Views last, so that a clash is reported on the view rather than on the table or index it clashes with.
+	for _, vw := range v.m.Views {
+		if v.m.View(vw.Name) == vw {
+			add(vw.Range, "view", vw.Name)
 		}
 	}
 }

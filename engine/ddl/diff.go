@@ -52,7 +52,9 @@ func Incremental(prev, next *schema.Model, opts Options) (*Migration, error) {
 	}
 	d.old = old
 	d.classify()
+	d.planRoutines()
 	d.createRoles()
+	d.dropRoutines()
 	d.dropPolicies()
 	d.revokeGrants()
 	d.dropConstraintsAndIndexes()
@@ -67,6 +69,7 @@ func Incremental(prev, next *schema.Model, opts Options) (*Migration, error) {
 	d.grantGrants()
 	d.createPolicies()
 	d.registryAccess()
+	d.createRoutines()
 	d.dropRoles()
 	if len(d.out) == 0 && len(d.concurrent) == 0 {
 		d.add("tenancy", "", Change{
@@ -89,8 +92,10 @@ type differ struct {
 	concurrent []Change
 	names      []string
 
-	kept    map[string]bool // tables in both old and next, of the same kind (tenant or shared)
-	retyped map[string]bool // "table.column" whose type changes
+	kept     map[string]bool // tables in both old and next, of the same kind (tenant or shared)
+	renamed  bool            // the migration renames tables or columns first
+	routines routinePlan
+	retyped  map[string]bool // "table.column" whose type changes
 }
 
 func (d *differ) add(name string, destructive string, c Change) {
@@ -220,6 +225,7 @@ func (d *differ) renames(prev *schema.Model) (*schema.Model, error) {
 	}
 	d.dropStale(before, old, renamed)
 	if len(stmts) > 0 {
+		d.renamed = true
 		slices.Reverse(undo)
 		d.add("", "", Change{
 			Object:  "renames",

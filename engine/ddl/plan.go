@@ -25,7 +25,7 @@ type Change struct {
 
 // Diff returns the typed changes that take a database from prev to next, in the one order they must run
 // (dependencies first), like Atlas's schema changes; Render writes them as SQL for a Target. A nil prev is an empty database, which gets the roles,
-// the tenant registry, every table and every policy. Equal models give no
+// the tenant registry, every table and every policy, then the views and functions (routine.go). Equal models give no
 // changes. Otherwise it is Incremental with default options.
 func Diff(prev, next *schema.Model) ([]Change, error) {
 	if prev != nil {
@@ -54,7 +54,7 @@ func Diff(prev, next *schema.Model) ([]Change, error) {
 	for _, p := range next.Policies {
 		out = append(out, createPolicy(next, p))
 	}
-	return out, nil
+	return append(out, routines(next)...), nil
 }
 
 // Equal reports whether two models declare the same database.

@@ -30,13 +30,22 @@ func (t Target) String() string {
 
 // Fragment kinds: the SQL a declaration passes through to PostgreSQL as written.
 const (
-	FragmentType      = "type"       // a column's type
-	FragmentDefault   = "default"    // a column's default
-	FragmentCheck     = "check"      // a check constraint's expression
-	FragmentWhere     = "where"      // a partial index's predicate
-	FragmentUsing     = "using"      // a policy's USING clause
-	FragmentWithCheck = "with check" // a policy's WITH CHECK clause
+	FragmentType       = "type"        // a column's type
+	FragmentDefault    = "default"     // a column's default
+	FragmentCheck      = "check"       // a check constraint's expression
+	FragmentWhere      = "where"       // a partial index's predicate
+	FragmentUsing      = "using"       // a policy's USING clause
+	FragmentWithCheck  = "with check"  // a policy's WITH CHECK clause
+	FragmentQuery      = "query"       // a view's query
+	FragmentArgType    = "arg type"    // a function argument's type (Owner: function.argument)
+	FragmentArgDefault = "arg default" // a function argument's default (Owner: function.argument)
+	FragmentBody       = "body"        // a function's body
 )
+
+// FunctionSearchPath is the search_path every declared function runs with: the schema of the declared tables
+// (bodies name them unqualified, as views do), then pg_temp last, so that a temporary object of the caller's
+// can never stand in for a declared one. pg_catalog, not listed, is searched first.
+const FunctionSearchPath = Schema + ", pg_temp"
 
 // Fragment is where a declared SQL fragment landed in a change's rendered SQL: Kind, the column, constraint,
 // index or policy it belongs to (Owner, unquoted), and its byte span [Start, End) in Rendered.Up.
@@ -447,6 +456,19 @@ $$;`, schema.QuoteLiteral(s.Name), Ident(s.Name))
 		w.str("ALTER TABLE ", s.Table, " ", triggerAction(s.State), " ", Ident(s.Name), ";")
 	case DropFunction:
 		w.str("DROP FUNCTION ", s.Signature, ";")
+	case CreateView:
+		w.str("CREATE ")
+		if s.Replace {
+			w.str("OR REPLACE ")
+		}
+		w.str("VIEW ", s.View, " WITH (security_invoker = true, security_barrier = true) AS\n")
+		// The query as declared, less the line break a heredoc ends with: the ';' follows its last line.
+		w.fragment(true, FragmentQuery, unqualified(s.View), strings.TrimRight(s.Query, " \t\r\n"))
+		w.str(";")
+	case DropView:
+		w.str("DROP VIEW ", s.View, ";")
+	case CreateFunction:
+		w.createFunction(s)
 	case Printed:
 		w.str(strings.TrimRight(s.SQL, "\n"), ";")
 	case Recorded:
@@ -472,6 +494,49 @@ $$;`, schema.QuoteLiteral(s.Name), Ident(s.Name))
 	default:
 		panic(fmt.Sprintf("ddl: no SQL for %T", s))
 	}
+}
+
+func (w *writer) createFunction(s CreateFunction) {
+	name := unqualified(s.Function)
+	w.str("CREATE ")
+	if s.Replace {
+		w.str("OR REPLACE ")
+	}
+	w.str("FUNCTION ", s.Function, "(")
+	for i, a := range s.Args {
+		if i > 0 {
+			w.str(", ")
+		}
+		w.str(Ident(a.Name), " ")
+		w.fragment(true, FragmentArgType, name+"."+a.Name, a.Type)
+		if a.Default != "" {
+			w.str(" DEFAULT ")
+			w.fragment(true, FragmentArgDefault, name+"."+a.Name, a.Default)
+		}
+	}
+	tag := DollarTag(s.Body)
+	w.str(")\n    RETURNS ", s.Returns, "\n    LANGUAGE ", string(s.Language), "\n    ", string(s.Volatility),
+		"\n    SECURITY INVOKER\n    SET search_path = ", FunctionSearchPath, "\nAS ", tag)
+	w.fragment(true, FragmentBody, name, s.Body)
+	w.str(tag, ";")
+}
+
+// DollarTag is a dollar-quote delimiter for body that body cannot end early: no "$" followed by the tag's word
+// occurs in body, so neither the delimiter nor a longer one that starts like it does.
+func DollarTag(body string) string {
+	word := "body"
+	for i := 1; strings.Contains(body, "$"+word); i++ {
+		word = fmt.Sprintf("body%d", i)
+	}
+	return "$" + word + "$"
+}
+
+// unqualified is the last part of a qualified name, as Fragment.Owner names it: public.x is x.
+func unqualified(name string) string {
+	if i := strings.LastIndex(name, "."); i >= 0 {
+		name = name[i+1:]
+	}
+	return strings.Trim(name, `"`)
 }
 
 // triggerAction is the ALTER TABLE action that gives a trigger the state pg_trigger.tgenabled names.

@@ -2,6 +2,7 @@ package ddl_test
 
 import (
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -47,6 +48,19 @@ func TestRender_Fragments(t *testing.T) {
 					want[[2]string{ddl.FragmentWithCheck, p.Name}] = p.Check
 				}
 			}
+			for _, v := range m.Views {
+				// The query's closing line break is left out: the ';' follows its last line.
+				want[[2]string{ddl.FragmentQuery, v.Name}] = strings.TrimRight(v.Query, "\n")
+			}
+			for _, f := range m.Functions {
+				for _, a := range f.Args {
+					want[[2]string{ddl.FragmentArgType, f.Name + "." + a.Name}] = a.Type
+					if a.Default != "" {
+						want[[2]string{ddl.FragmentArgDefault, f.Name + "." + a.Name}] = a.Default
+					}
+				}
+				want[[2]string{ddl.FragmentBody, f.Name}] = f.Body
+			}
 			got := map[[2]string]string{}
 			for _, r := range ddl.Render(changes, ddl.SingleNode).Changes {
 				for _, f := range r.Fragments {
@@ -87,4 +101,21 @@ func TestUpgrade(t *testing.T) {
 	assert.Contains(t, down, gone.SQL, "the down file restores what was recorded")
 	assert.Contains(t, down, older[0].SQL, "the down file restores the recorded text")
 	assert.Contains(t, down, "DROP POLICY "+current[1].Name+" ON "+older[0].Table+";")
+}
+
+// TestDollarTag: a function body cannot end its dollar quote early, whatever dollar quotes it holds.
+func TestDollarTag(t *testing.T) {
+	for body, want := range map[string]string{
+		"SELECT 1":                     "$body$",
+		"SELECT $body$x$body$":         "$body1$",
+		"SELECT $body1$x$body1$, $bod": "$body2$",
+		"SELECT '$body'":               "$body1$",
+	} {
+		assert.Equal(t, want, ddl.DollarTag(body), body)
+		sql := ddl.SQL(ddl.SingleNode, ddl.CreateFunction{Function: "public.f", Returns: "void", Language: schema.SQL,
+			Volatility: schema.Volatile, Body: body})
+		stmts, err := schema.ParseScript(sql)
+		require.NoError(t, err, sql)
+		assert.Len(t, stmts, 1, sql)
+	}
 }

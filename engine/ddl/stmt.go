@@ -63,6 +63,9 @@ type ForeignKey struct {
 	SetColumns []string
 }
 
+// FunctionArg is an argument of CreateFunction: its name, type and default ("" for none), as declared.
+type FunctionArg struct{ Name, Type, Default string }
+
 // Privilege is one privilege in GRANT or REVOKE: a type (SELECT), on the object or on columns.
 type Privilege struct {
 	Type    string
@@ -176,6 +179,26 @@ type (
 	SetTrigger struct{ Name, Table, State string }
 	// DropFunction drops a function by signature.
 	DropFunction struct{ Signature string }
+	// CreateView creates a declared view (qualified) that runs as its caller: WITH (security_invoker = true,
+	// security_barrier = true). Replace writes CREATE OR REPLACE. Query is a fragment of the declaration.
+	CreateView struct {
+		View, Query string
+		Replace     bool
+	}
+	// DropView drops a view (qualified).
+	DropView struct{ View string }
+	// CreateFunction creates a declared function (qualified) that runs as its caller (SECURITY INVOKER) with the
+	// fixed search_path FunctionSearchPath. Returns is SQL already ("void", "text", "SETOF public.x"); the
+	// arguments' types and defaults and Body are fragments of the declaration. Replace writes CREATE OR REPLACE.
+	CreateFunction struct {
+		Function   string
+		Args       []FunctionArg
+		Returns    string
+		Language   schema.Language
+		Volatility schema.Volatility
+		Body       string
+		Replace    bool
+	}
 	// Printed is a statement as PostgreSQL printed it (pg_get_indexdef, pg_get_triggerdef,
 	// pg_get_functiondef): drift recreates what the declaration's database has.
 	Printed struct{ SQL string }
@@ -216,6 +239,9 @@ func (Comment) stmt()         {}
 func (DropTrigger) stmt()     {}
 func (SetTrigger) stmt()      {}
 func (DropFunction) stmt()    {}
+func (CreateView) stmt()      {}
+func (DropView) stmt()        {}
+func (CreateFunction) stmt()  {}
 func (Printed) stmt()         {}
 func (Recorded) stmt()        {}
 func (Note) stmt()            {}

@@ -21,7 +21,11 @@ import (
 // that fragment's source range, and drops the scratch database.
 //
 // The fragments are what the declaration passes through to PostgreSQL as written: column types and defaults,
-// check expressions, index `where` predicates and policy `using`/`check` clauses. Every change runs in its own
+// check expressions, index `where` predicates, policy `using`/`check` clauses, view queries, and function argument
+// types and defaults and bodies (PostgreSQL checks a body as it creates the function: an sql body whole, a
+// plpgsql body's syntax and declarations). Each view that is created has its columns compared with the declared
+// ones (schema.Model.CheckViewColumns); a view or function that needs a table or view that could not be created is
+// skipped. Every change runs in its own
 // savepoint of one transaction, so a rejected fragment does not hide the next one: the rejected fragment is
 // replaced by a neutral one (a check becomes true, a default or a `where` is dropped) and the change is tried
 // again, and the changes that need a table that could not be created are skipped. The transaction is rolled back
@@ -113,8 +117,8 @@ type checker struct {
 
 // fragment is one piece of declared SQL and where it landed in a change's statement text.
 type fragment struct {
-	kind   string // ddl.FragmentType, FragmentDefault, FragmentCheck, FragmentWhere, FragmentUsing or FragmentWithCheck
-	owner  string // the column, check, index or policy it belongs to
+	kind   string // ddl.FragmentType, FragmentDefault, …: a kind ddl.Render records
+	owner  string // the column, check, index, policy, view, function or function.argument it belongs to
 	text   string
 	rng    hcl.Range
 	start  int    // byte offset of text in the change's SQL, as ddl.Render recorded it; -1 when it is not there
@@ -129,7 +133,20 @@ func (c *checker) apply(ctx context.Context, i int, ch ddl.Change) error {
 	kind, name, _ := strings.Cut(ch.Object, " ")
 	ti := slices.IndexFunc(c.work.Tables, func(t *schema.Table) bool { return t.Name == name })
 	pi := slices.IndexFunc(c.work.Policies, func(p *schema.Policy) bool { return p.Name == name })
+	vi := slices.IndexFunc(c.work.Views, func(v *schema.View) bool { return v.Name == name })
+	fi := slices.IndexFunc(c.work.Functions, func(f *schema.Function) bool { return f.Name == name })
 	switch {
+	case kind == "view" && vi >= 0:
+		if slices.ContainsFunc(c.work.Views[vi].Reads(), func(n string) bool { return c.missing[n] }) {
+			c.missing[name] = true // it reads a table or view that does not exist: its errors would only repeat that
+			return nil
+		}
+		ti, pi = -1, -1
+	case kind == "function" && fi >= 0:
+		if c.missing[c.work.Functions[fi].Returns.Relation] {
+			return nil
+		}
+		ti, pi = -1, -1
 	case kind == "table" && ti >= 0:
 		t := c.work.Tables[ti]
 		if c.missing[t.Name] || slices.ContainsFunc(t.ForeignKeys, func(fk *schema.ForeignKey) bool {
@@ -158,16 +175,24 @@ func (c *checker) apply(ctx context.Context, i int, ch ddl.Change) error {
 		var frags []*fragment
 		fallback := hcl.Range{}
 		rendered := render(ch)
-		if ti >= 0 {
+		switch {
+		case ti >= 0:
 			frags, fallback = c.tableFragments(ti, rendered), c.work.Tables[ti].Range
-		} else {
+		case pi >= 0:
 			frags, fallback = c.policyFragments(pi, rendered), c.work.Policies[pi].Range
+		case vi >= 0:
+			frags, fallback = c.viewFragments(vi, rendered), c.work.Views[vi].Range
+		default:
+			frags, fallback = c.functionFragments(fi, rendered), c.work.Functions[fi].Range
 		}
 		r, err := c.try(ctx, rendered.Up)
 		if err != nil {
 			return fmt.Errorf("fragment: %s: %w", ch.Object, err)
 		}
 		if r.pgErr == nil {
+			if vi >= 0 {
+				return c.viewColumns(ctx, c.work.Views[vi])
+			}
 			return nil
 		}
 		f, off, n := attribute(frags, r)
@@ -187,9 +212,70 @@ func (c *checker) apply(ctx context.Context, i int, ch ddl.Change) error {
 		}
 		ch = next[i]
 	}
-	if ti >= 0 {
+	switch {
+	case ti >= 0:
 		c.missing[c.work.Tables[ti].Name] = true
+	case vi >= 0:
+		c.missing[c.work.Views[vi].Name] = true
 	}
+	return nil
+}
+
+// viewFragments lists the query of view vi, at the position ddl.Render recorded in r. A query PostgreSQL rejects
+// has no neutral stand-in: the view is not created, and what reads it is not checked.
+func (c *checker) viewFragments(vi int, r ddl.Rendered) []*fragment {
+	v := c.work.Views[vi]
+	if v.QueryRange == nil {
+		return nil
+	}
+	return []*fragment{{kind: ddl.FragmentQuery, owner: v.Name, text: v.Query, rng: *v.QueryRange,
+		start: fragmentAt(r, ddl.FragmentQuery, v.Name)}}
+}
+
+// functionFragments lists the argument types and defaults and the body of function fi, at the positions
+// ddl.Render recorded in r. A rejected default is dropped and the function tried again.
+func (c *checker) functionFragments(fi int, r ddl.Rendered) []*fragment {
+	f := c.work.Functions[fi]
+	var out []*fragment
+	for j, a := range f.Args {
+		owner := f.Name + "." + a.Name
+		if a.TypeRange != nil {
+			out = append(out, &fragment{kind: ddl.FragmentArgType, owner: owner, text: a.Type, rng: *a.TypeRange,
+				start: fragmentAt(r, ddl.FragmentArgType, owner)})
+		}
+		if a.Default == "" || a.DefaultRange == nil {
+			continue
+		}
+		out = append(out, &fragment{kind: ddl.FragmentArgDefault, owner: owner, text: a.Default, rng: *a.DefaultRange,
+			start: fragmentAt(r, ddl.FragmentArgDefault, owner), repair: func() {
+				g := *c.work.Functions[fi]
+				g.Args = slices.Clone(g.Args)
+				arg := *g.Args[j]
+				arg.Default = ""
+				g.Args[j] = &arg
+				c.work.Functions[fi] = &g
+			}})
+	}
+	if f.BodyRange != nil {
+		out = append(out, &fragment{kind: ddl.FragmentBody, owner: f.Name, text: f.Body, rng: *f.BodyRange,
+			start: fragmentAt(r, ddl.FragmentBody, f.Name)})
+	}
+	return out
+}
+
+// viewColumns compares the columns of view v, just created, with its declared ones (schema.Model.CheckViewColumns).
+func (c *checker) viewColumns(ctx context.Context, v *schema.View) error {
+	res, err := c.conn.Exec(ctx, `SELECT attname, pg_catalog.format_type(atttypid, atttypmod) FROM pg_catalog.pg_attribute
+ WHERE attrelid = `+schema.QuoteLiteral(ddl.ViewName(v))+`::pg_catalog.regclass AND attnum > 0 AND NOT attisdropped
+ ORDER BY attnum`).ReadAll()
+	if err != nil {
+		return fmt.Errorf("fragment: the columns of view %s: %w", v.Name, err)
+	}
+	var got []schema.ViewColumn
+	for _, row := range res[0].Rows {
+		got = append(got, schema.ViewColumn{Name: string(row[0]), Type: string(row[1])})
+	}
+	c.diags = append(c.diags, c.work.CheckViewColumns(v, got)...)
 	return nil
 }
 
@@ -324,6 +410,7 @@ func (c *checker) editTable(ti int, edit func(*schema.Table)) {
 func cloneModel(m *schema.Model) *schema.Model {
 	w := *m
 	w.Tables, w.Policies = slices.Clone(m.Tables), slices.Clone(m.Policies)
+	w.Views, w.Functions = slices.Clone(m.Views), slices.Clone(m.Functions)
 	return &w
 }
 
@@ -398,10 +485,14 @@ func narrow(frags []*fragment, r tried) (*fragment, int, int) {
 func refersTo(f *fragment, names []string) int {
 	kind := schema.ExprFragment
 	switch f.kind {
-	case ddl.FragmentType:
+	case ddl.FragmentType, ddl.FragmentArgType:
 		kind = schema.TypeFragment
-	case ddl.FragmentDefault:
+	case ddl.FragmentDefault, ddl.FragmentArgDefault:
 		kind = schema.DefaultFragment
+	case ddl.FragmentQuery:
+		kind = schema.QueryFragment
+	case ddl.FragmentBody:
+		return -1 // a body is statements, not one fragment
 	}
 	parsed, err := schema.ParseFragment(kind, f.text)
 	if err != nil {
@@ -420,6 +511,7 @@ func refersTo(f *fragment, names []string) int {
 var kindWords = map[string]string{
 	ddl.FragmentType: `type "`, ddl.FragmentDefault: "default", ddl.FragmentCheck: "check",
 	ddl.FragmentWhere: "index predicate", ddl.FragmentUsing: "using", ddl.FragmentWithCheck: "with check",
+	ddl.FragmentArgDefault: "default",
 }
 
 // diagnostic reports a rejected fragment at subject, within the fragment's whole range (context).

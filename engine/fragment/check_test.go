@@ -190,6 +190,51 @@ func TestCheck(t *testing.T) {
 }`,
 		want: []want{{at: `slugg"`, code: "42703"}},
 	}, {
+		name: "view query names an unknown column",
+		rest: `view "recent_pages" {
+  to    = [role.ROLE]
+  query = "SELECT id, slugg FROM page"
+  column "id" { type = uuid }
+  column "slugg" { type = text }
+}`,
+		want: []want{{at: `slugg FROM`, code: "42703"}},
+	}, {
+		name: "sql function body names an unknown table",
+		rest: `function "page_count" {
+  to      = [role.ROLE]
+  returns = bigint
+  body    = "SELECT count(*) FROM pages"
+}`,
+		want: []want{{at: `pages"`, code: "42P01"}},
+	}, {
+		name: "plpgsql body declares a variable of an unknown type",
+		rest: `function "first_page" {
+  to       = [role.ROLE]
+  language = plpgsql
+  returns  = uuid
+  body     = <<-SQL
+    DECLARE
+      r pagez;
+    BEGIN
+      SELECT * INTO r FROM page LIMIT 1;
+      RETURN r.id;
+    END
+  SQL
+}`,
+		want: []want{{at: `pagez;`, code: "42704"}},
+	}, {
+		name: "function argument default of the wrong type",
+		rest: `function "pages_after" {
+  to      = [role.ROLE]
+  arg "n" {
+    type    = integer
+    default = sql("'many'::text")
+  }
+  returns = bigint
+  body    = "SELECT count(*) + n FROM page"
+}`,
+		want: []want{{at: `'many'::text")`, code: "42804"}},
+	}, {
 		name: "every problem at once",
 		extra: `check "page_slug_short" { expr = "length(slug) < 'x'" }
   column "views" {
@@ -230,7 +275,7 @@ policy "picture_mine" {
 			role := "check_" + nonWord.ReplaceAllString(tt.name, "_")
 			role = role[:min(len(role), 40)] // room for the generated policy name
 			src := `role "` + role + `" { privileges = [SELECT, INSERT, UPDATE, DELETE] }` + "\n" +
-				strings.Replace(pageTable, "EXTRA", tt.extra, 1) + "\n" + tt.rest + "\n"
+				strings.Replace(pageTable, "EXTRA", tt.extra, 1) + "\n" + strings.ReplaceAll(tt.rest, "role.ROLE", "role."+role) + "\n"
 			m, _, diags := schema.Parse(schema.Source{Filename: "policies.hcl", Bytes: []byte(src)})
 			if tt.static {
 				require.Len(t, diags, 1, "%s", diags)
@@ -280,6 +325,28 @@ policy "page_published" {
 	diags = checkSQL(t, m)
 	require.Len(t, diags, 1)
 	assert.Contains(t, diags[0].Detail, "operator does not exist: text ~ integer (SQLSTATE 42883). Hint: No operator")
+}
+
+// TestCheck_ViewColumns: the columns PostgreSQL gives a view's query are compared with the declared ones.
+func TestCheck_ViewColumns(t *testing.T) {
+	src := `role "check_view_columns" { privileges = [SELECT] }` + strings.Replace(pageTable, "EXTRA", "", 1) + `
+view "page_slugs" {
+  to    = [role.check_view_columns]
+  query = "SELECT id, slug, created_at FROM page"
+  column "id" { type = uuid }
+  column "slug" { type = integer }
+}
+`
+	m, _, diags := schema.Parse(schema.Source{Filename: "policies.hcl", Bytes: []byte(src)})
+	require.False(t, diags.HasErrors(), "%s", diags)
+	diags = checkSQL(t, m)
+	var got []string
+	for _, d := range diags {
+		got = append(got, d.Summary)
+	}
+	// In the order of the declaration: the extra column is reported on the view, the type on the column.
+	assert.Equal(t, []string{"Undeclared view column", "Mismatched view column type"}, got)
+	assert.Equal(t, pos(t, src, `integer }`), diags[1].Subject.Start)
 }
 
 func TestCheck_Valid(t *testing.T) {

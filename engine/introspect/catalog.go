@@ -161,6 +161,12 @@ type Relation struct {
 	Owner        string
 	Extension    bool
 	Privileges   []Privilege // sorted; the owner's own are left out
+	// Def is a view's or materialized view's query (pg_get_viewdef, names qualified); "" for other kinds.
+	Def string
+	// Options are the relation's reloptions as PostgreSQL prints them ("security_invoker=true"), in its order.
+	Options        []string
+	Comment        string
+	ColumnComments map[string]string // the comments of its columns, by column name; columns without one are left out
 }
 
 // Function is a function, procedure or aggregate.

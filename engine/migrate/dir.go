@@ -157,12 +157,20 @@ const UpgradeName = "generator_upgrade"
 // those, before the migration of the declaration's changes, if any. A schema.json that records no objects
 // (written by an older pgtenant) is taken to match this generator, and is rewritten with them.
 //
-// Before it returns them, Generate re-parses every file with PostgreSQL's parser and refuses them all unless
+// Generate first runs schema.CheckFragments on next, as Load does: whoever built the model, no SQL of it that
+// validation refuses is written into a migration (a function body that calls set_config on the tenant setting or
+// SET ROLE among it). Before it returns them, Generate re-parses every file with PostgreSQL's parser and refuses them all unless
 // each holds exactly the statements it generated (CheckStatements): as many, of the same kinds, in the same
 // order as the same migrations generated with every SQL fragment of the declaration masked
 // (schema.MaskFragments). schema.Load already refuses a fragment that is not exactly one expression; this
 // catches what would get past it, in the declaration or in the generator.
 func Generate(dir string, next *schema.Model, opts GenerateOptions) (map[string][]byte, error) {
+	// The checks of validation that the generated SQL relies on, run again on a model that may not come from
+	// schema.Load: each fragment one thing of its kind, calling nothing it may not, and no view or function body
+	// that sets the tenant setting or the role, is SECURITY DEFINER, or runs dynamic SQL.
+	if diags := schema.CheckFragments(next); diags.HasErrors() {
+		return nil, fmt.Errorf("migrate: the declaration's SQL is refused: %w", diags)
+	}
 	existing, err := List(dir)
 	if err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package migrate_test
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -143,4 +144,40 @@ policy "p" {
 	).Replace(src)
 	files := generate(next)
 	require.Contains(t, files, "000002_rename_column_t_n_and_more.up.sql", "%v", files)
+}
+
+// TestGenerate_RefusesTenantEscape: a function body that tries to change the tenant or the role of its
+// transaction never reaches a migration, even in a model that did not come from schema.Load (which refuses it
+// with its line). Generate runs validation's fragment checks again, so the only way a declared body gets into the
+// database is one that passed them.
+func TestGenerate_RefusesTenantEscape(t *testing.T) {
+	m, _, diags := schema.Load("testdata/tenant-escape.hcl")
+	require.False(t, diags.HasErrors(), "%s", diags)
+	_, err := migrate.Generate(t.TempDir(), m, migrate.GenerateOptions{})
+	require.NoError(t, err, "the declaration as written generates")
+
+	for _, tt := range []struct{ fn, body string }{
+		{"other_notes", "SELECT set_config('app.current_tenant_id', other::text, true); SELECT * FROM note"},
+		{"other_notes", "SELECT * FROM note WHERE set_config('app.current_tenant_id', other::text, true) IS NOT NULL"},
+		{"other_notes", "SET LOCAL app.current_tenant_id = '00000000-0000-0000-0000-000000000000'; SELECT * FROM note"},
+		{"other_notes", "SET ROLE NONE; SELECT * FROM note"},
+		{"other_notes", "SELECT set_config('role', 'postgres', true); SELECT * FROM note"},
+		{"other_notes", "RESET app.current_tenant_id; SELECT * FROM note"},
+		{"other_notes_plpgsql", "BEGIN PERFORM set_config('app.current_tenant_id', other::text, true); RETURN QUERY SELECT * FROM note; END"},
+		{"other_notes_plpgsql", "BEGIN SET LOCAL ROLE NONE; RETURN QUERY SELECT * FROM note; END"},
+		{"other_notes_plpgsql", "BEGIN EXECUTE format('SET app.current_tenant_id = %L', other); RETURN QUERY SELECT * FROM note; END"},
+		{"other_notes_plpgsql", "BEGIN RETURN QUERY SELECT * FROM note; END; ALTER FUNCTION other_notes_plpgsql(uuid) SECURITY DEFINER"},
+	} {
+		t.Run(tt.body, func(t *testing.T) {
+			c := *m
+			c.Functions = slices.Clone(m.Functions)
+			i := slices.IndexFunc(c.Functions, func(f *schema.Function) bool { return f.Name == tt.fn })
+			f := *c.Functions[i]
+			f.Body = tt.body
+			c.Functions[i] = &f
+			files, err := migrate.Generate(t.TempDir(), &c, migrate.GenerateOptions{})
+			assert.ErrorContains(t, err, "body of function "+tt.fn)
+			assert.Nil(t, files)
+		})
+	}
 }
