@@ -361,7 +361,7 @@ func (d *differ) createRoles() {
 	}
 	for _, r := range d.next.Roles {
 		if d.old.Role(r.Name) == nil {
-			d.add("add_role_"+r.Name, "", createRole(r))
+			d.add("add_role_"+r.Name, "", createRole(d.next, r))
 		}
 	}
 }
@@ -370,7 +370,7 @@ func (d *differ) dropRoles() {
 	for i := len(d.old.Roles) - 1; i >= 0; i-- {
 		r := d.old.Roles[i]
 		if d.next.Role(r.Name) == nil {
-			c := createRole(r)
+			c := createRole(d.old, r)
 			d.add("drop_role_"+r.Name, "", Change{Object: c.Object,
 				Comment: fmt.Sprintf("Role %s is no longer declared: dropped when nothing else depends on it (roles are cluster-wide).", r.Name),
 				Up:      c.Down, Down: c.Up})
@@ -432,7 +432,7 @@ func (d *differ) dropPolicies() {
 	}
 	// Declared policies of tables that are dropped go with their table; createTable does not make them.
 	for _, p := range d.old.Policies {
-		if !d.kept[p.Table] {
+		if !d.kept[p.Table] && declaredApart(d.old, d.old.Table(p.Table)) {
 			t := d.old.Table(p.Table)
 			d.add("", "", Change{Object: "policy " + p.Name,
 				Comment: fmt.Sprintf("Policy %s on %s: dropped with its table.", p.Name, p.Table),
@@ -461,7 +461,7 @@ func (d *differ) createPolicies() {
 		}
 	}
 	for _, p := range d.next.Policies {
-		if !d.kept[p.Table] {
+		if !d.kept[p.Table] && declaredApart(d.next, d.next.Table(p.Table)) {
 			d.add("add_policy_"+p.Name, "", createPolicy(d.next, p))
 		}
 	}
@@ -763,7 +763,7 @@ func (d *differ) dropTables() {
 			gone = append(gone, t)
 		}
 	}
-	order, deferred := createOrder(gone, exist)
+	order, deferred, anchor := citusOrder(d.old, gone, exist)
 	for _, t := range order {
 		for _, fk := range t.ForeignKeys {
 			if deferred[fk] {
@@ -776,7 +776,7 @@ func (d *differ) dropTables() {
 	}
 	for i := len(order) - 1; i >= 0; i-- {
 		t := order[i]
-		c := createTable(d.old, t, deferred)
+		c := createTable(d.old, t, deferred, anchor)
 		why := fmt.Sprintf("drops table %s and every row in it", t.Name)
 		verb := "drop_table_"
 		if n := d.next.Table(t.Name); n != nil {
@@ -809,9 +809,9 @@ func (d *differ) createTables() {
 			added = append(added, t)
 		}
 	}
-	order, deferred := createOrder(added, exist)
+	order, deferred, anchor := citusOrder(d.next, added, exist)
 	for _, t := range order {
-		d.add("add_table_"+t.Name, "", createTable(d.next, t, deferred))
+		d.add("add_table_"+t.Name, "", createTable(d.next, t, deferred, anchor))
 	}
 	for _, t := range order {
 		for _, fk := range t.ForeignKeys {

@@ -15,7 +15,11 @@ const (
 	RegistryLookupToken     = "pgtenant.lookup_token"
 	RegistryNotifyFunction  = "pgtenant.notify_registry_change"
 	RegistryNotifyTriggers  = "pgtenant registry triggers"
+	RegistrySetTenant       = "pgtenant.set_tenant"
 )
+
+// auditTenantFK is the audit log's reference to the tenant registry, which the Citus profile leaves out.
+const auditTenantFK = ",\n    CONSTRAINT audit_log_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES pgtenant.tenants (id)"
 
 // registrySQL is the statement text of each registry object; the audit log's has one %s, the tenant expression
 // of its tenant_id default.
@@ -111,6 +115,20 @@ AS $$
 BEGIN
     PERFORM pg_notify('` + notifyChannel + `', '` + notifyPayload + `');
     RETURN NULL;
+END
+$$;`,
+	RegistrySetTenant: `-- Citus checks the policies on the workers, and forwards a setting to them only as SET LOCAL, and only while
+-- citus.propagate_set_commands is 'local'; it never forwards set_config() (CITUS.md §0.3). The API calls this
+-- first in each request's transaction, with the tenant as a bound uuid (the cast keeps anything else out). Both
+-- settings are transaction-local: nothing carries over to the next request on a pooled connection.
+CREATE FUNCTION pgtenant.set_tenant(p_tenant uuid)
+    RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    SET LOCAL citus.propagate_set_commands = 'local';
+    EXECUTE format(%s, coalesce(p_tenant::text, ''));
 END
 $$;`,
 	RegistryNotifyTriggers: `-- Statement-level: one notification per statement, not per row. Only the columns the server reads fire it:

@@ -186,8 +186,17 @@ type (
 	// NoOp is a statement that does nothing, for a change that needs none in the database.
 	NoOp struct{ Why string }
 	// Registry creates one object of pgtenant's own schema (Object: RegistryTenants, …), whose SQL the writer
-	// holds as text; CurrentTenant is the tenant expression the audit log's tenant_id defaults to.
-	Registry struct{ Object, CurrentTenant string }
+	// holds as text; CurrentTenant is the tenant expression the audit log's tenant_id defaults to, Setting the
+	// tenant setting pgtenant.set_tenant sets.
+	Registry struct{ Object, CurrentTenant, Setting string }
+	// Distribute makes a tenant table a Citus distributed table, sharded by Column and co-located with
+	// ColocateWith (qualified and quoted, like Table); "" makes it the anchor of a new co-location group. Citus
+	// only.
+	Distribute struct{ Table, Column, ColocateWith string }
+	// ReferenceTable makes a table a Citus reference table: one shard, copied to every node. Citus only.
+	ReferenceTable struct{ Table string }
+	// RoleSetting sets a role's default for a setting (ALTER ROLE … SET); an empty Value resets it.
+	RoleSetting struct{ Role, Setting, Value string }
 )
 
 func (CreateRole) stmt()      {}
@@ -221,6 +230,9 @@ func (Recorded) stmt()        {}
 func (Note) stmt()            {}
 func (NoOp) stmt()            {}
 func (Registry) stmt()        {}
+func (Distribute) stmt()      {}
+func (ReferenceTable) stmt()  {}
+func (RoleSetting) stmt()     {}
 
 // EnableRowSecurity enables and forces row-level security on table: FORCE makes its owner subject to the
 // policies too.
