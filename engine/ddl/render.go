@@ -508,6 +508,8 @@ $$;`, schema.QuoteLiteral(s.Name), Ident(s.Name))
 	case ReferenceTable:
 		w.citusOnly(s)
 		w.str("SELECT create_reference_table(", schema.QuoteLiteral(s.Table), ");")
+	case RoleLogin:
+		w.str("ALTER ROLE ", Ident(s.Role), map[bool]string{true: " LOGIN;", false: " NOLOGIN;"}[s.Login])
 	case RoleSetting:
 		if s.Value == "" {
 			w.str("ALTER ROLE ", Ident(s.Role), " RESET ", s.Setting, ";")

@@ -197,6 +197,11 @@ type (
 	ReferenceTable struct{ Table string }
 	// RoleSetting sets a role's default for a setting (ALTER ROLE … SET); an empty Value resets it.
 	RoleSetting struct{ Role, Setting, Value string }
+	// RoleLogin lets a role log in, or stops it (ALTER ROLE … LOGIN / NOLOGIN).
+	RoleLogin struct {
+		Role  string
+		Login bool
+	}
 )
 
 func (CreateRole) stmt()      {}
@@ -233,6 +238,7 @@ func (Registry) stmt()        {}
 func (Distribute) stmt()      {}
 func (ReferenceTable) stmt()  {}
 func (RoleSetting) stmt()     {}
+func (RoleLogin) stmt()       {}
 
 // EnableRowSecurity enables and forces row-level security on table: FORCE makes its owner subject to the
 // policies too.

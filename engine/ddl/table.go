@@ -13,8 +13,10 @@ import (
 // still depends on it and no role is a member of it: roles are cluster-wide
 // and may predate this migration.
 //
-// On Citus the role also forwards SET LOCAL to the workers by default (citus.propagate_set_commands = 'local'),
-// as the login roles of the API must (pgtenant.set_tenant sets it for its own transaction too).
+// On Citus the role may log in: the coordinator opens its connections to the workers as the current role, which
+// is the declared role once the API has switched to it (SET LOCAL ROLE), so the workers must let it log in (from
+// the coordinator only: see the README's "Scaling out on Citus"). It also forwards SET LOCAL to the workers by
+// default (citus.propagate_set_commands = 'local'), which pgtenant.set_tenant sets for its own transaction too.
 func createRole(m *schema.Model, r *schema.Role) Change {
 	c := Change{
 		Object:  "role " + r.Name,
@@ -23,8 +25,11 @@ func createRole(m *schema.Model, r *schema.Role) Change {
 		Down:    []Stmt{DropRole{Name: r.Name}},
 	}
 	if m.Tenancy.Citus() {
-		c.Up = append(c.Up, RoleSetting{Role: r.Name, Setting: propagateSetting, Value: "local"})
-		c.Down = []Stmt{RoleSetting{Role: r.Name, Setting: propagateSetting}, DropRole{Name: r.Name}}
+		c.Comment = fmt.Sprintf("Role %s: LOGIN for the coordinator's connections to the workers, no BYPASSRLS, owns nothing. "+
+			"Grant it to the API's login role;\nnever log in as the table owner.", r.Name)
+		c.Up = append(c.Up, RoleLogin{Role: r.Name, Login: true},
+			RoleSetting{Role: r.Name, Setting: propagateSetting, Value: "local"})
+		c.Down = []Stmt{RoleSetting{Role: r.Name, Setting: propagateSetting}, RoleLogin{Role: r.Name}, DropRole{Name: r.Name}}
 	}
 	return c
 }

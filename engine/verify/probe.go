@@ -191,7 +191,8 @@ func (p *prober) savepoint(ctx context.Context, keep bool, fn func(tx pgx.Tx) er
 // scope is the binding of the probe's steps: tenant (a UUID, "" for none), the probe's role, and a statement
 // timeout that ends a step stuck behind a lock.
 func (p *prober) scope(tenant string) pgtx.Scope {
-	return pgtx.Scope{Setting: p.m.Tenancy.Setting, Tenant: tenant, Role: p.role.Name, Timeout: 20 * time.Second}
+	return pgtx.Scope{Setting: p.m.Tenancy.Setting, Tenant: tenant, Role: p.role.Name, Timeout: 20 * time.Second,
+		Citus: p.m.Tenancy.Citus()}
 }
 
 func (p *prober) setTenant(ctx context.Context, tx pgx.Tx, t ProbeTenant) error {

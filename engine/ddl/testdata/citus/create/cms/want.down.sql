@@ -97,8 +97,10 @@ DROP TABLE pgtenant.tenants;
 -- Undo: Internal schema: the tenant registry and API credentials. Never exposed by the API.
 DROP SCHEMA pgtenant;
 
--- Undo: Role reader: NOLOGIN, no BYPASSRLS, owns nothing. Grant it to a login role; never log in as the table owner.
+-- Undo: Role reader: LOGIN for the coordinator's connections to the workers, no BYPASSRLS, owns nothing. Grant it to the API's login role;
+-- never log in as the table owner.
 ALTER ROLE reader RESET citus.propagate_set_commands;
+ALTER ROLE reader NOLOGIN;
 DO $$
 BEGIN
     IF NOT EXISTS (SELECT FROM pg_catalog.pg_shdepend d JOIN pg_catalog.pg_roles r
@@ -111,8 +113,10 @@ BEGIN
 END
 $$;
 
--- Undo: Role app: NOLOGIN, no BYPASSRLS, owns nothing. Grant it to a login role; never log in as the table owner.
+-- Undo: Role app: LOGIN for the coordinator's connections to the workers, no BYPASSRLS, owns nothing. Grant it to the API's login role;
+-- never log in as the table owner.
 ALTER ROLE app RESET citus.propagate_set_commands;
+ALTER ROLE app NOLOGIN;
 DO $$
 BEGIN
     IF NOT EXISTS (SELECT FROM pg_catalog.pg_shdepend d JOIN pg_catalog.pg_roles r

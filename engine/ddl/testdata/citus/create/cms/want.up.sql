@@ -5,7 +5,8 @@
 -- Citus: one connection per worker for this transaction, as DDL on tables that reference reference tables needs.
 SET LOCAL citus.multi_shard_modify_mode TO 'sequential';
 
--- Role app: NOLOGIN, no BYPASSRLS, owns nothing. Grant it to a login role; never log in as the table owner.
+-- Role app: LOGIN for the coordinator's connections to the workers, no BYPASSRLS, owns nothing. Grant it to the API's login role;
+-- never log in as the table owner.
 DO $$
 BEGIN
     IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'app') THEN
@@ -16,9 +17,11 @@ BEGIN
     END IF;
 END
 $$;
+ALTER ROLE app LOGIN;
 ALTER ROLE app SET citus.propagate_set_commands = 'local';
 
--- Role reader: NOLOGIN, no BYPASSRLS, owns nothing. Grant it to a login role; never log in as the table owner.
+-- Role reader: LOGIN for the coordinator's connections to the workers, no BYPASSRLS, owns nothing. Grant it to the API's login role;
+-- never log in as the table owner.
 DO $$
 BEGIN
     IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'reader') THEN
@@ -29,6 +32,7 @@ BEGIN
     END IF;
 END
 $$;
+ALTER ROLE reader LOGIN;
 ALTER ROLE reader SET citus.propagate_set_commands = 'local';
 
 -- Internal schema: the tenant registry and API credentials. Never exposed by the API.
