@@ -21,6 +21,7 @@ func registry(m *schema.Model) []Change {
 		for i, table := range []string{registryTable, "pgtenant.tokens", "pgtenant.token_tenants"} {
 			out[i+1].Up = append(out[i+1].Up, ReferenceTable{Table: table})
 		}
+		out[3].Up = append(out[3].Up, citusTokenTenantsFKs()...)
 		return append(append(out, registryFunctions(m)...), setTenant(m))
 	}
 	return append(append(out, registryFunctions(m)...), registryNotify()...)
@@ -41,6 +42,15 @@ func setTenant(m *schema.Model) Change {
 		Up:   up,
 		Down: []Stmt{DropFunction{Signature: setTenantFunc}},
 	}
+}
+
+// citusTokenTenantsFKs are token_tenants' references (tokenTenantsFKs), added once it is a reference table.
+func citusTokenTenantsFKs() []Stmt {
+	fk := func(col, ref string) Stmt {
+		return AddConstraint{Table: "pgtenant.token_tenants", Constraint: Constraint{Name: "token_tenants_" + col + "_fkey",
+			ForeignKey: &ForeignKey{Columns: []string{col}, RefTable: ref, RefColumns: []string{"id"}, OnDelete: schema.Cascade}}}
+	}
+	return []Stmt{fk("token_id", "pgtenant.tokens"), fk("tenant_id", registryTable)}
 }
 
 // registryTables are the changes that create the registry schema and its tables.

@@ -21,6 +21,14 @@ const (
 // auditTenantFK is the audit log's reference to the tenant registry, which the Citus profile leaves out.
 const auditTenantFK = ",\n    CONSTRAINT audit_log_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES pgtenant.tenants (id)"
 
+// tokenTenantsFKs are token_tenants' references, which the Citus profile adds after making it a reference table
+// (citusTokenTenantsFKs): a CREATE TABLE that references a reference table makes Citus convert the new table,
+// and it sends the whole query string to the workers to do so, which fails when a migration runs as one string
+// of many statements ("cannot insert multiple commands into a prepared statement").
+const tokenTenantsFKs = `,
+    CONSTRAINT token_tenants_token_id_fkey FOREIGN KEY (token_id) REFERENCES pgtenant.tokens (id) ON DELETE CASCADE,
+    CONSTRAINT token_tenants_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES pgtenant.tenants (id) ON DELETE CASCADE`
+
 // registrySQL is the statement text of each registry object; the audit log's has one %s, the tenant expression
 // of its tenant_id default.
 var registrySQL = map[string]string{

@@ -257,9 +257,17 @@ func roleGrants(m *schema.Model, t *schema.Table, r *schema.Role) []Stmt {
 		cols = append(cols, c.Name)
 	}
 	for _, p := range []schema.Privilege{schema.Insert, schema.Update} {
-		if r.Has(p) {
-			out = append(out, Grant{Privileges: []Privilege{{Type: string(p), Columns: cols}}, On: on, To: to})
+		if !r.Has(p) {
+			continue
 		}
+		cs := cols
+		if p == schema.Insert && m.Tenancy.Citus() {
+			// Citus fills in the tenant column's default on the coordinator and sends the shard an INSERT that
+			// names it, which the role must be allowed to write. The tenant policy's WITH CHECK still refuses
+			// any tenant but the bound one, and Citus refuses an UPDATE of the distribution column.
+			cs = append([]string{m.Tenancy.Column}, cols...)
+		}
+		out = append(out, Grant{Privileges: []Privilege{{Type: string(p), Columns: cs}}, On: on, To: to})
 	}
 	return out
 }

@@ -90,7 +90,7 @@ const bindReadOnlySQL = bindSQL + `, set_config('transaction_read_only', 'on', t
 
 // citusBindSQL binds the tenant on Citus: pgtenant.set_tenant (the Citus profile's migrations create it) runs
 // SET LOCAL, which Citus forwards to the workers; the timeout only matters on the coordinator, which runs the
-// statement. A NULL tenant sets the setting to ”, which the policies read as no tenant.
+// statement. A NULL tenant sets the setting to the empty string, which the policies read as no tenant.
 const citusBindSQL = `SELECT pgtenant.set_tenant($1::uuid), set_config('statement_timeout', $2, true)`
 
 func (s Scope) queue(b *pgx.Batch) error {

@@ -2,6 +2,7 @@
 -- Plain SQL without BEGIN/COMMIT. Review it, then apply it with `pgtenant migrate up`, the golang-migrate
 -- CLI, or: psql --single-transaction -v ON_ERROR_STOP=1 -f <this file>
 
+-- pgtenant:citus: apply one statement at a time, in one transaction (pgtenant migrate up, or psql --single-transaction).
 -- Citus: one connection per worker for this transaction, as DDL on tables that reference reference tables needs.
 SET LOCAL citus.multi_shard_modify_mode TO 'sequential';
 

@@ -2,6 +2,7 @@
 -- Plain SQL without BEGIN/COMMIT. Review it, then apply it with `pgtenant migrate up`, the golang-migrate
 -- CLI, or: psql --single-transaction -v ON_ERROR_STOP=1 -f <this file>
 
+-- pgtenant:citus: apply one statement at a time, in one transaction (pgtenant migrate up, or psql --single-transaction).
 -- Citus: one connection per worker for this transaction, as DDL on tables that reference reference tables needs.
 SET LOCAL citus.multi_shard_modify_mode TO 'sequential';
 
@@ -27,7 +28,7 @@ CREATE POLICY tenant_isolation ON public.webpages_comment AS PERMISSIVE FOR ALL 
     USING (tenant_id = NULLIF(current_setting('app.current_tenant_id', true), '')::uuid)
     WITH CHECK (tenant_id = NULLIF(current_setting('app.current_tenant_id', true), '')::uuid);
 GRANT SELECT, DELETE ON TABLE public.webpages_comment TO app;
-GRANT INSERT (id, webpage_id, body) ON TABLE public.webpages_comment TO app;
+GRANT INSERT (tenant_id, id, webpage_id, body) ON TABLE public.webpages_comment TO app;
 GRANT UPDATE (id, webpage_id, body) ON TABLE public.webpages_comment TO app;
 GRANT SELECT ON TABLE public.webpages_comment TO reader;
 

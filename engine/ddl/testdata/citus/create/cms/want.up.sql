@@ -2,6 +2,7 @@
 -- Plain SQL without BEGIN/COMMIT. Review it, then apply it with `pgtenant migrate up`, the golang-migrate
 -- CLI, or: psql --single-transaction -v ON_ERROR_STOP=1 -f <this file>
 
+-- pgtenant:citus: apply one statement at a time, in one transaction (pgtenant migrate up, or psql --single-transaction).
 -- Citus: one connection per worker for this transaction, as DDL on tables that reference reference tables needs.
 SET LOCAL citus.multi_shard_modify_mode TO 'sequential';
 
@@ -83,12 +84,12 @@ SELECT create_reference_table('pgtenant.tokens');
 CREATE TABLE pgtenant.token_tenants (
     token_id uuid NOT NULL,
     tenant_id uuid NOT NULL,
-    CONSTRAINT token_tenants_pkey PRIMARY KEY (token_id, tenant_id),
-    CONSTRAINT token_tenants_token_id_fkey FOREIGN KEY (token_id) REFERENCES pgtenant.tokens (id) ON DELETE CASCADE,
-    CONSTRAINT token_tenants_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES pgtenant.tenants (id) ON DELETE CASCADE
+    CONSTRAINT token_tenants_pkey PRIMARY KEY (token_id, tenant_id)
 );
 CREATE INDEX token_tenants_tenant_id_idx ON pgtenant.token_tenants (tenant_id);
 SELECT create_reference_table('pgtenant.token_tenants');
+ALTER TABLE pgtenant.token_tenants ADD CONSTRAINT token_tenants_token_id_fkey FOREIGN KEY (token_id) REFERENCES pgtenant.tokens (id) ON DELETE CASCADE;
+ALTER TABLE pgtenant.token_tenants ADD CONSTRAINT token_tenants_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES pgtenant.tenants (id) ON DELETE CASCADE;
 
 -- The audit log: one row per committed write request, in the write's own transaction. Tenant-scoped under
 -- forced RLS; the declared roles may only insert their own tenant's rows; the owner reads it.
@@ -219,7 +220,7 @@ CREATE POLICY tenant_isolation ON public.content_namespace AS PERMISSIVE FOR ALL
     USING (tenant_id = NULLIF(current_setting('app.current_tenant_id', true), '')::uuid)
     WITH CHECK (tenant_id = NULLIF(current_setting('app.current_tenant_id', true), '')::uuid);
 GRANT SELECT, DELETE ON TABLE public.content_namespace TO app;
-GRANT INSERT (id, slug, name, language_code, created_at, updated_at) ON TABLE public.content_namespace TO app;
+GRANT INSERT (tenant_id, id, slug, name, language_code, created_at, updated_at) ON TABLE public.content_namespace TO app;
 GRANT UPDATE (id, slug, name, language_code, created_at, updated_at) ON TABLE public.content_namespace TO app;
 GRANT SELECT ON TABLE public.content_namespace TO reader;
 
@@ -252,7 +253,7 @@ CREATE POLICY tenant_isolation ON public.content_category AS PERMISSIVE FOR ALL 
     USING (tenant_id = NULLIF(current_setting('app.current_tenant_id', true), '')::uuid)
     WITH CHECK (tenant_id = NULLIF(current_setting('app.current_tenant_id', true), '')::uuid);
 GRANT SELECT, DELETE ON TABLE public.content_category TO app;
-GRANT INSERT (id, namespace_id, parent_id, slug, name, "position", created_at, updated_at) ON TABLE public.content_category TO app;
+GRANT INSERT (tenant_id, id, namespace_id, parent_id, slug, name, "position", created_at, updated_at) ON TABLE public.content_category TO app;
 GRANT UPDATE (id, namespace_id, parent_id, slug, name, "position", created_at, updated_at) ON TABLE public.content_category TO app;
 GRANT SELECT ON TABLE public.content_category TO reader;
 
@@ -278,7 +279,7 @@ CREATE POLICY tenant_isolation ON public.content_tag AS PERMISSIVE FOR ALL TO ap
     USING (tenant_id = NULLIF(current_setting('app.current_tenant_id', true), '')::uuid)
     WITH CHECK (tenant_id = NULLIF(current_setting('app.current_tenant_id', true), '')::uuid);
 GRANT SELECT, DELETE ON TABLE public.content_tag TO app;
-GRANT INSERT (id, namespace_id, slug, name, created_at) ON TABLE public.content_tag TO app;
+GRANT INSERT (tenant_id, id, namespace_id, slug, name, created_at) ON TABLE public.content_tag TO app;
 GRANT UPDATE (id, namespace_id, slug, name, created_at) ON TABLE public.content_tag TO app;
 GRANT SELECT ON TABLE public.content_tag TO reader;
 
@@ -308,7 +309,7 @@ CREATE POLICY tenant_isolation ON public.object_storage_objectinstance AS PERMIS
     USING (tenant_id = NULLIF(current_setting('app.current_tenant_id', true), '')::uuid)
     WITH CHECK (tenant_id = NULLIF(current_setting('app.current_tenant_id', true), '')::uuid);
 GRANT SELECT, DELETE ON TABLE public.object_storage_objectinstance TO app;
-GRANT INSERT (id, bucket, object_key, content_type, size_bytes, checksum_sha256, created_at) ON TABLE public.object_storage_objectinstance TO app;
+GRANT INSERT (tenant_id, id, bucket, object_key, content_type, size_bytes, checksum_sha256, created_at) ON TABLE public.object_storage_objectinstance TO app;
 GRANT UPDATE (id, bucket, object_key, content_type, size_bytes, checksum_sha256, created_at) ON TABLE public.object_storage_objectinstance TO app;
 GRANT SELECT ON TABLE public.object_storage_objectinstance TO reader;
 
@@ -340,7 +341,7 @@ CREATE POLICY tenant_isolation ON public.file_manager_mediafile AS PERMISSIVE FO
     USING (tenant_id = NULLIF(current_setting('app.current_tenant_id', true), '')::uuid)
     WITH CHECK (tenant_id = NULLIF(current_setting('app.current_tenant_id', true), '')::uuid);
 GRANT SELECT, DELETE ON TABLE public.file_manager_mediafile TO app;
-GRANT INSERT (id, object_id, title, alt_text, width, height, uploaded_by, created_at, updated_at) ON TABLE public.file_manager_mediafile TO app;
+GRANT INSERT (tenant_id, id, object_id, title, alt_text, width, height, uploaded_by, created_at, updated_at) ON TABLE public.file_manager_mediafile TO app;
 GRANT UPDATE (id, object_id, title, alt_text, width, height, uploaded_by, created_at, updated_at) ON TABLE public.file_manager_mediafile TO app;
 GRANT SELECT ON TABLE public.file_manager_mediafile TO reader;
 
@@ -366,7 +367,7 @@ CREATE POLICY tenant_isolation ON public.webpages_pagetheme AS PERMISSIVE FOR AL
     USING (tenant_id = NULLIF(current_setting('app.current_tenant_id', true), '')::uuid)
     WITH CHECK (tenant_id = NULLIF(current_setting('app.current_tenant_id', true), '')::uuid);
 GRANT SELECT, DELETE ON TABLE public.webpages_pagetheme TO app;
-GRANT INSERT (id, name, settings, created_at, updated_at) ON TABLE public.webpages_pagetheme TO app;
+GRANT INSERT (tenant_id, id, name, settings, created_at, updated_at) ON TABLE public.webpages_pagetheme TO app;
 GRANT UPDATE (id, name, settings, created_at, updated_at) ON TABLE public.webpages_pagetheme TO app;
 GRANT SELECT ON TABLE public.webpages_pagetheme TO reader;
 
@@ -409,7 +410,7 @@ CREATE POLICY tenant_isolation ON public.webpages_webpage AS PERMISSIVE FOR ALL 
 CREATE POLICY webpage_published_only ON public.webpages_webpage AS PERMISSIVE FOR SELECT TO reader
     USING (tenant_id = NULLIF(current_setting('app.current_tenant_id', true), '')::uuid AND (is_published));
 GRANT SELECT, DELETE ON TABLE public.webpages_webpage TO app;
-GRANT INSERT (id, namespace_id, category_id, theme_id, hero_media_id, slug, title, body, is_published, published_at, created_at, updated_at) ON TABLE public.webpages_webpage TO app;
+GRANT INSERT (tenant_id, id, namespace_id, category_id, theme_id, hero_media_id, slug, title, body, is_published, published_at, created_at, updated_at) ON TABLE public.webpages_webpage TO app;
 GRANT UPDATE (id, namespace_id, category_id, theme_id, hero_media_id, slug, title, body, is_published, published_at, created_at, updated_at) ON TABLE public.webpages_webpage TO app;
 GRANT SELECT ON TABLE public.webpages_webpage TO reader;
 
@@ -434,7 +435,7 @@ CREATE POLICY tenant_isolation ON public.webpages_webpage_tags AS PERMISSIVE FOR
     USING (tenant_id = NULLIF(current_setting('app.current_tenant_id', true), '')::uuid)
     WITH CHECK (tenant_id = NULLIF(current_setting('app.current_tenant_id', true), '')::uuid);
 GRANT SELECT, DELETE ON TABLE public.webpages_webpage_tags TO app;
-GRANT INSERT (webpage_id, tag_id) ON TABLE public.webpages_webpage_tags TO app;
+GRANT INSERT (tenant_id, webpage_id, tag_id) ON TABLE public.webpages_webpage_tags TO app;
 GRANT UPDATE (webpage_id, tag_id) ON TABLE public.webpages_webpage_tags TO app;
 GRANT SELECT ON TABLE public.webpages_webpage_tags TO reader;
 
