@@ -1,0 +1,226 @@
+package introspect
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"pgtenant/engine/ddl"
+	"pgtenant/schema"
+)
+
+// ShardProblem is one thing wrong with the row-level security of one shard of a tenant table on a Citus worker:
+// Table is the distributed table (qualified), Shard the shard (qualified: public.content_tag_102008), Worker the
+// node that holds it (host:port), Policy the policy concerned ("" for the table's own settings).
+type ShardProblem struct {
+	Table, Shard, Worker, Policy, What string
+}
+
+// String names the shard and the worker.
+func (p ShardProblem) String() string {
+	return fmt.Sprintf("shard %s of %s on worker %s: %s", p.Shard, p.Table, p.Worker, p.What)
+}
+
+// citusShardsQuery lists, on the coordinator, every placement of every shard of the given tables with the node
+// that holds it.
+const citusShardsQuery = `SELECT t.name, shard_name(s.logicalrelid, s.shardid), n.nodename, n.nodeport
+  FROM unnest($1::text[]) AS t(name)
+  JOIN pg_dist_shard s ON s.logicalrelid = t.name::regclass
+  JOIN pg_dist_placement p ON p.shardid = s.shardid
+  JOIN pg_dist_node n ON n.groupid = p.groupid
+ WHERE n.noderole = 'primary' AND n.isactive
+ ORDER BY n.nodeport, s.shardid`
+
+// citusPoliciesQuery reads the row-level security of a set of relations: their flags, and each policy with its
+// kind, command, roles and expressions as PostgreSQL prints them.
+const citusPoliciesQuery = `SELECT t.name, c.relrowsecurity, c.relforcerowsecurity,
+       coalesce(p.polname, ''), coalesce(p.polpermissive, true), coalesce(p.polcmd::text, ''),
+       coalesce((SELECT string_agg(CASE WHEN r = 0 THEN 'public' ELSE pg_get_userbyid(r) END, ',' ORDER BY 1)
+                   FROM unnest(p.polroles) r), ''),
+       coalesce(pg_get_expr(p.polqual, p.polrelid), ''), coalesce(pg_get_expr(p.polwithcheck, p.polrelid), '')
+  FROM unnest($1::text[]) AS t(name)
+  JOIN pg_class c ON c.oid = t.name::regclass
+  LEFT JOIN pg_policy p ON p.polrelid = c.oid
+ ORDER BY 1, 4`
+
+// rls is the row-level security of one relation.
+type rls struct {
+	enabled, forced bool
+	policies        map[string]policyRow
+}
+
+type policyRow struct {
+	permissive              bool
+	cmd, roles, qual, check string
+}
+
+func readRLS(ctx context.Context, conn *pgx.Conn, rels []string) (map[string]*rls, error) {
+	rows, err := conn.Query(ctx, citusPoliciesQuery, rels)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]*rls{}
+	for rows.Next() {
+		var rel, name string
+		var on, forced bool
+		var p policyRow
+		if err := rows.Scan(&rel, &on, &forced, &name, &p.permissive, &p.cmd, &p.roles, &p.qual, &p.check); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		r := out[rel]
+		if r == nil {
+			r = &rls{enabled: on, forced: forced, policies: map[string]policyRow{}}
+			out[rel] = r
+		}
+		if name != "" {
+			r.policies[name] = p
+		}
+	}
+	return out, rows.Err()
+}
+
+// CheckShards checks, on a Citus cluster, every shard of every tenant table of m on every worker: row-level
+// security enabled and forced, exactly the policies the Citus profile generates (ddl.Policies), every one
+// PERMISSIVE, each as the coordinator's table has it and carrying the tenant predicate. A shard is where Citus
+// checks the policies, and where it turns a RESTRICTIVE policy PERMISSIVE; the coordinator's catalog does not
+// show either. coord is a connection to the coordinator as the tables' owner; connect opens one to a worker (the
+// same role, another host and port). It also reports a coordinator table whose policies are not all
+// PERMISSIVE: their shard copies are, whatever the coordinator says.
+func CheckShards(ctx context.Context, coord *pgx.Conn, connect func(ctx context.Context, host string, port int) (*pgx.Conn, error),
+	m *schema.Model) ([]ShardProblem, error) {
+	var tables []string
+	want := map[string][]string{} // table → the expected policy names, sorted
+	for _, t := range m.Tables {
+		if t.Shared {
+			continue
+		}
+		name := ddl.TableName(t)
+		tables = append(tables, name)
+		for _, p := range ddl.Policies(m, t) {
+			want[name] = append(want[name], p.Name)
+		}
+		slices.Sort(want[name])
+	}
+	if len(tables) == 0 {
+		return nil, nil
+	}
+	coordRLS, err := readRLS(ctx, coord, tables)
+	if err != nil {
+		return nil, fmt.Errorf("introspect: read the coordinator's policies: %w", err)
+	}
+	type placement struct{ table, shard string }
+	byNode := map[string][]placement{}
+	var nodes []string
+	rows, err := coord.Query(ctx, citusShardsQuery, tables)
+	if err != nil {
+		return nil, fmt.Errorf("introspect: list the shards (is this a Citus coordinator?): %w", err)
+	}
+	for rows.Next() {
+		var table, shard, host string
+		var port int
+		if err := rows.Scan(&table, &shard, &host, &port); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		node := fmt.Sprintf("%s:%d", host, port)
+		if _, ok := byNode[node]; !ok {
+			nodes = append(nodes, node)
+		}
+		byNode[node] = append(byNode[node], placement{table, shard})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("introspect: list the shards: %w", err)
+	}
+	predicate := "current_setting('" + m.Tenancy.Setting + "'"
+	var out []ShardProblem
+	for _, table := range tables {
+		c := coordRLS[table]
+		if c == nil {
+			continue
+		}
+		for name, p := range c.policies {
+			if !p.permissive {
+				out = append(out, ShardProblem{Table: table, Shard: "(every shard)", Worker: "(every worker)", Policy: name,
+					What: fmt.Sprintf("policy %s is RESTRICTIVE on the coordinator; Citus copies it to the shards as PERMISSIVE, "+
+						"where it no longer narrows anything", name)})
+			}
+		}
+	}
+	for _, node := range nodes {
+		host, port, _ := strings.Cut(node, ":")
+		var portN int
+		fmt.Sscan(port, &portN)
+		conn, err := connect(ctx, host, portN)
+		if err != nil {
+			return nil, fmt.Errorf("introspect: connect to worker %s: %w", node, err)
+		}
+		shards := byNode[node]
+		names := make([]string, len(shards))
+		for i, s := range shards {
+			names[i] = s.shard
+		}
+		// Shards are hidden from pg_class queries unless this is off (Citus's table visibility).
+		got, err := func() (map[string]*rls, error) {
+			defer conn.Close(context.WithoutCancel(ctx))
+			if _, err := conn.Exec(ctx, "SET citus.override_table_visibility = off"); err != nil {
+				return nil, err
+			}
+			return readRLS(ctx, conn, names)
+		}()
+		if err != nil {
+			return nil, fmt.Errorf("introspect: read the shards on worker %s: %w", node, err)
+		}
+		for _, s := range shards {
+			out = append(out, shardProblems(s.table, s.shard, node, want[s.table], coordRLS[s.table], got[s.shard], predicate)...)
+		}
+	}
+	slices.SortFunc(out, func(a, b ShardProblem) int {
+		return strings.Compare(a.Worker+" "+a.Shard+" "+a.Policy+" "+a.What, b.Worker+" "+b.Shard+" "+b.Policy+" "+b.What)
+	})
+	return out, nil
+}
+
+// shardProblems compares one shard's row-level security with the coordinator's table and the expected policies.
+func shardProblems(table, shard, node string, want []string, coord, got *rls, predicate string) []ShardProblem {
+	problem := func(policy, format string, args ...any) ShardProblem {
+		return ShardProblem{Table: table, Shard: shard, Worker: node, Policy: policy, What: fmt.Sprintf(format, args...)}
+	}
+	if got == nil {
+		return []ShardProblem{problem("", "the shard is missing")}
+	}
+	var out []ShardProblem
+	if !got.enabled || !got.forced {
+		out = append(out, problem("", "row-level security is not enabled and forced"))
+	}
+	for name, p := range got.policies {
+		if !slices.Contains(want, name) {
+			out = append(out, problem(name, "policy %s is not generated", name))
+			continue
+		}
+		if !p.permissive {
+			out = append(out, problem(name, "policy %s is RESTRICTIVE, which Citus does not keep", name))
+		}
+		for _, clause := range []string{p.qual, p.check} {
+			if clause != "" && !strings.Contains(clause, predicate) {
+				out = append(out, problem(name, "policy %s does not carry the tenant predicate: %s", name, clause))
+				break
+			}
+		}
+		if coord != nil {
+			if c, ok := coord.policies[name]; ok && c != p {
+				out = append(out, problem(name, "policy %s differs from the coordinator's (%s %s to %s using %q check %q)",
+					name, map[bool]string{true: "PERMISSIVE", false: "RESTRICTIVE"}[p.permissive], p.cmd, p.roles, p.qual, p.check))
+			}
+		}
+	}
+	for _, name := range want {
+		if _, ok := got.policies[name]; !ok {
+			out = append(out, problem(name, "policy %s is missing", name))
+		}
+	}
+	return out
+}
