@@ -224,3 +224,18 @@ func shardProblems(table, shard, node string, want []string, coord, got *rls, pr
 	}
 	return out
 }
+
+// WorkerConnector returns a function that connects to a Citus worker as cfg does to the coordinator: the same
+// role, password and database, on the worker's host and port (as pg_dist_node names them).
+func WorkerConnector(cfg *pgx.ConnConfig) func(ctx context.Context, host string, port int) (*pgx.Conn, error) {
+	return func(ctx context.Context, host string, port int) (*pgx.Conn, error) {
+		c := cfg.Copy()
+		c.Host, c.Port = host, uint16(port)
+		c.Fallbacks = nil
+		conn, err := pgx.ConnectConfig(ctx, c)
+		if err != nil {
+			return nil, fmt.Errorf("connect as the owner to %s:%d: %w", host, port, err)
+		}
+		return conn, nil
+	}
+}

@@ -2,7 +2,6 @@ package verify
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/jackc/pgx/v5"
 
@@ -21,7 +20,7 @@ func (s *session) checkCitusShards(ctx context.Context) Result {
 	if err != nil {
 		return failedQuery(CheckCitusShards, err)
 	}
-	problems, err := introspect.CheckShards(ctx, s.admin, WorkerConnector(cfg), s.cfg.Declared)
+	problems, err := introspect.CheckShards(ctx, s.admin, introspect.WorkerConnector(cfg), s.cfg.Declared)
 	if err != nil {
 		return failedQuery(CheckCitusShards, err)
 	}
@@ -31,19 +30,4 @@ func (s *session) checkCitusShards(ctx context.Context) Result {
 		ps = append(ps, problem{detail: p.String(), fix: fix})
 	}
 	return result(CheckCitusShards, "every shard on every worker has forced RLS and exactly the generated permissive policies", ps)
-}
-
-// WorkerConnector returns a function that connects to a Citus worker as cfg does to the coordinator: the same
-// role, password and database, on the worker's host and port (as pg_dist_node names them).
-func WorkerConnector(cfg *pgx.ConnConfig) func(ctx context.Context, host string, port int) (*pgx.Conn, error) {
-	return func(ctx context.Context, host string, port int) (*pgx.Conn, error) {
-		c := cfg.Copy()
-		c.Host, c.Port = host, uint16(port)
-		c.Fallbacks = nil
-		conn, err := pgx.ConnectConfig(ctx, c)
-		if err != nil {
-			return nil, fmt.Errorf("connect as the owner to %s:%d: %w", host, port, err)
-		}
-		return conn, nil
-	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"pgtenant/engine/ddl"
+	"pgtenant/engine/drift"
 	"pgtenant/engine/introspect"
 	"pgtenant/engine/migrate"
 	"pgtenant/engine/verify"
@@ -45,7 +46,7 @@ func checkShards(t *testing.T, c *pgtest.Citus, conn *pgx.Conn, m *schema.Model)
 	t.Helper()
 	cfg, err := pgx.ParseConfig(c.CoordinatorURL())
 	require.NoError(t, err)
-	problems, err := introspect.CheckShards(t.Context(), conn, verify.WorkerConnector(cfg), m)
+	problems, err := introspect.CheckShards(t.Context(), conn, introspect.WorkerConnector(cfg), m)
 	require.NoError(t, err)
 	return problems
 }
@@ -101,6 +102,12 @@ func TestCitus_VerifyShards(t *testing.T) {
 				assert.Contains(t, r.Detail, worker)
 			}
 		}
+		// plan reports the same drift, with the SQL that re-creates the policy on the coordinator.
+		diffs := drift.ShardDifferences(m, problems)
+		require.Len(t, diffs, 1)
+		assert.Contains(t, diffs[0].String(), shard)
+		assert.Contains(t, diffs[0].String(), worker)
+		assert.Contains(t, diffs[0].SQL, "DROP POLICY tenant_isolation ON public.content_tag;\nCREATE POLICY tenant_isolation ON public.content_tag AS PERMISSIVE")
 		// The fix: the policy re-created on the coordinator, which sends it to every shard again.
 		tb := m.Table("content_tag")
 		p := ddl.Policies(m, tb)[0]
