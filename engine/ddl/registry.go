@@ -76,7 +76,7 @@ func registryTables(m *schema.Model) []Change {
 	}, {
 		Object:  "table pgtenant.token_tenants",
 		Comment: "The tenants each token may act for.",
-		Up:      []Stmt{Registry{Object: RegistryTokenTenants}},
+		Up:      []Stmt{Registry{Object: RegistryTokenTenants, Citus: m.Tenancy.Citus()}},
 		Down:    []Stmt{DropTable{Table: "pgtenant.token_tenants"}},
 	}, auditLog(m)}
 }

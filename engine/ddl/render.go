@@ -496,14 +496,14 @@ $$;`, schema.QuoteLiteral(s.Name), Ident(s.Name))
 		switch s.Object {
 		case RegistryAuditLog:
 			sql = fmt.Sprintf(sql, s.CurrentTenant)
-			if w.target == Citus {
+			if s.Citus {
 				// The audit log stays a plain table on the coordinator (CITUS.md: a local table that references a
 				// reference table is turned into a Citus local table, whose shard would get its RESTRICTIVE
 				// tenant policy as PERMISSIVE): so it does not reference the tenant registry there.
 				sql = strings.Replace(sql, auditTenantFK, "", 1)
 			}
 		case RegistryTokenTenants:
-			if w.target == Citus {
+			if s.Citus {
 				sql = strings.Replace(sql, tokenTenantsFKs, "", 1)
 			}
 		case RegistrySetTenant:

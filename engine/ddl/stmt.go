@@ -187,8 +187,12 @@ type (
 	NoOp struct{ Why string }
 	// Registry creates one object of pgtenant's own schema (Object: RegistryTenants, …), whose SQL the writer
 	// holds as text; CurrentTenant is the tenant expression the audit log's tenant_id defaults to, Setting the
-	// tenant setting pgtenant.set_tenant sets.
-	Registry struct{ Object, CurrentTenant, Setting string }
+	// tenant setting pgtenant.set_tenant sets; Citus asks for the Citus profile's variant of the object (the
+	// audit log without its reference to the registry, token_tenants without its inline foreign keys).
+	Registry struct {
+		Object, CurrentTenant, Setting string
+		Citus                          bool
+	}
 	// Distribute makes a tenant table a Citus distributed table, sharded by Column and co-located with
 	// ColocateWith (qualified and quoted, like Table); "" makes it the anchor of a new co-location group. Citus
 	// only.
