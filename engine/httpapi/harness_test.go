@@ -69,8 +69,14 @@ func newEnv(t *testing.T) *env {
 // server (pgtest.NewPrivate), for a test that stops PostgreSQL.
 func newEnvOn(t *testing.T, db *pgtest.DB) *env {
 	t.Helper()
+	return newEnvFor(t, db, "../../policies.hcl")
+}
+
+// newEnvFor is newEnvOn for the declaration at path, which db's migrations were made from.
+func newEnvFor(t *testing.T, db *pgtest.DB, path string) *env {
+	t.Helper()
 	ctx := t.Context()
-	declared, _, diags := schema.Load("../../policies.hcl")
+	declared, _, diags := schema.Load(path)
 	require.False(t, diags.HasErrors(), "%s", diags)
 	e := &env{db: db, url: db.LoginURL(t, "app", "reader"), declared: declared}
 	var err error

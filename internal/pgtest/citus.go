@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"pgtenant/internal/pglocal"
 )
@@ -146,4 +148,23 @@ func execAll(ctx context.Context, url string, statements ...string) error {
 		}
 	}
 	return nil
+}
+
+// DB returns the cluster's CitusDatabase on the coordinator as a *DB, for tests written against pgtest.DB (the
+// HTTP suite): the caller applies the migrations. Owner is the coordinator's superuser, since Citus creates the
+// shards on the workers as the tables' owner, which there is no one else on a fresh cluster; LoginURL makes
+// NOSUPERUSER NOBYPASSRLS logins as on a single server (Citus sends the role to the workers).
+func (c *Citus) DB(t testing.TB) *DB {
+	t.Helper()
+	u, err := url.Parse(c.CoordinatorURL())
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	admin, err := pgxpool.New(t.Context(), c.CoordinatorURL())
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	t.Cleanup(admin.Close)
+	return &DB{Name: CitusDatabase, AdminURL: c.CoordinatorURL(), Owner: admin, OwnerURL: c.CoordinatorURL(),
+		c: &cluster{adminURL: u, admin: admin}}
 }
