@@ -7,11 +7,12 @@ import (
 	"pgtenant/schema"
 )
 
-// Target is the kind of database a migration is written for. Render writes the same typed changes for each
-// target as that target needs them: SingleNode is one PostgreSQL server, which is all there is today. A Citus
-// cluster is the next target: its tenant tables are distributed by the tenant column, which is a statement more
-// after CREATE TABLE and a different set of rules for what an index or a foreign key may look like; those
-// differences belong in Render, under a case for the target, and nowhere else.
+// Target is the kind of database a migration is written for (TargetFor picks it from the declaration). SingleNode
+// is one PostgreSQL server; Citus is a Citus cluster. What a Citus declaration needs that one server does not is
+// planned by Diff from the model (scale_out = "citus": distribution and reference-table statements, foreign keys
+// after distribution, PERMISSIVE-only policies; citus.go) as typed statements; Render writes them for the Citus
+// target, with the header a Citus migration needs, and writes them as comments for SingleNode, so that the same
+// changes build the same objects, undistributed, on one scratch server (engine/drift).
 type Target int
 
 // The targets.
