@@ -13,7 +13,7 @@ import (
 )
 
 // citusCreateCases and citusChangeCases are the golden cases of the Citus profile: a declaration and its first
-// migration; a declaration after a change (after.hcl, from citus/change/base.hcl) and the migration between them.
+// migration; a declaration after a change (after.hcl, from the cms create case) and the migration between them.
 const (
 	citusCreateCases = "testdata/citus/create"
 	citusChangeCases = "testdata/citus/change"
@@ -21,7 +21,7 @@ const (
 
 func citusChange(t *testing.T, name string) (*schema.Model, *schema.Model, *ddl.Migration) {
 	t.Helper()
-	before := load(t, filepath.Join(citusChangeCases, "base.hcl"))
+	before := load(t, filepath.Join(citusCreateCases, "cms", "input.hcl"))
 	after := load(t, filepath.Join(citusChangeCases, name, "after.hcl"))
 	mig, err := ddl.Incremental(before, after, ddl.Options{})
 	require.NoError(t, err)

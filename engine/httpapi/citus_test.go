@@ -3,14 +3,12 @@ package httpapi_test
 import (
 	"fmt"
 	"net/http"
-	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"pgtenant/engine/migrate"
 	"pgtenant/internal/pgtest"
 )
 
@@ -23,19 +21,12 @@ const citusCase = "../ddl/testdata/citus/create/cms"
 func TestCitus_HTTPIsolation(t *testing.T) {
 	c := pgtest.NewCitus(t)
 	db := c.DB(t)
-	dir := t.TempDir()
-	for _, half := range []string{"up", "down"} {
-		sql, err := os.ReadFile(filepath.Join(citusCase, "want."+half+".sql"))
-		require.NoError(t, err)
-		require.NoError(t, os.WriteFile(filepath.Join(dir, "000001_init."+half+".sql"), sql, 0o600))
-	}
-	_, _, err := migrate.Up(t.Context(), c.CoordinatorURL(), dir)
-	require.NoError(t, err)
+	c.Migrate(t, filepath.Join(citusCase, "want.up.sql"))
 	e := newEnvFor(t, db, filepath.Join(citusCase, "input.hcl"))
 	require.True(t, e.declared.Tenancy.Citus())
 
 	// globex to a shard of its own on the worker acme is not on, if they share one (README "Scaling out on Citus").
-	_, err = db.Owner.Exec(t.Context(), `SELECT isolate_tenant_to_new_shard('content_namespace', $1::uuid, 'CASCADE',
+	_, err := db.Owner.Exec(t.Context(), `SELECT isolate_tenant_to_new_shard('content_namespace', $1::uuid, 'CASCADE',
 		shard_transfer_mode => 'block_writes')`, e.globex.ID)
 	require.NoError(t, err)
 	_, err = db.Owner.Exec(t.Context(), `WITH sh AS (SELECT identifier, get_shard_id_for_distribution_column('content_namespace', id) AS shard FROM pgtenant.tenants),

@@ -2,9 +2,6 @@ package pgtx_test
 
 import (
 	"errors"
-	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -15,7 +12,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"pgtenant/engine/ddl"
-	"pgtenant/engine/migrate"
 	"pgtenant/engine/pgtx"
 	"pgtenant/internal/pgtest"
 )
@@ -39,18 +35,7 @@ func citusCluster(t *testing.T) (owner *pgxpool.Pool, r *pgtx.Runner, c *counter
 	owner, err = pgxpool.NewWithConfig(t.Context(), ocfg)
 	require.NoError(t, err)
 	t.Cleanup(owner.Close)
-	// Applied as `pgtenant migrate up` applies them.
-	dir := t.TempDir()
-	for i, f := range citusMigrations {
-		for _, half := range []string{"up", "down"} {
-			sql, err := os.ReadFile(strings.Replace(f, "want.up.sql", "want."+half+".sql", 1))
-			require.NoError(t, err)
-			require.NoError(t, os.WriteFile(filepath.Join(dir, fmt.Sprintf("%06d_m.%s.sql", i+1, half)), sql, 0o600))
-		}
-	}
-	_, to, err := migrate.Up(t.Context(), c0.CoordinatorURL(), dir)
-	require.NoError(t, err)
-	require.Equal(t, uint(len(citusMigrations)), to)
+	c0.Migrate(t, citusMigrations...)
 	_, err = owner.Exec(t.Context(), `CREATE ROLE web LOGIN IN ROLE app, reader`)
 	require.NoError(t, err)
 	// Tenants until two live on different workers (the shard of the tenant in the anchor table).

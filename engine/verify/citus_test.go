@@ -2,7 +2,6 @@ package verify_test
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,7 +13,6 @@ import (
 	"pgtenant/engine/ddl"
 	"pgtenant/engine/drift"
 	"pgtenant/engine/introspect"
-	"pgtenant/engine/migrate"
 	"pgtenant/engine/verify"
 	"pgtenant/internal/pgtest"
 	"pgtenant/schema"
@@ -28,14 +26,7 @@ func citusMigrated(t *testing.T) (*pgtest.Citus, *pgx.Conn, *schema.Model) {
 	c := pgtest.NewCitus(t)
 	m, _, diags := schema.Load(filepath.Join(citusCase, "input.hcl"))
 	require.False(t, diags.HasErrors(), diags.Error())
-	dir := t.TempDir()
-	for _, half := range []string{"up", "down"} {
-		sql, err := os.ReadFile(filepath.Join(citusCase, "want."+half+".sql"))
-		require.NoError(t, err)
-		require.NoError(t, os.WriteFile(filepath.Join(dir, "000001_init."+half+".sql"), sql, 0o600))
-	}
-	_, _, err := migrate.Up(t.Context(), c.CoordinatorURL(), dir)
-	require.NoError(t, err)
+	c.Migrate(t, filepath.Join(citusCase, "want.up.sql"))
 	conn, err := pgx.Connect(t.Context(), c.CoordinatorURL())
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = conn.Close(t.Context()) })
