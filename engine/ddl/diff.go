@@ -45,6 +45,13 @@ func Incremental(prev, next *schema.Model, opts Options) (*Migration, error) {
 	if Equal(prev, next) {
 		return &Migration{}, nil
 	}
+	if prev.Tenancy.Citus() != next.Tenancy.Citus() {
+		// Distributing existing tables, or undistributing them, moves every row: it is a data migration, not a
+		// schema change, and the policies of one profile are unsafe in the other while it runs.
+		return nil, fmt.Errorf("ddl: scale_out changes from %q to %q: a migration cannot move a database between "+
+			"one PostgreSQL and a Citus cluster; set up the new database from the first migration and copy the "+
+			"tenants' rows over", orNone(prev.Tenancy.ScaleOut), orNone(next.Tenancy.ScaleOut))
+	}
 	d := &differ{next: next, opts: opts}
 	old, err := d.renames(prev)
 	if err != nil {
