@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"pgtenant/internal/pgtest"
+	"pgtenant/schema"
 )
 
 // citusCase is the repository's declaration in its Citus form, with its golden first migration.
@@ -22,7 +23,9 @@ func TestCitus_HTTPIsolation(t *testing.T) {
 	c := pgtest.NewCitus(t)
 	db := c.DB(t)
 	c.Migrate(t, filepath.Join(citusCase, "want.up.sql"))
-	e := newEnvFor(t, db, filepath.Join(citusCase, "input.hcl"))
+	declared, _, diags := schema.Load(filepath.Join(citusCase, "input.hcl"))
+	require.False(t, diags.HasErrors(), "%s", diags)
+	e := newEnvFor(t, db, declared)
 	require.True(t, e.declared.Tenancy.Citus())
 
 	// globex to a shard of its own on the worker acme is not on, if they share one (README "Scaling out on Citus").

@@ -26,62 +26,16 @@ func (p ShardProblem) String() string {
 
 // citusShardsQuery lists, on the coordinator, every placement of every shard of the given tables with the node
 // that holds it.
-const citusShardsQuery = `SELECT t.name, shard_name(s.logicalrelid, s.shardid), n.nodename, n.nodeport
+const citusShardsQuery = `SELECT t.name, ns.nspname, (parse_ident(shard_name(s.logicalrelid, s.shardid)))[1 + (
+         SELECT count(*) FROM unnest(parse_ident(shard_name(s.logicalrelid, s.shardid)))) - 1], n.nodename, n.nodeport
   FROM unnest($1::text[]) AS t(name)
-  JOIN pg_dist_shard s ON s.logicalrelid = t.name::regclass
+  JOIN pg_class c ON c.oid = t.name::regclass
+  JOIN pg_namespace ns ON ns.oid = c.relnamespace
+  JOIN pg_dist_shard s ON s.logicalrelid = c.oid
   JOIN pg_dist_placement p ON p.shardid = s.shardid
   JOIN pg_dist_node n ON n.groupid = p.groupid
  WHERE n.noderole = 'primary' AND n.isactive
  ORDER BY n.nodeport, s.shardid`
-
-// citusPoliciesQuery reads the row-level security of a set of relations: their flags, and each policy with its
-// kind, command, roles and expressions as PostgreSQL prints them.
-const citusPoliciesQuery = `SELECT t.name, c.relrowsecurity, c.relforcerowsecurity,
-       coalesce(p.polname, ''), coalesce(p.polpermissive, true), coalesce(p.polcmd::text, ''),
-       coalesce((SELECT string_agg(CASE WHEN r = 0 THEN 'public' ELSE pg_get_userbyid(r) END, ',' ORDER BY 1)
-                   FROM unnest(p.polroles) r), ''),
-       coalesce(pg_get_expr(p.polqual, p.polrelid), ''), coalesce(pg_get_expr(p.polwithcheck, p.polrelid), '')
-  FROM unnest($1::text[]) AS t(name)
-  JOIN pg_class c ON c.oid = t.name::regclass
-  LEFT JOIN pg_policy p ON p.polrelid = c.oid
- ORDER BY 1, 4`
-
-// rls is the row-level security of one relation.
-type rls struct {
-	enabled, forced bool
-	policies        map[string]policyRow
-}
-
-type policyRow struct {
-	permissive              bool
-	cmd, roles, qual, check string
-}
-
-func readRLS(ctx context.Context, conn *pgx.Conn, rels []string) (map[string]*rls, error) {
-	rows, err := conn.Query(ctx, citusPoliciesQuery, rels)
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]*rls{}
-	for rows.Next() {
-		var rel, name string
-		var on, forced bool
-		var p policyRow
-		if err := rows.Scan(&rel, &on, &forced, &name, &p.permissive, &p.cmd, &p.roles, &p.qual, &p.check); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		r := out[rel]
-		if r == nil {
-			r = &rls{enabled: on, forced: forced, policies: map[string]policyRow{}}
-			out[rel] = r
-		}
-		if name != "" {
-			r.policies[name] = p
-		}
-	}
-	return out, rows.Err()
-}
 
 // CheckShards checks, on a Citus cluster, every shard of every tenant table of m on every worker: row-level
 // security enabled and forced, exactly the policies the Citus profile generates (ddl.Policies), every one
@@ -108,11 +62,12 @@ func CheckShards(ctx context.Context, coord *pgx.Conn, connect func(ctx context.
 	if len(tables) == 0 {
 		return nil, nil
 	}
-	coordRLS, err := readRLS(ctx, coord, tables)
+	coordCat, err := Read(ctx, coord)
 	if err != nil {
-		return nil, fmt.Errorf("introspect: read the coordinator's policies: %w", err)
+		return nil, fmt.Errorf("introspect: read the coordinator's catalog: %w", err)
 	}
-	type placement struct{ table, shard string }
+	coordRLS := byQualifiedName(coordCat)
+	type placement struct{ table, shard string } // both qualified and quoted, as ddl.TableName writes them
 	byNode := map[string][]placement{}
 	var nodes []string
 	rows, err := coord.Query(ctx, citusShardsQuery, tables)
@@ -120,12 +75,13 @@ func CheckShards(ctx context.Context, coord *pgx.Conn, connect func(ctx context.
 		return nil, fmt.Errorf("introspect: list the shards (is this a Citus coordinator?): %w", err)
 	}
 	for rows.Next() {
-		var table, shard, host string
+		var table, shardSchema, shardName, host string
 		var port int
-		if err := rows.Scan(&table, &shard, &host, &port); err != nil {
+		if err := rows.Scan(&table, &shardSchema, &shardName, &host, &port); err != nil {
 			rows.Close()
 			return nil, err
 		}
+		shard := ddl.Qualified(shardSchema, shardName)
 		node := fmt.Sprintf("%s:%d", host, port)
 		if _, ok := byNode[node]; !ok {
 			nodes = append(nodes, node)
@@ -142,8 +98,9 @@ func CheckShards(ctx context.Context, coord *pgx.Conn, connect func(ctx context.
 		if c == nil {
 			continue
 		}
-		for name, p := range c.policies {
-			if !p.permissive {
+		for _, p := range c.Policies {
+			name := p.Name
+			if !p.Permissive {
 				out = append(out, ShardProblem{Table: table, Shard: "(every shard)", Worker: "(every worker)", Policy: name,
 					What: fmt.Sprintf("policy %s is RESTRICTIVE on the coordinator; Citus copies it to the shards as PERMISSIVE, "+
 						"where it no longer narrows anything", name)})
@@ -159,17 +116,17 @@ func CheckShards(ctx context.Context, coord *pgx.Conn, connect func(ctx context.
 			return nil, fmt.Errorf("introspect: connect to worker %s: %w", node, err)
 		}
 		shards := byNode[node]
-		names := make([]string, len(shards))
-		for i, s := range shards {
-			names[i] = s.shard
-		}
-		// Shards are hidden from pg_class queries unless this is off (Citus's table visibility).
-		got, err := func() (map[string]*rls, error) {
+		// Shards are hidden from catalog queries unless this is off (Citus's table visibility).
+		got, err := func() (map[string]*Table, error) {
 			defer conn.Close(context.WithoutCancel(ctx))
 			if _, err := conn.Exec(ctx, "SET citus.override_table_visibility = off"); err != nil {
 				return nil, err
 			}
-			return readRLS(ctx, conn, names)
+			cat, err := Read(ctx, conn)
+			if err != nil {
+				return nil, err
+			}
+			return byQualifiedName(cat), nil
 		}()
 		if err != nil {
 			return nil, fmt.Errorf("introspect: read the shards on worker %s: %w", node, err)
@@ -184,8 +141,23 @@ func CheckShards(ctx context.Context, coord *pgx.Conn, connect func(ctx context.
 	return out, nil
 }
 
+// byQualifiedName indexes a catalog's tables by their qualified, quoted name (ddl.Qualified).
+func byQualifiedName(c *Catalog) map[string]*Table {
+	out := map[string]*Table{}
+	for _, t := range c.Tables {
+		out[ddl.Qualified(t.Schema, t.Name)] = t
+	}
+	return out
+}
+
+// samePolicy reports whether two policies are the same in everything but their table.
+func samePolicy(a, b *Policy) bool {
+	return a.Permissive == b.Permissive && a.Command == b.Command && slices.Equal(a.Roles, b.Roles) &&
+		a.Using == b.Using && a.Check == b.Check
+}
+
 // shardProblems compares one shard's row-level security with the coordinator's table and the expected policies.
-func shardProblems(table, shard, node string, want []string, coord, got *rls, predicate string) []ShardProblem {
+func shardProblems(table, shard, node string, want []string, coord, got *Table, predicate string) []ShardProblem {
 	problem := func(policy, format string, args ...any) ShardProblem {
 		return ShardProblem{Table: table, Shard: shard, Worker: node, Policy: policy, What: fmt.Sprintf(format, args...)}
 	}
@@ -193,32 +165,38 @@ func shardProblems(table, shard, node string, want []string, coord, got *rls, pr
 		return []ShardProblem{problem("", "the shard is missing")}
 	}
 	var out []ShardProblem
-	if !got.enabled || !got.forced {
+	if !got.RowSecurity || !got.ForceRowSecurity {
 		out = append(out, problem("", "row-level security is not enabled and forced"))
 	}
-	for name, p := range got.policies {
-		if !slices.Contains(want, name) {
-			out = append(out, problem(name, "policy %s is not generated", name))
+	have := map[string]bool{}
+	for _, p := range got.Policies {
+		have[p.Name] = true
+		if !slices.Contains(want, p.Name) {
+			out = append(out, problem(p.Name, "policy %s is not generated", p.Name))
 			continue
 		}
-		if !p.permissive {
-			out = append(out, problem(name, "policy %s is RESTRICTIVE, which Citus does not keep", name))
+		if !p.Permissive {
+			out = append(out, problem(p.Name, "policy %s is RESTRICTIVE, which Citus does not keep", p.Name))
 		}
-		for _, clause := range []string{p.qual, p.check} {
+		for _, clause := range []string{p.Using, p.Check} {
 			if clause != "" && !strings.Contains(clause, predicate) {
-				out = append(out, problem(name, "policy %s does not carry the tenant predicate: %s", name, clause))
+				out = append(out, problem(p.Name, "policy %s does not carry the tenant predicate: %s", p.Name, clause))
 				break
 			}
 		}
-		if coord != nil {
-			if c, ok := coord.policies[name]; ok && c != p {
-				out = append(out, problem(name, "policy %s differs from the coordinator's (%s %s to %s using %q check %q)",
-					name, map[bool]string{true: "PERMISSIVE", false: "RESTRICTIVE"}[p.permissive], p.cmd, p.roles, p.qual, p.check))
+		if coord == nil {
+			continue
+		}
+		for _, c := range coord.Policies {
+			if c.Name == p.Name && !samePolicy(c, p) {
+				out = append(out, problem(p.Name, "policy %s differs from the coordinator's (%s %s to %s using %q check %q)",
+					p.Name, map[bool]string{true: "PERMISSIVE", false: "RESTRICTIVE"}[p.Permissive], p.Command,
+					strings.Join(p.Roles, ","), p.Using, p.Check))
 			}
 		}
 	}
 	for _, name := range want {
-		if _, ok := got.policies[name]; !ok {
+		if !have[name] {
 			out = append(out, problem(name, "policy %s is missing", name))
 		}
 	}

@@ -78,6 +78,7 @@ func TestCitus_VerifyShards(t *testing.T) {
 		exec(t, w, "ALTER POLICY tenant_isolation ON "+shard+" USING (true)")
 		problems := checkShards(t, c, conn, m)
 		require.NotEmpty(t, problems)
+		shard = "public." + shard // shard_name leaves out a schema on the search_path
 		worker := fmt.Sprintf("%s:%d", host, port)
 		for _, p := range problems {
 			assert.Equal(t, shard, p.Shard)
