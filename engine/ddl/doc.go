@@ -8,7 +8,7 @@
 // typed values (Stmt: CreateTable, AddColumn, DropColumn, CreatePolicy,
 // DropPolicy, CreateIndex, CreateView, CreateFunction, Grant, Revoke, Comment, …), and a comment for the
 // reviewing DBA. Render writes them as SQL for a Target (the single-node
-// profile now; a Citus profile next): render.go and render_registry.go are the
+// profile, or the Citus profile of a declaration with scale_out = "citus"): render.go and render_registry.go are the
 // only places DDL text is written, for the migrations, for drift's
 // reconciliation script (engine/drift) and for the checks of verify. Render
 // also records where each declared SQL fragment landed (Fragment), which is

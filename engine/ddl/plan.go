@@ -37,12 +37,12 @@ func Diff(prev, next *schema.Model) ([]Change, error) {
 	}
 	var out []Change
 	for _, r := range next.Roles {
-		out = append(out, createRole(r))
+		out = append(out, createRole(next, r))
 	}
 	out = append(out, registry(next)...)
-	order, deferred := createOrder(next.Tables, nil)
+	order, deferred, anchor := citusOrder(next, next.Tables, nil)
 	for _, t := range order {
-		out = append(out, createTable(next, t, deferred))
+		out = append(out, createTable(next, t, deferred, anchor))
 	}
 	for _, t := range order {
 		for _, fk := range t.ForeignKeys {
@@ -52,7 +52,9 @@ func Diff(prev, next *schema.Model) ([]Change, error) {
 		}
 	}
 	for _, p := range next.Policies {
-		out = append(out, createPolicy(next, p))
+		if declaredApart(next, next.Table(p.Table)) {
+			out = append(out, createPolicy(next, p))
+		}
 	}
 	return append(out, routines(next)...), nil
 }

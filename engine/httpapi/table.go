@@ -355,7 +355,7 @@ func (s *Server) execute(ctx context.Context, req *request, q *query.Query, b te
 func (s *Server) scope(ctx context.Context, req *request, b tenant.Binding, role *schema.Role) pgtx.Scope {
 	read := req.Method == http.MethodGet || req.Method == http.MethodHead
 	scope := pgtx.Scope{Setting: s.tenancy.Setting, Tenant: b.Tenant.ID, Role: role.Name, ReadOnly: read,
-		Timeout: s.cfg.StatementTimeout}
+		Timeout: s.cfg.StatementTimeout, Citus: s.tenancy.Citus()}
 	// Without a tenant no write passes RLS, and a read-only role may not write: their write fails on its own
 	// statement, and there is nothing to record (nor a privilege to record it with).
 	if !read && b.Tenant.ID != "" && (role.Has(schema.Insert) || role.Has(schema.Update) || role.Has(schema.Delete)) {
