@@ -19,6 +19,6 @@
 // name, in policies and privileges. The owner of a table is a different role in each database, so its name is
 // replaced by Owner in policies, and the owner's own privileges are not read.
 //
-// drift imports pgx, schema, engine/ddl (the first migration, quoting) and engine/scratch (the scratch database);
-// it must not import net/http or engine/httpapi.
+// drift imports pgx, schema, engine/ddl (the first migration, quoting), engine/introspect (the catalog read) and
+// engine/scratch (the scratch database); it must not import net/http or engine/httpapi.
 package drift

@@ -1,6 +1,7 @@
 package introspect
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -21,36 +22,6 @@ func (p Problem) String() string {
 	return p.Object + ": " + p.Reason + "; fix: " + p.Fix
 }
 
-// roleQuery reads the attributes of the connected role that make row-level security not apply to it.
-const roleQuery = `SELECT current_user, rolsuper, rolbypassrls FROM pg_catalog.pg_roles WHERE rolname = current_user`
-
-// ownedQuery lists the tables of schema $1 owned by the current role or by a role it is a member of (whose
-// privileges it can take with SET ROLE even when it does not inherit them), with the owner and the role granted
-// to the current role that the membership goes through (” when the current role owns the table itself).
-const ownedQuery = `WITH RECURSIVE ` + memberOfCTE + `
-SELECT DISTINCT c.relname, pg_catalog.pg_get_userbyid(c.relowner),
-       COALESCE(pg_catalog.pg_get_userbyid(NULLIF(r.via, 0)), '')
-  FROM pg_catalog.pg_class c
-  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-  JOIN member_of r ON r.oid = c.relowner
- WHERE n.nspname = $1 AND c.relkind IN ('r', 'p')
- ORDER BY 2, 3, 1`
-
-// rowSecurityQuery reads the row-level security flags of the declared tables $2 of schema $1 (found is false for
-// a missing one) and of every other table of $1 the current role can reach, which the API would expose too.
-const rowSecurityQuery = `WITH RECURSIVE ` + memberOfCTE + `
-SELECT d.name, c.oid IS NOT NULL, COALESCE(c.relrowsecurity, false), COALESCE(c.relforcerowsecurity, false), true
-  FROM unnest($2::text[]) AS d(name)
-  LEFT JOIN (pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace AND n.nspname = $1)
-         ON c.relname = d.name AND c.relkind IN ('r', 'p')
-UNION ALL
-SELECT c.relname, true, c.relrowsecurity, c.relforcerowsecurity, false
-  FROM pg_catalog.pg_class c
-  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
- WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND NOT c.relispartition AND c.relname <> ALL ($2::text[])
-   AND ` + reachable + `
- ORDER BY 1`
-
 // newLogin is the fix for a role that must not serve at all: a login made for the API.
 const newLogin = "serve as a login role that is neither superuser nor BYPASSRLS and owns nothing: " +
 	"CREATE ROLE pgtenant_api LOGIN NOSUPERUSER NOBYPASSRLS PASSWORD '…'; GRANT <declared role> TO pgtenant_api;"
@@ -63,13 +34,18 @@ const newLogin = "serve as a login role that is neither superuser nor BYPASSRLS 
 //     AND forced; so does any other table of public the role can reach, since the API exposes it too.
 //
 // Each Problem says what is wrong and gives the SQL that fixes it. An empty result means the role may serve.
-// Check runs three queries.
+// Check reads in one round trip (see Read).
 func Check(ctx context.Context, db Querier, declared []string) ([]Problem, error) {
-	var user string
-	var super, bypass bool
-	if err := db.QueryRow(ctx, roleQuery).Scan(&user, &super, &bypass); err != nil {
-		return nil, fmt.Errorf("introspect: read role: %w", err)
+	c, err := Read(ctx, db)
+	if err != nil {
+		return nil, err
 	}
+	return c.Problems(declared), nil
+}
+
+// Problems is what Check returns, from c.
+func (c *Catalog) Problems(declared []string) []Problem {
+	user, super, bypass := c.Role.Name, c.Role.Super, c.Role.BypassRLS
 	var problems []Problem
 	if super {
 		problems = append(problems, Problem{
@@ -85,24 +61,12 @@ func Check(ctx context.Context, db Querier, declared []string) ([]Problem, error
 			Fix:    fmt.Sprintf("ALTER ROLE %s NOBYPASSRLS;", ddl.Ident(user)),
 		})
 	}
-	owners, err := ownerProblems(ctx, db, user)
-	if err != nil {
-		return nil, err
-	}
-	tables, err := rowSecurityProblems(ctx, db, declared)
-	if err != nil {
-		return nil, err
-	}
-	return slices.Concat(problems, owners, tables), nil
+	return slices.Concat(problems, ownerProblems(c.owned(), user), rowSecurityProblems(c, declared))
 }
 
 // ownerProblems returns one Problem per role through which user owns tables: itself, or each role granted to it
 // that leads to an owner.
-func ownerProblems(ctx context.Context, db Querier, user string) ([]Problem, error) {
-	owned, err := readOwned(ctx, db)
-	if err != nil {
-		return nil, err
-	}
+func ownerProblems(owned []owned, user string) []Problem {
 	var problems []Problem
 	for _, o := range owned {
 		p := Problem{Object: "role " + user}
@@ -127,32 +91,38 @@ func ownerProblems(ctx context.Context, db Querier, user string) ([]Problem, err
 		}
 		problems = append(problems, p)
 	}
-	return problems, nil
+	return problems
 }
 
 // rowSecurityProblems returns one Problem per declared table that is missing or lacks enabled and forced
 // row-level security, and per other reachable table that lacks it.
-func rowSecurityProblems(ctx context.Context, db Querier, declared []string) ([]Problem, error) {
+func rowSecurityProblems(c *Catalog, declared []string) []Problem {
 	names := slices.Compact(slices.Sorted(slices.Values(declared)))
-	if names == nil {
-		names = []string{} // nil is sent as NULL, and "relname <> ALL (NULL)" is never true
-	}
-	var (
-		problems                           []Problem
+	type state struct {
 		name                               string
 		found, enabled, forced, isDeclared bool
-	)
-	scans := []any{&name, &found, &enabled, &forced, &isDeclared}
-	err := forEach(ctx, db, rowSecurityQuery, []any{ddl.Schema, names}, scans, func() error {
-		if p, bad := rowSecurity(name, found, enabled, forced, isDeclared); bad {
+	}
+	var states []state
+	for _, name := range names {
+		s := state{name: name, isDeclared: true}
+		if t := c.Table(ddl.Schema, name); t != nil {
+			s.found, s.enabled, s.forced = true, t.RowSecurity, t.ForceRowSecurity
+		}
+		states = append(states, s)
+	}
+	for _, t := range c.Tables {
+		if t.Schema == ddl.Schema && !t.Partition && t.Reachable && !slices.Contains(names, t.Name) {
+			states = append(states, state{name: t.Name, found: true, enabled: t.RowSecurity, forced: t.ForceRowSecurity})
+		}
+	}
+	slices.SortStableFunc(states, func(a, b state) int { return strings.Compare(a.name, b.name) })
+	var problems []Problem
+	for _, s := range states {
+		if p, bad := rowSecurity(s.name, s.found, s.enabled, s.forced, s.isDeclared); bad {
 			problems = append(problems, p)
 		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("introspect: read row-level security: %w", err)
 	}
-	return problems, nil
+	return problems
 }
 
 // owned is the tables the current role owns through one path: itself (via "") or a role granted to it.
@@ -161,23 +131,33 @@ type owned struct {
 	tables     []string // qualified and quoted
 }
 
-func readOwned(ctx context.Context, db Querier) ([]owned, error) {
-	var (
-		out              []owned
-		name, owner, via string
-	)
-	scans := []any{&name, &owner, &via}
-	err := forEach(ctx, db, ownedQuery, []any{ddl.Schema}, scans, func() error {
-		if n := len(out); n == 0 || out[n-1].owner != owner || out[n-1].via != via {
-			out = append(out, owned{owner: owner, via: via})
+// owned lists the tables of schema public owned by the current role or by a role it is a member of (whose
+// privileges it can take with SET ROLE even when it does not inherit them), grouped by owner and the role granted
+// to the current role that the membership goes through ("" when the current role owns the table itself).
+func (c *Catalog) owned() []owned {
+	type row struct{ owner, via, name string }
+	var rows []row
+	for _, t := range c.Tables {
+		if t.Schema != ddl.Schema {
+			continue
 		}
-		out[len(out)-1].tables = append(out[len(out)-1].tables, ddl.Qualified(ddl.Schema, name))
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("introspect: read table owners: %w", err)
+		for _, m := range c.Role.MemberOf {
+			if m.Name == t.Owner {
+				rows = append(rows, row{t.Owner, m.Via, t.Name})
+			}
+		}
 	}
-	return out, nil
+	slices.SortFunc(rows, func(a, b row) int {
+		return cmp.Or(strings.Compare(a.owner, b.owner), strings.Compare(a.via, b.via), strings.Compare(a.name, b.name))
+	})
+	var out []owned
+	for _, r := range rows {
+		if n := len(out); n == 0 || out[n-1].owner != r.owner || out[n-1].via != r.via {
+			out = append(out, owned{owner: r.owner, via: r.via})
+		}
+		out[len(out)-1].tables = append(out[len(out)-1].tables, ddl.Qualified(ddl.Schema, r.name))
+	}
+	return out
 }
 
 // rowSecurity returns the problem with a table's row-level security, if it has one.

@@ -1,89 +1,13 @@
 package introspect
 
 import (
-	"cmp"
 	"context"
-	"fmt"
-	"slices"
-
-	"github.com/jackc/pgx/v5"
 
 	"pgtenant/engine/ddl"
 	"pgtenant/schema"
 )
 
-// Querier is what Load and Check read the catalog through: a *pgx.Conn, a *pgxpool.Pool or a pgx.Tx. Pass a
-// REPEATABLE READ transaction to read all the catalog queries from one snapshot.
-type Querier interface {
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-}
-
-// memberOfCTE lists the current role and every role it is a member of, directly or through other roles, each
-// with via: the role granted to the current role that the membership goes through (0 for the current role
-// itself). pg_has_role(…, 'MEMBER') is true of every role for a superuser; walking pg_auth_members keeps "owns a
-// table through membership" exact for superusers too. UNION (not UNION ALL) ends the walk on membership cycles.
-const memberOfCTE = `member_of(oid, via) AS (
-    SELECT oid, 0::oid FROM pg_catalog.pg_roles WHERE rolname = current_user
-    UNION
-    SELECT m.roleid, CASE member_of.via WHEN 0 THEN m.roleid ELSE member_of.via END
-      FROM pg_catalog.pg_auth_members m JOIN member_of ON m.member = member_of.oid
-)`
-
-// reachable is true of a table c on which the current role, or a role it is a member of, holds any privilege:
-// on the whole table or on one of its columns (a column grant alone is enough to read or write through the API).
-// Asking per member role, rather than has_table_privilege(c.oid, …) for the current role, also counts roles a
-// NOINHERIT login can only use through SET ROLE.
-const reachable = `EXISTS (SELECT FROM member_of r WHERE
-        pg_catalog.has_table_privilege(r.oid, c.oid, 'SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER')
-        OR pg_catalog.has_any_column_privilege(r.oid, c.oid, 'SELECT, INSERT, UPDATE, REFERENCES'))`
-
-// tablesQuery lists the ordinary and partitioned tables of schema $1 that the current role can reach. Partitions
-// are reached through their parent, as in PostgREST, so they are left out.
-const tablesQuery = `WITH RECURSIVE ` + memberOfCTE + `
-SELECT c.oid, c.relname, COALESCE(pg_catalog.obj_description(c.oid, 'pg_class'), '')
-  FROM pg_catalog.pg_class c
-  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
- WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND NOT c.relispartition
-   AND ` + reachable + `
- ORDER BY c.relname`
-
-// columnsQuery lists the live columns of the tables $1, in attnum order. An identity column has no pg_attrdef
-// row; its default is spelled as the nextval() call it amounts to, so that callers know a value is supplied. A
-// generated column's expression is stored as a default too and reads as one (the model has no flag for either, so
-// a write to a GENERATED ALWAYS column still fails in PostgreSQL).
-const columnsQuery = `SELECT a.attrelid, a.attnum, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod),
-       a.attnotnull,
-       COALESCE(pg_catalog.pg_get_expr(d.adbin, d.adrelid),
-                CASE WHEN a.attidentity <> '' THEN pg_catalog.format('nextval(%L::regclass)',
-                    pg_catalog.pg_get_serial_sequence(a.attrelid::regclass::text, a.attname)) END,
-                ''),
-       COALESCE(pg_catalog.col_description(a.attrelid, a.attnum), '')
-  FROM pg_catalog.pg_attribute a
-  LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
- WHERE a.attrelid = ANY($1::oid[]) AND a.attnum > 0 AND NOT a.attisdropped
- ORDER BY a.attrelid, a.attnum`
-
-// indexesQuery lists the unique indexes of the tables $1 that can identify a row: valid, not partial, on plain
-// columns, and not the primary key (constraintsQuery reads that). A unique constraint is one of these too. Only
-// the key columns count (indkey also holds INCLUDE columns, after the first indnkeyatts).
-const indexesQuery = `SELECT i.indrelid, ic.relname, i.indnkeyatts, i.indkey::int2[]
-  FROM pg_catalog.pg_index i
-  JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
- WHERE i.indrelid = ANY($1::oid[]) AND i.indisunique AND NOT i.indisprimary AND i.indisvalid
-   AND i.indpred IS NULL AND i.indexprs IS NULL
- ORDER BY i.indrelid, ic.relname`
-
-// constraintsQuery lists the primary keys, foreign keys and check constraints of the tables $1. Column lists are
-// attnums, named from columnsQuery's answer; a foreign key's confrelid outside $1 (the tenant registry, a table
-// the role cannot reach) is left out by Load.
-const constraintsQuery = `SELECT conrelid, conname, contype::text, COALESCE(conkey, '{}'), confrelid,
-       COALESCE(confkey, '{}'), confdeltype::text, COALESCE(pg_catalog.pg_get_expr(conbin, conrelid), '')
-  FROM pg_catalog.pg_constraint
- WHERE conrelid = ANY($1::oid[]) AND contype IN ('p', 'f', 'c')
- ORDER BY conrelid, conname`
-
-// Load reads, from pg_catalog, the tables of schema "public" that the current role (the API's login, a member of
+// Load reads (with Read) the tables of schema "public" that the current role (the API's login, a member of
 // the declared roles) holds any privilege on, directly or through membership, as a *schema.Model in the
 // declaration's shape:
 //
@@ -102,46 +26,86 @@ const constraintsQuery = `SELECT conrelid, conname, contype::text, COALESCE(conk
 //     the check constraints with PostgreSQL's text of their expression.
 //
 // Model.Tenancy is tenancy; Roles and Policies are left empty (the caller takes them from the declaration).
-// Tables are sorted by name, columns by attnum, and keys by name. Load runs four queries whatever the number of
-// tables (one when there is none).
+// Tables are sorted by name, columns by attnum, and keys by name. Load reads in one round trip (see Read).
 func Load(ctx context.Context, db Querier, tenancy schema.Tenancy) (*schema.Model, error) {
+	c, err := Read(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	return c.Model(tenancy), nil
+}
+
+// Model is the part of c that Load returns: see Load.
+func (c *Catalog) Model(tenancy schema.Tenancy) *schema.Model {
 	m := &schema.Model{Tenancy: tenancy}
 	byOID := map[uint32]*table{}
-	var oids []uint32
-	var (
-		oid           uint32
-		name, comment string
-	)
-	scans := []any{&oid, &name, &comment}
-	err := forEach(ctx, db, tablesQuery, []any{ddl.Schema}, scans, func() error {
-		t := &table{Table: &schema.Table{Name: name, Comment: comment, Shared: true}, cols: map[int16]string{}}
-		byOID[oid] = t
-		oids = append(oids, oid)
+	for _, ct := range c.Tables {
+		if ct.Schema != ddl.Schema || ct.Partition || !ct.Reachable {
+			continue
+		}
+		t := &table{Table: &schema.Table{Name: ct.Name, Comment: ct.Comment, Shared: true}, cols: map[int16]string{}}
+		byOID[ct.OID] = t
 		m.Tables = append(m.Tables, t.Table)
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("introspect: read tables: %w", err)
+		for _, col := range ct.Columns {
+			t.cols[int16(col.Position)] = col.Name
+			if col.Name == tenancy.Column {
+				t.tenant = int16(col.Position)
+				t.Shared = false
+				continue
+			}
+			t.Columns = append(t.Columns, &schema.Column{Name: col.Name, Type: col.Type, Null: !col.NotNull,
+				Default: columnDefault(col), Comment: col.Comment})
+		}
 	}
-	if len(oids) == 0 {
-		return m, nil
+	for _, ct := range c.Tables {
+		t := byOID[ct.OID]
+		if t == nil {
+			continue
+		}
+		for _, ix := range ct.Indexes {
+			if !ix.Unique || ix.Primary || !ix.Valid || ix.Partial || ix.Expressions {
+				continue
+			}
+			if cols, ok := t.declared(ix.Keys); ok {
+				t.Indexes = append(t.Indexes, &schema.Index{Name: ix.Name, Columns: cols, Unique: true})
+			}
+		}
+		for _, con := range ct.Constraints {
+			switch con.Kind {
+			case "p":
+				if cols, ok := t.declared(con.Keys); ok {
+					t.PrimaryKey = &schema.PrimaryKey{Columns: cols}
+				}
+			case "c":
+				t.Checks = append(t.Checks, &schema.Check{Name: con.Name, Expr: con.Expr})
+			case "f":
+				var ref *table
+				if rt := c.Table(con.RefSchema, con.RefTable); rt != nil {
+					ref = byOID[rt.OID]
+				}
+				if fk, ok := foreignKey(t, ref, con.Name, con.Keys, con.RefKeys, con.OnDelete); ok {
+					t.ForeignKeys = append(t.ForeignKeys, fk)
+				}
+			}
+		}
 	}
-	if err := readColumns(ctx, db, oids, byOID, tenancy.Column); err != nil {
-		return nil, err
+	return m
+}
+
+// columnDefault is a column's default as Load gives it: the default or generation expression, or, for an
+// identity column (which has neither), the nextval() call it amounts to, so that callers know a value is
+// supplied. The model has no flag for a generated column, so a write to a GENERATED ALWAYS column still fails in
+// PostgreSQL.
+func columnDefault(c *Column) string {
+	switch {
+	case c.Default != "":
+		return c.Default
+	case c.Generated != "":
+		return c.Generated
+	case c.Identity != "" && c.Sequence != "":
+		return "nextval(" + schema.QuoteLiteral(c.Sequence) + "::regclass)"
 	}
-	if err := readIndexes(ctx, db, oids, byOID); err != nil {
-		return nil, err
-	}
-	if err := readConstraints(ctx, db, oids, byOID); err != nil {
-		return nil, err
-	}
-	slices.SortFunc(m.Tables, func(a, b *schema.Table) int { return cmp.Compare(a.Name, b.Name) })
-	for _, t := range m.Tables {
-		slices.SortFunc(t.Indexes, func(a, b *schema.Index) int { return cmp.Compare(a.Name, b.Name) })
-		slices.SortFunc(t.ForeignKeys, func(a, b *schema.ForeignKey) int { return cmp.Compare(a.Name, b.Name) })
-		slices.SortFunc(t.Checks, func(a, b *schema.Check) int { return cmp.Compare(a.Name, b.Name) })
-	}
-	return m, nil
+	return ""
 }
 
 // table is a table being read: the model's table plus what keys need to name their columns.
@@ -149,85 +113,6 @@ type table struct {
 	*schema.Table
 	cols   map[int16]string // attnum → name, the tenant column included
 	tenant int16            // attnum of the tenant column; 0 on a shared table
-}
-
-func readColumns(ctx context.Context, db Querier, oids []uint32, byOID map[uint32]*table, tenantColumn string) error {
-	var (
-		oid                     uint32
-		num                     int16
-		name, typ, def, comment string
-		notNull                 bool
-	)
-	scans := []any{&oid, &num, &name, &typ, &notNull, &def, &comment}
-	err := forEach(ctx, db, columnsQuery, []any{oids}, scans, func() error {
-		t := byOID[oid]
-		t.cols[num] = name
-		if name == tenantColumn {
-			t.tenant = num
-			t.Shared = false
-			return nil
-		}
-		t.Columns = append(t.Columns,
-			&schema.Column{Name: name, Type: typ, Null: !notNull, Default: def, Comment: comment})
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("introspect: read columns: %w", err)
-	}
-	return nil
-}
-
-func readIndexes(ctx context.Context, db Querier, oids []uint32, byOID map[uint32]*table) error {
-	var (
-		oid   uint32
-		name  string
-		nkeys int16
-		keys  []int16
-	)
-	scans := []any{&oid, &name, &nkeys, &keys}
-	err := forEach(ctx, db, indexesQuery, []any{oids}, scans, func() error {
-		t := byOID[oid]
-		if int(nkeys) > len(keys) {
-			return nil
-		}
-		if cols, ok := t.declared(keys[:nkeys]); ok {
-			t.Indexes = append(t.Indexes, &schema.Index{Name: name, Columns: cols, Unique: true})
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("introspect: read indexes: %w", err)
-	}
-	return nil
-}
-
-func readConstraints(ctx context.Context, db Querier, oids []uint32, byOID map[uint32]*table) error {
-	var (
-		oid, refOID              uint32
-		name, kind, onDelete, ex string
-		keys, refKeys            []int16
-	)
-	scans := []any{&oid, &name, &kind, &keys, &refOID, &refKeys, &onDelete, &ex}
-	err := forEach(ctx, db, constraintsQuery, []any{oids}, scans, func() error {
-		t := byOID[oid]
-		switch kind {
-		case "p":
-			if cols, ok := t.declared(keys); ok {
-				t.PrimaryKey = &schema.PrimaryKey{Columns: cols}
-			}
-		case "c":
-			t.Checks = append(t.Checks, &schema.Check{Name: name, Expr: ex})
-		case "f":
-			if fk, ok := foreignKey(t, byOID[refOID], name, keys, refKeys, onDelete); ok {
-				t.ForeignKeys = append(t.ForeignKeys, fk)
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("introspect: read constraints: %w", err)
-	}
-	return nil
 }
 
 // declared returns the key columns keys of t as the declaration writes them: on a tenant table, without the
@@ -299,14 +184,4 @@ var actions = map[string]schema.Action{
 	"c": schema.Cascade,
 	"n": schema.SetNull,
 	"d": schema.SetDefault,
-}
-
-// forEach runs query and calls fn after scanning each row into scans.
-func forEach(ctx context.Context, db Querier, query string, args, scans []any, fn func() error) error {
-	rows, err := db.Query(ctx, query, args...)
-	if err != nil {
-		return err
-	}
-	_, err = pgx.ForEachRow(rows, scans, fn)
-	return err
 }

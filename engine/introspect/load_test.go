@@ -3,6 +3,7 @@ package introspect_test
 import (
 	"context"
 	"fmt"
+	"net"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -233,8 +234,9 @@ func TestLoad_KeysOutsideTheDeclarationsShape(t *testing.T) {
 	assert.Equal(t, `nextval('public.odd_n_seq'::regclass)`, odd.Column("n").Default, "an identity column has a default")
 }
 
-// queryCounter counts the queries a connection runs.
-type queryCounter struct{ n atomic.Int64 }
+// queryCounter counts the statements and batches a connection sends (pgx's QueryTracer and BatchTracer), and
+// roundTrips the times its socket wrote after it had read: every exchange with PostgreSQL, whatever pgx sent.
+type queryCounter struct{ n, roundTrips atomic.Int64 }
 
 func (c *queryCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
 	c.n.Add(1)
@@ -243,28 +245,76 @@ func (c *queryCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.T
 
 func (c *queryCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
 
-// TestLoad_BoundedQueries checks that Load runs a fixed number of queries, however many tables there are.
-func TestLoad_BoundedQueries(t *testing.T) {
-	db := pgtest.New(t)
-	ctx := t.Context()
-	cfg, err := pgx.ParseConfig(db.LoginURL(t, "app"))
+func (c *queryCounter) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+	c.n.Add(1)
+	return ctx
+}
+
+func (c *queryCounter) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
+
+func (c *queryCounter) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
+
+// countingConn counts round trips: a write that follows a read starts a new exchange.
+type countingConn struct {
+	net.Conn
+	trips *atomic.Int64
+	read  bool
+}
+
+func (c *countingConn) Write(p []byte) (int, error) {
+	if c.read {
+		c.trips.Add(1)
+		c.read = false
+	}
+	return c.Conn.Write(p)
+}
+
+func (c *countingConn) Read(p []byte) (int, error) {
+	c.read = true
+	return c.Conn.Read(p)
+}
+
+// countedConn connects to url with a queryCounter counting what the connection sends.
+func countedConn(t *testing.T, url string) (*pgx.Conn, *queryCounter) {
+	t.Helper()
+	cfg, err := pgx.ParseConfig(url)
 	require.NoError(t, err)
 	counter := &queryCounter{}
 	cfg.Tracer = counter
-	conn, err := pgx.ConnectConfig(ctx, cfg)
+	cfg.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		var d net.Dialer
+		c, err := d.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return &countingConn{Conn: c, trips: &counter.roundTrips}, nil
+	}
+	conn, err := pgx.ConnectConfig(t.Context(), cfg)
 	require.NoError(t, err)
-	defer conn.Close(context.Background())
+	t.Cleanup(func() { _ = conn.Close(context.Background()) })
+	return conn, counter
+}
 
-	count := func() (queries int64, tables int) {
+// TestLoad_BoundedQueries checks that Load (introspect.Read) sends one batch in one round trip once the
+// connection has prepared its statements, however many tables there are.
+func TestLoad_BoundedQueries(t *testing.T) {
+	db := pgtest.New(t)
+	ctx := t.Context()
+	conn, counter := countedConn(t, db.LoginURL(t, "app"))
+
+	count := func() (queries, trips int64, tables int) {
 		t.Helper()
-		before := counter.n.Load()
+		q0, r0 := counter.n.Load(), counter.roundTrips.Load()
 		m, err := introspect.Load(ctx, conn, schema.DefaultTenancy)
 		require.NoError(t, err)
-		return counter.n.Load() - before, len(m.Tables)
+		return counter.n.Load() - q0, counter.roundTrips.Load() - r0, len(m.Tables)
 	}
-	queries, tables := count()
-	assert.LessOrEqual(t, queries, int64(6))
-	assert.Equal(t, int64(4), queries)
+	queries, trips, _ := count()
+	assert.Equal(t, int64(1), queries, "one batch")
+	assert.Equal(t, int64(2), trips, "cold: pgx prepares the batch's statements in a round trip of their own")
+	queries, trips, tables := count()
+	assert.Equal(t, int64(1), queries, "one batch")
+	assert.Equal(t, int64(1), trips, "one round trip")
 
 	var b strings.Builder
 	for i := range 20 {
@@ -274,9 +324,32 @@ func TestLoad_BoundedQueries(t *testing.T) {
 		GRANT SELECT ON public.extra_%d TO app;`, i, i)
 	}
 	pgtest.ExecScript(t, db.Owner, b.String())
-	more, moreTables := count()
+	more, moreTrips, moreTables := count()
 	assert.Equal(t, tables+20, moreTables)
-	assert.Equal(t, queries, more, "the number of queries does not grow with the number of tables")
+	assert.Equal(t, queries, more, "the number of batches does not grow with the number of tables")
+	assert.Equal(t, trips, moreTrips, "nor that of round trips")
+}
+
+// TestRead_OneRoundTripInATransaction checks that Read in a caller's transaction is one batch and one round trip
+// too (a savepoint, begun and rolled back in the batch), and leaves the transaction usable.
+func TestRead_OneRoundTripInATransaction(t *testing.T) {
+	db := pgtest.New(t)
+	ctx := t.Context()
+	conn, counter := countedConn(t, db.LoginURL(t, "app"))
+	tx, err := conn.Begin(ctx)
+	require.NoError(t, err)
+	defer func() { _ = tx.Rollback(context.Background()) }()
+	_, err = introspect.Read(ctx, tx) // prepares the statements
+	require.NoError(t, err)
+	q0, r0 := counter.n.Load(), counter.roundTrips.Load()
+	c, err := introspect.Read(ctx, tx)
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), counter.n.Load()-q0, "one batch")
+	assert.Equal(t, int64(1), counter.roundTrips.Load()-r0, "one round trip")
+	require.NotNil(t, c.Table("public", "webpages_webpage"))
+	var path string
+	require.NoError(t, tx.QueryRow(ctx, "SHOW search_path").Scan(&path))
+	assert.NotEqual(t, "pg_catalog", path, "the savepoint's search_path is gone")
 }
 
 func BenchmarkLoad(b *testing.B) {

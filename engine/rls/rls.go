@@ -6,25 +6,28 @@
 // recorded in PostgreSQL's own server log (a WARNING raised in the same transaction, with the database user the
 // server logs and the operator the caller names), so the audit trail does not depend on who kept the CLI's output.
 //
-// rls imports pgx, schema and engine/ddl; it must not import net/http or engine/httpapi.
+// rls imports pgx, schema, engine/ddl and engine/introspect (the catalog read); it must not import net/http or
+// engine/httpapi.
 package rls
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"pgtenant/engine/ddl"
+	"pgtenant/engine/introspect"
 	"pgtenant/schema"
 )
 
 // DB is what the functions of this package need: a *pgx.Conn, a *pgxpool.Pool or a pgx.Tx.
 type DB interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
 	Begin(ctx context.Context) (pgx.Tx, error)
 }
 
@@ -40,29 +43,20 @@ type Table struct {
 	Owner    string
 }
 
-// statusQuery lists the ordinary and partitioned tables of schema $1 (partitions too: a partition can be queried
-// directly, and its own switches decide what such a query sees).
-const statusQuery = `SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity,
-       (SELECT count(*) FROM pg_catalog.pg_policy p WHERE p.polrelid = c.oid)::int,
-       pg_catalog.pg_get_userbyid(c.relowner)
-  FROM pg_catalog.pg_class c
-  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
- WHERE n.nspname = $1 AND c.relkind IN ('r', 'p')
- ORDER BY c.relname`
-
-// Status returns every table of schema public, sorted by name.
+// Status returns every ordinary and partitioned table of schema public, sorted by name (partitions too: a
+// partition can be queried directly, and its own switches decide what such a query sees). It reads the catalog
+// with introspect.Read.
 func Status(ctx context.Context, db DB) ([]Table, error) {
-	rows, err := db.Query(ctx, statusQuery, ddl.Schema)
+	c, err := introspect.Read(ctx, db)
 	if err != nil {
 		return nil, fmt.Errorf("rls: read tables: %w", err)
 	}
-	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Table, error) {
-		var t Table
-		err := row.Scan(&t.Name, &t.Enabled, &t.Forced, &t.Policies, &t.Owner)
-		return t, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("rls: read tables: %w", err)
+	var out []Table
+	for _, t := range c.Tables {
+		if t.Schema == ddl.Schema {
+			out = append(out, Table{Name: t.Name, Enabled: t.RowSecurity, Forced: t.ForceRowSecurity,
+				Policies: len(t.Policies), Owner: t.Owner})
+		}
 	}
 	return out, nil
 }
@@ -86,15 +80,12 @@ func apply(ctx context.Context, db DB, tables []string, operator string, on bool
 		verb = "enable"
 	}
 	return pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
+		c, err := introspect.Read(ctx, tx)
+		if err != nil {
+			return fmt.Errorf("rls: %s %s: %w", verb, strings.Join(tables, ", "), err)
+		}
 		for _, t := range tables {
-			var exists bool
-			err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT FROM pg_catalog.pg_class c
-				JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-				WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p'))`, ddl.Schema, t).Scan(&exists)
-			if err != nil {
-				return fmt.Errorf("rls: %s %s: %w", verb, t, err)
-			}
-			if !exists {
+			if c.Table(ddl.Schema, t) == nil {
 				return fmt.Errorf("%w: %q", ErrUnknownTable, t)
 			}
 			name := ddl.Qualified(ddl.Schema, t)

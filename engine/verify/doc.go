@@ -6,6 +6,10 @@
 // wrong and the one-line fix. Run never stops early: a check that cannot run (a connection that fails) is a
 // failed Result, and the others still run.
 //
+// The checks read the catalog with introspect.Read, once per connection: as the app login (the role and
+// row-level security checks) and as the owner (the rest). Only the policy comparison reads pg_policies itself, in
+// its own transaction, on the temporary copies of the tables it creates.
+//
 // What each check proves, and what it cannot, is written on its function. In short:
 //
 //   - the app login is no superuser, has no BYPASSRLS, owns no table (introspect.Check) and cannot take a role

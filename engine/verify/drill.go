@@ -19,6 +19,7 @@ import (
 	"pgtenant/engine/backup"
 	"pgtenant/engine/ddl"
 	"pgtenant/engine/drift"
+	"pgtenant/engine/introspect"
 	"pgtenant/engine/migrate"
 	"pgtenant/engine/pgtx"
 	"pgtenant/engine/scratch"
@@ -176,11 +177,11 @@ func restoreDrill(ctx context.Context, cfg Config, scratch string, src backup.So
 	}
 	// The restore runs as the declared role, as the API's login would: a server role that is not a superuser
 	// (DEV_DATABASE_URL) needs to be a member of it to switch to it.
-	var super bool
-	if err := conn.QueryRow(ctx, "SELECT rolsuper FROM pg_roles WHERE rolname = current_user").Scan(&super); err != nil {
+	c, err := introspect.Read(ctx, conn)
+	if err != nil {
 		return err
 	}
-	if !super {
+	if !c.Role.Super {
 		if _, err := conn.Exec(ctx, "GRANT "+ddl.Ident(src.Role)+" TO CURRENT_USER"); err != nil {
 			return fmt.Errorf("grant role %s to the scratch server's login, to restore as it: %w", src.Role, err)
 		}

@@ -5,45 +5,66 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/jackc/pgx/v5"
-
 	"pgtenant/engine/ddl"
+	"pgtenant/engine/introspect"
 )
 
-// badIndexesQuery lists the indexes of the tables of schema $1 that have the tenant column $2 whose first key is
-// not that column (an expression counts as not), with the constraint the index backs, if any.
-const badIndexesQuery = `SELECT c.relname::text, i.relname::text, pg_catalog.pg_get_indexdef(x.indexrelid),
-       COALESCE((SELECT k.conname::text FROM pg_catalog.pg_constraint k WHERE k.conindid = x.indexrelid
-                  AND k.conrelid = c.oid AND k.contype IN ('p', 'u', 'x')), '')
-  FROM pg_catalog.pg_index x
-  JOIN pg_catalog.pg_class c ON c.oid = x.indrelid
-  JOIN pg_catalog.pg_class i ON i.oid = x.indexrelid
-  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-  JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attname = $2 AND NOT a.attisdropped
- WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND x.indkey[0] <> a.attnum
- ORDER BY 1, 2`
+// liveTenantTables lists the tables of public that have the tenant column col, declared or not.
+func liveTenantTables(c *introspect.Catalog, col string) []*introspect.Table {
+	var out []*introspect.Table
+	for _, t := range c.Tables {
+		if t.Schema == ddl.Schema && t.Column(col) != nil {
+			out = append(out, t)
+		}
+	}
+	return out
+}
 
-// badForeignKeysQuery lists the foreign keys between two tables that both have the tenant column $2, from a table
-// of schema $1, that do not pair the tenant columns first on both sides; with both column lists and the rest of
-// the definition (its actions).
-const badForeignKeysQuery = `SELECT c.relname::text, k.conname::text,
-       pg_catalog.quote_ident(rn.nspname) || '.' || pg_catalog.quote_ident(r.relname),
-       ARRAY(SELECT a.attname::text FROM unnest(k.conkey) WITH ORDINALITY AS u(n, i)
-               JOIN pg_catalog.pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.n ORDER BY u.i),
-       ARRAY(SELECT a.attname::text FROM unnest(k.confkey) WITH ORDINALITY AS u(n, i)
-               JOIN pg_catalog.pg_attribute a ON a.attrelid = k.confrelid AND a.attnum = u.n ORDER BY u.i),
-       pg_catalog.pg_get_constraintdef(k.oid)
-  FROM pg_catalog.pg_constraint k
-  JOIN pg_catalog.pg_class c ON c.oid = k.conrelid
-  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-  JOIN pg_catalog.pg_class r ON r.oid = k.confrelid
-  JOIN pg_catalog.pg_namespace rn ON rn.oid = r.relnamespace
-  JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attname = $2 AND NOT a.attisdropped
-  JOIN pg_catalog.pg_attribute ra ON ra.attrelid = r.oid AND ra.attname = $2 AND NOT ra.attisdropped
- WHERE k.contype = 'f' AND n.nspname = $1 AND (k.conkey[1] <> a.attnum OR k.confkey[1] <> ra.attnum)
- ORDER BY 1, 2`
+// badIndex is an index of a table of public with the tenant column whose first key is not that column (an
+// expression counts as not), with the constraint the index backs, if any.
+type badIndex struct{ table, index, def, constraint string }
 
-// checkIndexes returns CheckIndexes, read from pg_catalog as the owner, over every table of public with the
+func badIndexes(c *introspect.Catalog, col string) []badIndex {
+	var out []badIndex
+	for _, t := range liveTenantTables(c, col) {
+		tc := t.Column(col)
+		for _, ix := range t.Indexes {
+			if len(ix.Keys) == 0 || int(ix.Keys[0]) != tc.Position {
+				out = append(out, badIndex{t.Name, ix.Name, ix.Def, ix.Constraint})
+			}
+		}
+	}
+	return out
+}
+
+// badForeignKey is a foreign key between two tables that both have the tenant column, from a table of public,
+// that does not pair the tenant columns first on both sides.
+type badForeignKey struct {
+	table string
+	fk    *introspect.Constraint
+}
+
+func badForeignKeys(c *introspect.Catalog, col string) []badForeignKey {
+	var out []badForeignKey
+	for _, t := range liveTenantTables(c, col) {
+		tc := t.Column(col)
+		for _, k := range t.Constraints {
+			if k.Kind != "f" {
+				continue
+			}
+			ref := c.Table(k.RefSchema, k.RefTable)
+			if ref == nil || ref.Column(col) == nil {
+				continue
+			}
+			if len(k.Keys) == 0 || len(k.RefKeys) == 0 || int(k.Keys[0]) != tc.Position || int(k.RefKeys[0]) != ref.Column(col).Position {
+				out = append(out, badForeignKey{t.Name, k})
+			}
+		}
+	}
+	return out
+}
+
+// checkIndexes returns CheckIndexes, read from the catalog (introspect.Read) as the owner, over every table of public with the
 // tenant column (declared or not):
 //
 //   - every index, including those of primary keys and unique constraints, leads with the tenant column: the
@@ -57,34 +78,25 @@ func (s *session) checkIndexes(ctx context.Context) Result {
 	}
 	col := s.cfg.Declared.Tenancy.Column
 	var problems []problem
-	var table, index, def, constraint string
-	rows, err := s.admin.Query(ctx, badIndexesQuery, ddl.Schema, col)
+	c, err := s.adminCatalog(ctx)
 	if err != nil {
 		return failedQuery(CheckIndexes, err)
 	}
-	_, err = pgx.ForEachRow(rows, []any{&table, &index, &def, &constraint}, func() error {
-		p := problem{detail: fmt.Sprintf("index %s on %s does not lead with %s", index, qualified(table), col)}
+	for _, b := range badIndexes(c, col) {
+		p := problem{detail: fmt.Sprintf("index %s on %s does not lead with %s", b.index, qualified(b.table), col)}
 		switch {
-		case constraint != "":
-			p.fix = fmt.Sprintf("recreate constraint %s of %s with %s as its first column", ddl.Ident(constraint),
-				qualified(table), ddl.Ident(col))
+		case b.constraint != "":
+			p.fix = fmt.Sprintf("recreate constraint %s of %s with %s as its first column", ddl.Ident(b.constraint),
+				qualified(b.table), ddl.Ident(col))
 		default:
-			p.fix = fmt.Sprintf("DROP INDEX %s; %s;", qualified(index), leadWith(def, col))
+			p.fix = fmt.Sprintf("DROP INDEX %s; %s;", qualified(b.index), leadWith(b.def, col))
 		}
 		problems = append(problems, p)
-		return nil
-	})
-	if err != nil {
-		return failedQuery(CheckIndexes, err)
 	}
-	var ref string
-	var cols, refCols []string
-	rows, err = s.admin.Query(ctx, badForeignKeysQuery, ddl.Schema, col)
-	if err != nil {
-		return failedQuery(CheckIndexes, err)
-	}
-	_, err = pgx.ForEachRow(rows, []any{&table, &constraint, &ref, &cols, &refCols, &def}, func() error {
-		t := qualified(table)
+	for _, b := range badForeignKeys(c, col) {
+		t := qualified(b.table)
+		ref := ddl.Qualified(b.fk.RefSchema, b.fk.RefTable)
+		def, constraint := b.fk.Def, b.fk.Name
 		rest := ""
 		if i := strings.Index(def, " REFERENCES "); i >= 0 {
 			if j := strings.Index(def[i:], ")"); j >= 0 {
@@ -95,12 +107,8 @@ func (s *session) checkIndexes(ctx context.Context) Result {
 			fmt.Sprintf("foreign key %s of %s references %s without pairing %s first: a row can reference "+
 				"another tenant's row", constraint, t, ref, col),
 			fmt.Sprintf("ALTER TABLE %s DROP CONSTRAINT %s, ADD CONSTRAINT %s FOREIGN KEY (%s) REFERENCES %s (%s)%s;",
-				t, ddl.Ident(constraint), ddl.Ident(constraint), ddl.Idents(leading(col, cols)), ref,
-				ddl.Idents(leading(col, refCols)), rest)})
-		return nil
-	})
-	if err != nil {
-		return failedQuery(CheckIndexes, err)
+				t, ddl.Ident(constraint), ddl.Ident(constraint), ddl.Idents(leading(col, b.fk.Columns)), ref,
+				ddl.Idents(leading(col, b.fk.RefColumns)), rest)})
 	}
 	return result(CheckIndexes, "", problems)
 }

@@ -37,18 +37,18 @@ func (s *session) checkMigrations(ctx context.Context) Result {
 			"point MIGRATIONS_DIR at the migrations directory of this deployment")
 	}
 	last := available[len(available)-1].Version
-	var table *string
-	if err := s.admin.QueryRow(ctx, `SELECT pg_catalog.to_regclass(pg_catalog.quote_ident(current_schema()) ||
-		'.schema_migrations')::text`).Scan(&table); err != nil {
+	c, err := s.adminCatalog(ctx)
+	if err != nil {
 		return failedQuery(CheckMigrations, err)
 	}
-	if table == nil {
+	if c.CurrentSchema == "" || c.Table(c.CurrentSchema, "schema_migrations") == nil {
 		return Failed(CheckMigrations, "no migration was ever applied to this database (it has no schema_migrations)",
 			"pgtenant migrate up")
 	}
 	var version int64
 	var dirty bool
-	err = s.admin.QueryRow(ctx, "SELECT version, dirty FROM "+*table+" LIMIT 1").Scan(&version, &dirty)
+	table := ddl.Qualified(c.CurrentSchema, "schema_migrations")
+	err = s.admin.QueryRow(ctx, "SELECT version, dirty FROM "+table+" LIMIT 1").Scan(&version, &dirty)
 	if errors.Is(err, pgx.ErrNoRows) {
 		version, err = 0, nil
 	}
@@ -96,10 +96,11 @@ func (s *session) checkSchema(ctx context.Context) Result {
 		problems = append(problems, problem{"policies.hcl differs from " + migrate.SnapshotFile + ", the model " +
 			"the last migration produced", "pgtenant generate, review the new migration, then pgtenant migrate up"})
 	}
-	live, err := introspect.Load(ctx, s.admin, m.Tenancy)
+	c, err := s.adminCatalog(ctx)
 	if err != nil {
 		return failedQuery(CheckSchema, err)
 	}
+	live := c.Model(m.Tenancy)
 	for _, t := range m.Tables {
 		lt := live.Table(t.Name)
 		if lt == nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"pgtenant/engine/ddl"
+	"pgtenant/engine/introspect"
 	"pgtenant/engine/scratch"
 	"pgtenant/schema"
 )
@@ -53,7 +54,9 @@ type livePolicy struct {
 	using, check           *string
 }
 
-// policiesQuery reads the policies of schema $1's tables $2 (all of them when $2 is NULL).
+// policiesQuery reads the policies of schema $1's tables $2 (all of them when $2 is NULL). It is verify's own
+// catalog read, not introspect.Read's: it runs inside the comparison's transaction, with search_path public (so
+// that names print as the generator writes them), on the temporary copies that transaction creates.
 const policiesQuery = `SELECT tablename::text, policyname::text, permissive, cmd, roles::text[], qual, with_check
   FROM pg_catalog.pg_policies
  WHERE schemaname = $1 AND ($2::text[] IS NULL OR tablename = ANY ($2::text[]))
@@ -97,6 +100,10 @@ func (s *session) policyChecks(ctx context.Context) []Result {
 	if err := checkFragments(m); err != nil {
 		return []Result{failedQuery(CheckPolicies, err), failedQuery(CheckPermissiveTrue, err)}
 	}
+	c, err := s.adminCatalog(ctx)
+	if err != nil {
+		return []Result{failedQuery(CheckPolicies, err), failedQuery(CheckPermissiveTrue, err)}
+	}
 	tx, err := s.admin.Begin(ctx)
 	if err != nil {
 		return []Result{failedQuery(CheckPolicies, err), failedQuery(CheckPermissiveTrue, err)}
@@ -111,10 +118,7 @@ func (s *session) policyChecks(ctx context.Context) []Result {
 	if err != nil {
 		return []Result{failedQuery(CheckPolicies, err), failedQuery(CheckPermissiveTrue, err)}
 	}
-	permissive, err := permissiveTrue(ctx, tx, live, m.Tenancy.Column)
-	if err != nil {
-		permissive = failedQuery(CheckPermissiveTrue, err)
-	}
+	permissive := permissiveTrue(c, live, m.Tenancy.Column)
 
 	byTable := map[string][]livePolicy{}
 	for _, p := range live {
@@ -123,11 +127,7 @@ func (s *session) policyChecks(ctx context.Context) []Result {
 	var problems []problem
 	checked := 0
 	for _, t := range m.Tables {
-		var exists bool
-		if err := tx.QueryRow(ctx, "SELECT pg_catalog.to_regclass($1) IS NOT NULL", qualified(t.Name)).Scan(&exists); err != nil {
-			return []Result{failedQuery(CheckPolicies, err), permissive}
-		}
-		if !exists {
+		if c.Table(ddl.Schema, t.Name) == nil {
 			continue // CheckRLSDeclared and CheckSchema report it
 		}
 		want, err := expectedPolicies(ctx, tx, m, t)
@@ -245,18 +245,10 @@ func orNone(s *string) string {
 func oneLine(sql string) string { return strings.Join(strings.Fields(sql), " ") }
 
 // permissiveTrue returns CheckPermissiveTrue from the live policies of public.
-func permissiveTrue(ctx context.Context, tx pgx.Tx, live []livePolicy, tenantColumn string) (Result, error) {
-	rows, err := tx.Query(ctx, `SELECT c.relname::text FROM pg_catalog.pg_attribute a
-		JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
-		JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-		WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND a.attname = $2 AND NOT a.attisdropped`,
-		ddl.Schema, tenantColumn)
-	if err != nil {
-		return Result{}, err
-	}
-	tenant, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return Result{}, err
+func permissiveTrue(c *introspect.Catalog, live []livePolicy, tenantColumn string) Result {
+	var tenant []string
+	for _, t := range liveTenantTables(c, tenantColumn) {
+		tenant = append(tenant, t.Name)
 	}
 	var problems []problem
 	for _, p := range live {
@@ -271,5 +263,5 @@ func permissiveTrue(ctx context.Context, tx pgx.Tx, live []livePolicy, tenantCol
 				ddl.SQL(ddl.SingleNode, ddl.DropPolicy{Name: p.name, Table: qualified(p.table)})})
 		}
 	}
-	return result(CheckPermissiveTrue, fmt.Sprintf("%d tenant tables", len(tenant)), problems), nil
+	return result(CheckPermissiveTrue, fmt.Sprintf("%d tenant tables", len(tenant)), problems)
 }

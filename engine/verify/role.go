@@ -16,28 +16,29 @@ import (
 	"pgtenant/engine/introspect"
 )
 
-// checkProblems runs introspect.Check as the app login once; the role and RLS checks share its answer.
+// checkProblems is introspect.Check's answer as the app login; the role and RLS checks share it.
 func (s *session) checkProblems(ctx context.Context) ([]introspect.Problem, error) {
-	if !s.checked {
-		s.checked = true
-		s.problems, s.problemsErr = introspect.Check(ctx, s.app, declaredNames(s.cfg.Declared))
+	c, err := s.appCatalog(ctx)
+	if err != nil {
+		return nil, err
 	}
-	return s.problems, s.problemsErr
+	return c.Problems(declaredNames(s.cfg.Declared)), nil
 }
 
-// memberRolesQuery lists the roles the current role can take with SET ROLE (it is a member of them, directly or
-// through other roles) that are superusers or have BYPASSRLS. introspect.Check looks at the login itself; but the
-// API switches to a declared role in every transaction, and BYPASSRLS is not inherited: it takes effect exactly
-// when the session switches to such a role.
-const memberRolesQuery = `WITH RECURSIVE member_of(oid) AS (
-    SELECT oid FROM pg_catalog.pg_roles WHERE rolname = current_user
-    UNION
-    SELECT m.roleid FROM pg_catalog.pg_auth_members m JOIN member_of ON m.member = member_of.oid
-)
-SELECT r.rolname, r.rolsuper, r.rolbypassrls
-  FROM member_of JOIN pg_catalog.pg_roles r ON r.oid = member_of.oid
- WHERE r.rolname <> current_user AND (r.rolsuper OR r.rolbypassrls)
- ORDER BY r.rolname`
+// memberRoles lists the roles the current role can take with SET ROLE (it is a member of them, directly or
+// through other roles) that are superusers or have BYPASSRLS, sorted by name. introspect.Check looks at the login
+// itself; but the API switches to a declared role in every transaction, and BYPASSRLS is not inherited: it takes
+// effect exactly when the session switches to such a role.
+func memberRoles(c *introspect.Catalog) []introspect.Membership {
+	var out []introspect.Membership
+	for _, m := range c.Role.MemberOf {
+		if m.Name != c.Role.Name && (m.Super || m.BypassRLS) &&
+			!slices.ContainsFunc(out, func(o introspect.Membership) bool { return o.Name == m.Name }) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
 
 // roleChecks returns CheckAppRole: introspect.Check's problems with the login itself (superuser, BYPASSRLS,
 // owner of a table of public, directly or through a role it can take), plus every role it can SET ROLE to that is
@@ -56,16 +57,13 @@ func (s *session) roleChecks(ctx context.Context) []Result {
 			problems = append(problems, problem{p.Object + " " + p.Reason, p.Fix})
 		}
 	}
-	rows, err := s.app.Query(ctx, memberRolesQuery)
+	c, err := s.appCatalog(ctx)
 	if err != nil {
 		return []Result{failedQuery(CheckAppRole, err)}
 	}
-	var (
-		role          string
-		super, bypass bool
-	)
 	user := s.app.Config().User
-	_, err = pgx.ForEachRow(rows, []any{&role, &super, &bypass}, func() error {
+	for _, m := range memberRoles(c) {
+		role, super, bypass := m.Name, m.Super, m.BypassRLS
 		what := "a superuser"
 		if !super {
 			what = "BYPASSRLS"
@@ -79,10 +77,6 @@ func (s *session) roleChecks(ctx context.Context) []Result {
 		}
 		problems = append(problems, problem{fmt.Sprintf("role %s can SET ROLE to %s, which is %s: row-level "+
 			"security does not apply once it does", user, role, what), fix})
-		return nil
-	})
-	if err != nil {
-		return []Result{failedQuery(CheckAppRole, err)}
 	}
 	return []Result{result(CheckAppRole, "role "+user, problems)}
 }

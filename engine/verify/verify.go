@@ -95,9 +95,29 @@ type session struct {
 	app, admin       *pgx.Conn
 	appErr, adminErr error
 
-	checked     bool // introspect.Check has run as the app login
-	problems    []introspect.Problem
-	problemsErr error
+	// The catalog as each connection sees it (introspect.Read), read once: as the app login the first time a
+	// check needs it, and as the owner.
+	appCat, adminCat       *introspect.Catalog
+	appCatErr, adminCatErr error
+	appRead, adminRead     bool
+}
+
+// appCatalog returns the catalog as the app login sees it, read once.
+func (s *session) appCatalog(ctx context.Context) (*introspect.Catalog, error) {
+	if !s.appRead {
+		s.appRead = true
+		s.appCat, s.appCatErr = introspect.Read(ctx, s.app)
+	}
+	return s.appCat, s.appCatErr
+}
+
+// adminCatalog returns the catalog as the owner sees it, read once.
+func (s *session) adminCatalog(ctx context.Context) (*introspect.Catalog, error) {
+	if !s.adminRead {
+		s.adminRead = true
+		s.adminCat, s.adminCatErr = introspect.Read(ctx, s.admin)
+	}
+	return s.adminCat, s.adminCatErr
 }
 
 // Run runs every check but CheckServer and returns their results in the order of the Check constants.

@@ -1,6 +1,9 @@
 package layout_test
 
 import (
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -208,5 +211,70 @@ func TestEnvReadOnlyInMain(t *testing.T) {
 			}
 			return nil
 		}))
+	}
+}
+
+// catalogRE matches SQL that reads PostgreSQL's catalog: its tables and views, information_schema, to_regclass.
+var catalogRE = regexp.MustCompile(`\bpg_(class|namespace|attribute|attrdef|constraint|index|indexes|policy|` +
+	`policies|roles|authid|auth_members|shdepend|trigger|rewrite|proc|depend|description|tables|database|` +
+	`my_temp_schema)\b|\binformation_schema\b|\bto_regclass\b`)
+
+// catalogReaders are the files outside engine/introspect whose strings may name the catalog, and why.
+var catalogReaders = map[string]string{
+	// The generated migrations' DO blocks check the roles where they run; no Go code reads the answer.
+	"engine/ddl/render.go": "generated DDL",
+	// The policy comparison reads pg_policies inside its own transaction, with search_path public, on the
+	// temporary copies of the tables that transaction creates: what introspect.Read cannot see.
+	"engine/verify/rls.go": "the policy comparison's temporary copies",
+	// Cluster bootstrapping, before any database to read exists: the dev database and role, the test server's
+	// owner role and template databases.
+	"cmd/pgtenant/dev.go":       "cluster bootstrapping",
+	"internal/pgtest/server.go": "cluster bootstrapping",
+}
+
+// TestCatalogReadOnlyInIntrospect checks that engine/introspect is the one reader of the live catalog: no string
+// of another package's non-test Go file names a catalog table, information_schema or to_regclass, except in the
+// files of catalogReaders. Comments may.
+func TestCatalogReadOnlyInIntrospect(t *testing.T) {
+	root := "../.."
+	for _, dir := range []string{"cmd", "engine", "schema", "internal"} {
+		require.NoError(t, filepath.WalkDir(filepath.Join(root, dir), func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() && d.Name() == "node_modules" {
+				return filepath.SkipDir
+			}
+			if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+				return nil
+			}
+			rel, err := filepath.Rel(root, path)
+			if err != nil {
+				return err
+			}
+			rel = filepath.ToSlash(rel)
+			if strings.HasPrefix(rel, "engine/introspect/") {
+				return nil
+			}
+			f, err := parser.ParseFile(token.NewFileSet(), path, nil, 0)
+			if err != nil {
+				return err
+			}
+			ast.Inspect(f, func(n ast.Node) bool {
+				lit, ok := n.(*ast.BasicLit)
+				if !ok || lit.Kind != token.STRING {
+					return true
+				}
+				if m := catalogRE.FindString(lit.Value); m != "" && catalogReaders[rel] == "" {
+					t.Errorf("%s reads the catalog (%s): read it with introspect.Read", rel, m)
+				}
+				return true
+			})
+			return nil
+		}))
+	}
+	for rel := range catalogReaders {
+		_, err := os.Stat(filepath.Join(root, rel))
+		assert.NoError(t, err, "catalogReaders names %s, which is gone: take it out", rel)
 	}
 }

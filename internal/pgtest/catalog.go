@@ -1,68 +1,75 @@
 package pgtest
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"pgtenant/engine/introspect"
 )
 
-// catalogQueries describe what a migration can create in a database, one
-// line per object, so that two snapshots can be compared: schemas,
-// relations with their RLS flags, columns, constraints, indexes, policies,
-// triggers, privileges and comments. Roles are left out (they are cluster-wide), and
-// so is golang-migrate's own schema_migrations table.
-var catalogQueries = []string{
-	`SELECT 'schema ' || nspname FROM pg_namespace
-	  WHERE nspname NOT LIKE 'pg\_%' AND nspname <> 'information_schema'`,
-	`SELECT format('relation %s.%s kind=%s rls=%s force=%s acl=%s', n.nspname, c.relname, c.relkind,
-	               c.relrowsecurity, c.relforcerowsecurity, c.relacl)
-	   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-	  WHERE n.nspname NOT LIKE 'pg\_%' AND n.nspname <> 'information_schema' AND c.relname NOT LIKE 'schema\_migrations%'`,
-	`SELECT format('column %s.%s %s notnull=%s default=%s acl=%s', c.relname, a.attname,
-	               format_type(a.atttypid, a.atttypmod), a.attnotnull, pg_get_expr(d.adbin, d.adrelid), a.attacl)
-	   FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-	   LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-	  WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relname NOT LIKE 'schema\_migrations%'
-	    AND n.nspname NOT LIKE 'pg\_%' AND n.nspname <> 'information_schema'`,
-	`SELECT format('constraint %s %s %s', conrelid::regclass, conname, pg_get_constraintdef(oid))
-	   FROM pg_constraint WHERE connamespace::regnamespace::text NOT LIKE 'pg\_%'
-	    AND connamespace::regnamespace::text <> 'information_schema' AND conrelid::regclass::text <> 'schema_migrations'`,
-	`SELECT 'index ' || indexdef FROM pg_indexes
-	  WHERE schemaname NOT LIKE 'pg\_%' AND schemaname <> 'information_schema' AND tablename <> 'schema_migrations'`,
-	`SELECT format('policy %s.%s %s %s %s roles=%s using=%s check=%s', schemaname, tablename, policyname,
-	               permissive, cmd, roles, qual, with_check) FROM pg_policies`,
-	`SELECT format('comment %s %s %s', classoid::regclass, objoid, description) FROM pg_description
-	  WHERE objoid >= 16384`,
-	`SELECT format('trigger %s %s', tgrelid::regclass, pg_get_triggerdef(oid)) FROM pg_trigger WHERE NOT tgisinternal`,
-	`SELECT format('function %s', p.oid::regprocedure) FROM pg_proc p
-	  WHERE p.pronamespace::regnamespace::text NOT LIKE 'pg\_%'
-	    AND p.pronamespace::regnamespace::text <> 'information_schema'`,
-}
-
 // Catalog returns a sorted, line-per-object description of the database's
-// own objects, for comparing a database before and after migrations.
+// own objects (introspect.Read), for comparing a database before and after
+// migrations: schemas, relations with their RLS flags, columns, constraints,
+// indexes, policies, triggers, rules, functions, privileges and comments.
+// Roles are left out (they are cluster-wide), and so is golang-migrate's own
+// schema_migrations table.
 func Catalog(t testing.TB, pool *pgxpool.Pool) string {
 	t.Helper()
+	c, err := introspect.Read(t.Context(), pool)
+	if err != nil {
+		t.Fatalf("pgtest: catalog: %v", err)
+	}
 	var lines []string
-	for _, q := range catalogQueries {
-		rows, err := pool.Query(t.Context(), q)
-		if err != nil {
-			t.Fatalf("pgtest: catalog: %v", err)
+	add := func(format string, args ...any) { lines = append(lines, fmt.Sprintf(format, args...)) }
+	grants := func(ps []introspect.Privilege) string {
+		out := make([]string, len(ps))
+		for i, p := range ps {
+			out[i] = fmt.Sprintf("%s:%s/%s:%t", p.Grantee, p.Column, p.Type, p.Grantable)
 		}
-		for rows.Next() {
-			var s *string
-			if err := rows.Scan(&s); err != nil {
-				t.Fatalf("pgtest: catalog: %v", err)
-			}
-			if s != nil {
-				lines = append(lines, *s)
-			}
+		return strings.Join(out, ",")
+	}
+	for _, s := range c.Schemas {
+		add("schema %s comment=%q acl=%s", s.Name, s.Comment, grants(s.Privileges))
+	}
+	for _, r := range c.Relations {
+		if !strings.HasPrefix(r.Name, "schema_migrations") {
+			add("relation %s.%s kind=%s acl=%s", r.Schema, r.Name, r.Kind, grants(r.Privileges))
 		}
-		if err := rows.Err(); err != nil {
-			t.Fatalf("pgtest: catalog: %v", err)
+	}
+	for _, t := range c.Tables {
+		if t.Name == "schema_migrations" {
+			continue
 		}
+		name := t.Schema + "." + t.Name
+		add("relation %s partitioned=%t rls=%t force=%t comment=%q acl=%s", name, t.Partitioned, t.RowSecurity,
+			t.ForceRowSecurity, t.Comment, grants(t.Privileges))
+		for _, col := range t.Columns {
+			add("column %s.%s %s notnull=%t default=%s identity=%s generated=%s comment=%q", name, col.Name, col.Type,
+				col.NotNull, col.Default, col.Identity, col.Generated, col.Comment)
+		}
+		for _, k := range t.Constraints {
+			add("constraint %s %s %s", name, k.Name, k.Def)
+		}
+		for _, ix := range t.Indexes {
+			add("index %s valid=%t", ix.Def, ix.Valid)
+		}
+		for _, p := range t.Policies {
+			add("policy %s %s permissive=%t %s roles=%v using=%s check=%s", name, p.Name, p.Permissive, p.Command,
+				p.Roles, p.Using, p.Check)
+		}
+		for _, g := range t.Triggers {
+			add("trigger %s %s enabled=%s", name, g.Def, g.Enabled)
+		}
+		for _, r := range t.Rules {
+			add("rule %s %s", name, r.Def)
+		}
+	}
+	for _, f := range c.Functions {
+		add("function %s comment=%q acl=%s", f.Signature, f.Comment, grants(f.Privileges))
 	}
 	slices.Sort(lines)
 	return strings.Join(lines, "\n")
