@@ -145,7 +145,16 @@ func (s *Server) handleTable(r *http.Request) (*response, error) {
 	name := mux.Vars(r)["table"]
 	t := m.Table(name)
 	if t == nil {
-		return nil, unknownTable(m, name)
+		v := m.View(name)
+		if v == nil {
+			return nil, unknownTable(m, name)
+		}
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			return &response{header: http.Header{"Allow": {"GET, HEAD"}}}, apiError{typ: errorMethodNotAllowed,
+				Code: codeMethodNotAllowed, Message: "method " + r.Method + " is not allowed on the view " + name,
+				Hint: str("views are read-only: write to the tables underneath")}
+		}
+		t = viewTable(v)
 	}
 	req, err := s.parseRequest(r, m, t, b)
 	if err != nil {
@@ -200,9 +209,12 @@ type request struct {
 func unknownTable(m *schema.Model, name string) apiError {
 	e := apiError{typ: errorNotFound, Code: "PGRST205",
 		Message: fmt.Sprintf("Could not find the table '%s.%s' in the schema cache", ddl.Schema, name)}
-	names := make([]string, len(m.Tables))
-	for i, t := range m.Tables {
-		names[i] = t.Name
+	names := make([]string, 0, len(m.Tables)+len(m.Views))
+	for _, t := range m.Tables {
+		names = append(names, t.Name)
+	}
+	for _, v := range m.Views {
+		names = append(names, v.Name)
 	}
 	if best := schema.Suggest(name, names); best != "" {
 		e.Hint = str(fmt.Sprintf("Perhaps you meant the table '%s.%s'", ddl.Schema, best))
@@ -355,13 +367,19 @@ func (s *Server) execute(ctx context.Context, req *request, q *query.Query, b te
 // read-only for GET and HEAD, and a write's audit record.
 func (s *Server) scope(ctx context.Context, req *request, b tenant.Binding, role *schema.Role) pgtx.Scope {
 	read := req.Method == http.MethodGet || req.Method == http.MethodHead
+	return s.scopeOf(ctx, read, req.Method, req.Table.Name, b, role)
+}
+
+// scopeOf is the scope of a request with method on target (a table, or rpc/<function>): read-only when read, else
+// with the audit record of a write.
+func (s *Server) scopeOf(ctx context.Context, read bool, method, target string, b tenant.Binding, role *schema.Role) pgtx.Scope {
 	scope := pgtx.Scope{Setting: s.tenancy.Setting, Tenant: b.Tenant.ID, Role: role.Name, ReadOnly: read,
 		Timeout: s.cfg.StatementTimeout}
 	// Without a tenant no write passes RLS, and a read-only role may not write: their write fails on its own
 	// statement, and there is nothing to record (nor a privilege to record it with).
 	if !read && b.Tenant.ID != "" && (role.Has(schema.Insert) || role.Has(schema.Update) || role.Has(schema.Delete)) {
 		scope.Audit = &pgtx.Statement{SQL: ddl.AuditInsert,
-			Args: []any{requestIDFrom(ctx), b.Credential.Name, role.Name, req.Method, req.Table.Name}}
+			Args: []any{requestIDFrom(ctx), b.Credential.Name, role.Name, method, target}}
 	}
 	return scope
 }

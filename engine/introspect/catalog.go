@@ -160,7 +160,12 @@ type Relation struct {
 	Kind         string // pg_class.relkind
 	Owner        string
 	Extension    bool
-	Privileges   []Privilege // sorted; the owner's own are left out
+	// Reachable is true when the connected role, or a role it is a member of, holds any privilege on the relation
+	// or one of its columns (as Table.Reachable).
+	Reachable  bool
+	Comment    string
+	Columns    []*Column   // a view's columns, in attnum order (Type and Comment only); nil for other kinds
+	Privileges []Privilege // sorted; the owner's own are left out
 }
 
 // Function is a function, procedure or aggregate.
@@ -172,7 +177,22 @@ type Function struct {
 	Def        string // pg_get_functiondef: the CREATE OR REPLACE statement; "" for an aggregate
 	Comment    string
 	Extension  bool        // belongs to an extension
-	Privileges []Privilege // sorted; the owner's own are left out
+	Args       []Arg       // every argument, in order
+	// Returns is the return type (format_type); ReturnsSet is RETURNS SETOF; ReturnsSchema and ReturnsRelation
+	// name the table or view whose row type it returns ("" when it is not a relation's row type).
+	Returns                        string
+	ReturnsSet                     bool
+	ReturnsSchema, ReturnsRelation string
+	Volatility                     string      // pg_proc.provolatile: i (immutable), s (stable) or v (volatile)
+	Privileges                     []Privilege // sorted; the owner's own are left out
+}
+
+// Arg is an argument of a function.
+type Arg struct {
+	Name    string // "" for an unnamed argument
+	Type    string // format_type
+	Mode    string // pg_proc.proargmodes: i (IN), o, b (INOUT), v (VARIADIC) or t (TABLE)
+	Default string // pg_get_function_arg_default: the default expression; "" for none
 }
 
 // Privilege is one privilege of one grantee on an object, or on one of a table's columns (aclexplode's items).

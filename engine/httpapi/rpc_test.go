@@ -1,0 +1,95 @@
+package httpapi_test
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestViews: a declared view is read like a table (grammar, count, singular, CSV), under the tenant's RLS, and
+// refuses writes.
+func TestViews(t *testing.T) {
+	s := newServer(t)
+	acme, globex := s.acmeApp(), s.globexApp()
+	acme.seed(t, "Acme")
+	globex.seed(t, "Globex")
+
+	rows := acme.get(t, "/published_pages"+q("select", "slug,title", "order", "slug.asc")).requireStatus(t, 200).rows(t)
+	assert.Equal(t, []string{"about", "home"}, col(rows, "slug"))
+	assert.Equal(t, []string{"Acme About us", "Acme Home"}, col(rows, "title"))
+	rows = s.reader().get(t, "/published_pages"+q("select", "title")).requireStatus(t, 200).rows(t)
+	assert.ElementsMatch(t, []string{"Acme About us", "Acme Home"}, col(rows, "title"))
+
+	r := globex.get(t, "/published_pages"+q("slug", "eq.home", "limit", "1"), "Prefer: count=exact").requireStatus(t, 200)
+	assert.Equal(t, "0-0/1", r.Header.Get("Content-Range"))
+	obj := globex.get(t, "/published_pages"+q("slug", "eq.home", "select", "title"),
+		"Accept: application/vnd.pgrst.object+json").requireStatus(t, 200).object(t)
+	assert.Equal(t, "Globex Home", obj["title"])
+	csv := acme.get(t, "/published_pages"+q("select", "slug", "order", "slug"), "Accept: text/csv").requireStatus(t, 200)
+	assert.Equal(t, "slug\nabout\nhome", string(csv.Body))
+
+	for _, m := range []string{http.MethodPost, http.MethodPatch, http.MethodDelete} {
+		r := acme.do(t, m, "/published_pages"+q("slug", "eq.home"), `{"title":"x"}`).requireStatus(t, 405)
+		assert.Equal(t, "GET, HEAD", r.Header.Get("Allow"))
+	}
+	assert.Equal(t, "42703", acme.get(t, "/published_pages"+q("select", "nope")).requireStatus(t, 400).error(t).Code)
+}
+
+// TestRPC: the declared functions at /rpc/<name>.
+func TestRPC(t *testing.T) {
+	s := newServer(t)
+	acme, globex := s.acmeApp(), s.globexApp()
+	site := acme.seed(t, "Acme")
+	globex.seed(t, "Globex")
+
+	// POST and GET of a STABLE set-returning function, with the read grammar on its rows.
+	rows := acme.do(t, http.MethodPost, "/rpc/search_pages", `{"q":"o"}`).requireStatus(t, 200).rows(t)
+	assert.Equal(t, []string{"Acme About us", "Acme Home"}, col(rows, "title"))
+	rows = globex.get(t, "/rpc/search_pages"+q("q", "home", "select", "slug,title")).requireStatus(t, 200).rows(t)
+	assert.Equal(t, []map[string]any{{"slug": "home", "title": "Globex Home"}}, rows)
+	r := acme.get(t, "/rpc/search_pages"+q("q", "", "slug", "eq.about", "select", "slug"), "Prefer: count=exact").
+		requireStatus(t, 200)
+	assert.Equal(t, []string{"about"}, col(r.rows(t), "slug"))
+	assert.Equal(t, "0-0/1", r.Header.Get("Content-Range"))
+	r = acme.do(t, http.MethodHead, "/rpc/search_pages"+q("q", "o"), "", "Prefer: count=exact").requireStatus(t, 200)
+	assert.Equal(t, "0-1/2", r.Header.Get("Content-Range"))
+	assert.Empty(t, r.Body)
+	rows = acme.do(t, http.MethodPost, "/rpc/search_pages"+q("order", "slug.desc", "limit", "1"), `{"q":"o"}`).
+		requireStatus(t, 200).rows(t)
+	assert.Equal(t, []string{"home"}, col(rows, "slug"))
+	rows = s.reader().get(t, "/rpc/search_pages"+q("q", "")).requireStatus(t, 200).rows(t)
+	assert.Len(t, rows, 2, "the reader sees the published pages of acme only")
+
+	// A VOLATILE function: refused on GET, run on POST; it returns one row, as an object.
+	e := acme.get(t, "/rpc/publish_page"+q("page_id", site.pages["draft"])).requireStatus(t, 405).error(t)
+	assert.Equal(t, "25006", e.Code)
+	obj := acme.do(t, http.MethodPost, "/rpc/publish_page", mustJSON(t, map[string]any{"page_id": site.pages["draft"]})).
+		requireStatus(t, 200).object(t)
+	assert.Equal(t, true, obj["is_published"])
+	assert.Equal(t, "draft", obj["slug"])
+	// Another tenant's page is not found through the function: RLS applies inside it.
+	e = globex.do(t, http.MethodPost, "/rpc/publish_page", mustJSON(t, map[string]any{"page_id": site.pages["blog"]})).
+		requireStatus(t, 404).error(t)
+	assert.Equal(t, "P0002", e.Code)
+	assert.Equal(t, 0, s.count(t, "webpages_webpage", "id = $1 AND is_published", site.pages["blog"]))
+	// The reader may not execute it: PostgreSQL's refusal, as PostgREST answers it.
+	e = s.reader().do(t, http.MethodPost, "/rpc/publish_page", mustJSON(t, map[string]any{"page_id": site.pages["blog"]})).
+		requireStatus(t, 403).error(t)
+	assert.Equal(t, "42501", e.Code)
+
+	// Bad calls, refused before any query.
+	e = acme.do(t, http.MethodPost, "/rpc/search_page", `{"q":"o"}`).requireStatus(t, 404).error(t)
+	assert.Equal(t, "PGRST202", e.Code)
+	require.NotNil(t, e.Hint)
+	assert.Contains(t, *e.Hint, "search_pages")
+	assert.Equal(t, "PGT023", acme.do(t, http.MethodPost, "/rpc/search_pages", `{}`).requireStatus(t, 400).error(t).Code)
+	assert.Equal(t, "PGT023", acme.do(t, http.MethodPost, "/rpc/search_pages", `{"q":"a","x":1}`).requireStatus(t, 400).error(t).Code)
+	assert.Equal(t, "PGRST102", acme.do(t, http.MethodPost, "/rpc/search_pages", `["q"]`).requireStatus(t, 400).error(t).Code)
+	assert.Equal(t, "PGT023", acme.do(t, http.MethodPost, "/rpc/search_pages", `{"q":"a"}`,
+		"Prefer: params=single-object").requireStatus(t, 400).error(t).Code)
+	assert.Equal(t, "22P02", acme.do(t, http.MethodPost, "/rpc/publish_page", `{"page_id":"nope"}`).
+		requireStatus(t, 400).error(t).Code)
+	acme.do(t, http.MethodPatch, "/rpc/search_pages", `{"q":"a"}`).requireStatus(t, 405)
+}
