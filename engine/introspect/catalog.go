@@ -170,14 +170,14 @@ type Relation struct {
 
 // Function is a function, procedure or aggregate.
 type Function struct {
-	Signature  string // regprocedure: the qualified name and argument types, "pgtenant.lookup_token(bytea)"
-	Schema     string
-	Name       string
-	Kind       string // pg_proc.prokind: f, p, a or w
-	Def        string // pg_get_functiondef: the CREATE OR REPLACE statement; "" for an aggregate
-	Comment    string
-	Extension  bool        // belongs to an extension
-	Args       []Arg       // every argument, in order
+	Signature string // regprocedure: the qualified name and argument types, "pgtenant.lookup_token(bytea)"
+	Schema    string
+	Name      string
+	Kind      string // pg_proc.prokind: f, p, a or w
+	Def       string // pg_get_functiondef: the CREATE OR REPLACE statement; "" for an aggregate
+	Comment   string
+	Extension bool  // belongs to an extension
+	Args      []Arg // every argument, in order
 	// Returns is the return type (format_type); ReturnsSet is RETURNS SETOF; ReturnsSchema and ReturnsRelation
 	// name the table or view whose row type it returns ("" when it is not a relation's row type).
 	Returns                        string
