@@ -17,6 +17,7 @@ import (
 	"pgtenant/engine/backup"
 	"pgtenant/engine/header"
 	"pgtenant/engine/httpapi"
+	"pgtenant/engine/query"
 )
 
 // Config is every setting pgtenant reads: from a command's flags, else from the environment (settings.go lists
@@ -54,13 +55,16 @@ type Config struct {
 	// given up; 0 = never. A slow client never holds a database connection (bodies are written after the
 	// transaction ends), only its own request.
 	WriteTimeout time.Duration
-	MaxBodyBytes int64         // MAX_BODY_BYTES
-	CORSOrigins  []string      // CORS_ALLOWED_ORIGINS, comma-separated; empty: no CORS
-	CacheControl string        // CACHE_CONTROL: the Cache-Control of every API answer (see cacheControlProblem)
-	CacheTTL     time.Duration // REGISTRY_CACHE_TTL: how long tenants and tokens are cached; NOTIFY drops them sooner
-	PoolSize     int           // DB_POOL_SIZE; 0: pgx's default (max(4, cores))
-	LogFormat    string        // LOG_FORMAT: json or text
-	LogLevel     string        // LOG_LEVEL: debug, info, warn, error
+	MaxBodyBytes int64 // MAX_BODY_BYTES
+	// MaxEmbedDepth is MAX_EMBED_DEPTH: the deepest nesting of embedded resources a select may ask for
+	// (select=*,a(b(*)) is 2); deeper is refused with 400 before any query runs.
+	MaxEmbedDepth int
+	CORSOrigins   []string      // CORS_ALLOWED_ORIGINS, comma-separated; empty: no CORS
+	CacheControl  string        // CACHE_CONTROL: the Cache-Control of every API answer (see cacheControlProblem)
+	CacheTTL      time.Duration // REGISTRY_CACHE_TTL: how long tenants and tokens are cached; NOTIFY drops them sooner
+	PoolSize      int           // DB_POOL_SIZE; 0: pgx's default (max(4, cores))
+	LogFormat     string        // LOG_FORMAT: json or text
+	LogLevel      string        // LOG_LEVEL: debug, info, warn, error
 
 	// Operations (README "Metrics and health").
 	// AdminListenAddr is ADMIN_LISTEN_ADDR, the admin listener (/metrics, /healthz, /readyz): keep it on
@@ -115,6 +119,7 @@ func DefaultConfig() Config {
 		RequestTimeout:   30 * time.Second,
 		WriteTimeout:     30 * time.Second,
 		MaxBodyBytes:     1 << 20,
+		MaxEmbedDepth:    query.DefaultMaxEmbedDepth,
 		CacheControl:     httpapi.DefaultCacheControl,
 		CacheTTL:         5 * time.Second,
 		LogFormat:        "json",
@@ -186,6 +191,7 @@ func LoadConfig(base Config, get func(name string) string) (Config, []string) {
 	intVar("DB_POOL_SIZE", &c.PoolSize, 0)
 	intVar("RATE_LIMIT_BURST", &c.RateLimitBurst, 0)
 	intVar("AUTH_FAILURE_BURST", &c.AuthFailureBurst, 0)
+	intVar("MAX_EMBED_DEPTH", &c.MaxEmbedDepth, 1)
 	for name, dst := range map[string]*float64{"RATE_LIMIT_RPS": &c.RateLimitRPS, "AUTH_FAILURE_RPS": &c.AuthFailureRPS} {
 		if v := get(name); v != "" {
 			f, err := strconv.ParseFloat(v, 64)

@@ -10,6 +10,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"pgtenant/engine/query"
+	"pgtenant/schema"
 )
 
 // TestConfig_Isolation checks the settings that keep tenants from stalling
@@ -188,4 +191,22 @@ func TestConfig_DevDefaults(t *testing.T) {
 	require.Empty(t, problems)
 	assert.Equal(t, "json", c.LogFormat)
 	assert.Equal(t, ":8080", c.ListenAddr)
+}
+
+// TestConfig_MaxEmbedDepth checks MAX_EMBED_DEPTH: its default, a value, a refused value, and that it reaches the
+// API's limits.
+func TestConfig_MaxEmbedDepth(t *testing.T) {
+	t.Parallel()
+	assert.Equal(t, query.DefaultMaxEmbedDepth, DefaultConfig().MaxEmbedDepth)
+	c, problems := LoadConfig(DefaultConfig(), cliEnv{"MAX_EMBED_DEPTH": "2"}.get)
+	assert.Empty(t, problems)
+	assert.Equal(t, 2, c.MaxEmbedDepth)
+	declared := &schema.Model{}
+	sc, err := c.serverConfig(declared, nil)
+	require.NoError(t, err)
+	assert.Equal(t, 2, sc.API.Limits.MaxEmbedDepth)
+	for _, bad := range []string{"0", "-1", "deep"} {
+		_, problems = LoadConfig(DefaultConfig(), cliEnv{"MAX_EMBED_DEPTH": bad}.get)
+		assert.Contains(t, strings.Join(problems, "\n"), "MAX_EMBED_DEPTH: want a whole number ≥ 1", bad)
+	}
 }

@@ -102,7 +102,9 @@ func devDemo(ctx context.Context, urls devURLs, dataDir string, m *schema.Model)
 }
 
 // seedTenant gives a demo tenant a namespace and a published page, through
-// the app login bound to the tenant, exactly as the API writes.
+// the app login bound to the tenant, exactly as the API writes; with policies.hcl's
+// theme and tag tables, the page also gets a theme and two tags, for the
+// embedding example (select=slug,webpages_pagetheme(name),content_tag(name)).
 func seedTenant(ctx context.Context, app *pgx.Conn, m *schema.Model, d demoTenant) (string, error) {
 	if m.Table("content_namespace") == nil || m.Table("webpages_webpage") == nil {
 		return "", nil // another declaration: nothing to seed
@@ -121,7 +123,26 @@ func seedTenant(ctx context.Context, app *pgx.Conn, m *schema.Model, d demoTenan
 		_, err = tx.Exec(ctx, `INSERT INTO webpages_webpage (namespace_id, slug, title, body, is_published, published_at)
 			VALUES ($1, 'welcome', $2, 'Hello from pgtenant.', true, now())
 			ON CONFLICT (tenant_id, namespace_id, slug) DO NOTHING`, ns, "Welcome to "+d.Identifier)
-		return err
+		if err != nil || m.Table("webpages_pagetheme") == nil || m.Table("content_tag") == nil ||
+			m.Table("webpages_webpage_tags") == nil {
+			return err
+		}
+		for _, sql := range []string{
+			`WITH theme AS (INSERT INTO webpages_pagetheme (name) VALUES ('default')
+				ON CONFLICT (tenant_id, name) DO UPDATE SET name = excluded.name RETURNING id)
+			UPDATE webpages_webpage SET theme_id = (SELECT id FROM theme) WHERE namespace_id = $1 AND slug = 'welcome'`,
+			`INSERT INTO content_tag (namespace_id, slug, name) VALUES ($1, 'news', 'News'), ($1, 'go', 'Go')
+				ON CONFLICT (tenant_id, namespace_id, slug) DO NOTHING`,
+			`INSERT INTO webpages_webpage_tags (webpage_id, tag_id)
+				SELECT p.id, t.id FROM webpages_webpage p, content_tag t
+				WHERE p.namespace_id = $1 AND p.slug = 'welcome' AND t.namespace_id = $1 AND t.slug IN ('news', 'go')
+				ON CONFLICT DO NOTHING`,
+		} {
+			if _, err := tx.Exec(ctx, sql, ns); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	return ns, err
 }
@@ -171,12 +192,15 @@ Demo tenants: %s (token %s) and %s (token %s).
 Try:
   # %s's pages
   curl -s '%s/webpages_webpage?select=slug,title,is_published&order=slug' -H 'Authorization: Token %s' -H '%s: %s'
+  # the same pages with their theme and tags, in one request (resource embedding)
+  curl -s '%s/webpages_webpage?select=slug,webpages_pagetheme(name),content_tag(name)&content_tag.order=name&order=slug' -H 'Authorization: Token %s' -H '%s: %s'
   # add a page for %s and get it back
   curl -s '%s/webpages_webpage' -H 'Authorization: Token %s' -H '%s: %s' -H 'Content-Type: application/json' -H 'Prefer: return=representation' -d "{\"namespace_id\":\"%s\",\"slug\":\"page-$(date +%%s)\",\"title\":\"Made with curl\"}"
   # %s's token cannot read %s: 403, the same body as for an unknown tenant
   curl -s '%s/webpages_webpage' -H 'Authorization: Token %s' -H '%s: %s'
 `, a.Identifier, a.Token, b.Identifier, b.Token,
 		a.Identifier, base, a.Token, header, a.Identifier,
+		base, a.Token, header, a.Identifier,
 		a.Identifier, base, a.Token, header, a.Identifier, a.NamespaceID,
 		a.Identifier, b.Identifier, base, a.Token, header, b.Identifier)
 }

@@ -85,7 +85,7 @@ func (c Config) serverConfig(declared *schema.Model, logger *slog.Logger) (serve
 		API: httpapi.Config{
 			BasePath: c.BasePath, MaxRows: c.MaxRows, StatementTimeout: c.StatementTimeout,
 			RequestTimeout: c.RequestTimeout, MaxBodyBytes: c.MaxBodyBytes,
-			CORSOrigins: c.CORSOrigins, CacheControl: c.CacheControl, Limits: query.Limits{},
+			CORSOrigins: c.CORSOrigins, CacheControl: c.CacheControl, Limits: query.Limits{MaxEmbedDepth: c.MaxEmbedDepth},
 			RateLimit:    httpapi.RateLimit{RPS: c.RateLimitRPS, Burst: c.RateLimitBurst},
 			AuthFailures: httpapi.AuthFailureLimit{RPS: c.AuthFailureRPS, Burst: c.AuthFailureBurst},
 			WriteTimeout: c.WriteTimeout, TrustedProxies: c.TrustedProxies, SlowRequest: c.SlowRequestThreshold,

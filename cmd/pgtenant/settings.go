@@ -32,6 +32,7 @@ var settings = []setting{
 	{"REQUEST_TIMEOUT", "30s", "how long a request may wait for its answer from the database, a pool connection included (504 when it passes); 0 for never"},
 	{"WRITE_TIMEOUT", "30s", "how long writing an answer may make no progress before it is cut off; 0 for never"},
 	{"MAX_BODY_BYTES", "1048576", "larger request bodies get 413"},
+	{"MAX_EMBED_DEPTH", "5", "the deepest nesting of embedded resources in a select (400 PGRST100 deeper)"},
 	{"CACHE_CONTROL", "private, no-store", "the Cache-Control of every API answer; must keep private or no-store"},
 	{"CORS_ALLOWED_ORIGINS", "", "comma-separated browser origins allowed to call the API (* for any)"},
 	{"REGISTRY_CACHE_TTL", "5s", "how long tenants and tokens are trusted between registry reads"},
@@ -63,7 +64,7 @@ var settings = []setting{
 // The settings each command reads, by group.
 var (
 	serverSettings = []string{"LISTEN_ADDR", "API_BASE_PATH", "REQUIRE_TENANT", "DEFAULT_TENANT_ID", "TENANT_HEADER",
-		"MAX_ROWS", "STATEMENT_TIMEOUT", "REQUEST_TIMEOUT", "WRITE_TIMEOUT", "MAX_BODY_BYTES", "CACHE_CONTROL", "CORS_ALLOWED_ORIGINS", "REGISTRY_CACHE_TTL", "DB_POOL_SIZE",
+		"MAX_ROWS", "STATEMENT_TIMEOUT", "REQUEST_TIMEOUT", "WRITE_TIMEOUT", "MAX_BODY_BYTES", "MAX_EMBED_DEPTH", "CACHE_CONTROL", "CORS_ALLOWED_ORIGINS", "REGISTRY_CACHE_TTL", "DB_POOL_SIZE",
 		"DB_EXEC_MODE", "DATABASE_LISTEN_URL", "LOG_FORMAT", "LOG_LEVEL", "ADMIN_LISTEN_ADDR", "RATE_LIMIT_RPS",
 		"RATE_LIMIT_BURST", "AUTH_FAILURE_RPS", "AUTH_FAILURE_BURST", "TRUSTED_PROXIES", "SLOW_REQUEST_THRESHOLD", "JWT_SECRET", "JWT_JWKS_FILE", "JWT_TENANT_CLAIM",
 		"JWT_ROLE_CLAIM", "JWT_AUDIENCE", "JWT_ISSUER", "JWT_LEEWAY", "TMPDIR"}

@@ -23,11 +23,12 @@ import (
 // is; statusOf, the one table of error statuses, gives the HTTP status.
 type apiError struct {
 	typ        errorType
-	retryAfter string  // the Retry-After header, when set
-	Code       string  `json:"code"`
-	Message    string  `json:"message"`
-	Details    *string `json:"details"`
-	Hint       *string `json:"hint"`
+	retryAfter string // the Retry-After header, when set
+	Code       string `json:"code"`
+	Message    string `json:"message"`
+	// Details is a *string (nil: null), or for PGRST201 the candidate relationships ([]query.RelationshipDetail).
+	Details any     `json:"details"`
+	Hint    *string `json:"hint"`
 }
 
 // errorType is the kind of a failure, as Prometheus's web/api/v1 names its
@@ -42,6 +43,7 @@ const (
 	errorForbidden                         // the credential may not do this (tenancy, RLS, privileges)
 	errorNotFound                          // no such table, function or path
 	errorMethodNotAllowed                  // the method is not served here, or a write in a read-only transaction
+	errorAmbiguous                         // the request names more than one thing it could mean (PGRST201)
 	errorNotAcceptable                     // the answer cannot take the media type or the cardinality asked for
 	errorConflict                          // a unique or foreign key violation
 	errorTooLarge                          // the request body is over MaxBodyBytes
@@ -62,6 +64,7 @@ var statusOf = [...]int{
 	errorForbidden:        http.StatusForbidden,
 	errorNotFound:         http.StatusNotFound,
 	errorMethodNotAllowed: http.StatusMethodNotAllowed,
+	errorAmbiguous:        http.StatusMultipleChoices,
 	errorNotAcceptable:    http.StatusNotAcceptable,
 	errorConflict:         http.StatusConflict,
 	errorTooLarge:         http.StatusRequestEntityTooLarge,
@@ -137,6 +140,7 @@ func (s *Server) errorFor(err error) apiError {
 	var card *query.CardinalityError
 	var rerr *query.RangeError
 	var maxErr *query.MaxAffectedError
+	var eerr *query.EmbedError
 	switch {
 	case errors.Is(err, tenant.ErrNoCredential):
 		return apiError{typ: errorUnauthorized, Code: codeNoCredential, Message: "credentials are required",
@@ -199,6 +203,13 @@ func (s *Server) errorFor(err error) apiError {
 			Details: str(fmt.Sprintf("The query affects %d rows", maxErr.Rows))}
 	case errors.Is(err, query.ErrRange):
 		return apiError{typ: errorUnsatisfiable, Code: "PGRST103", Message: err.Error()}
+	case errors.As(err, &eerr):
+		// Before ErrEmbedding, which it unwraps to: PostgREST's own code, texts and status.
+		typ := errorBadRequest
+		if eerr.Status == http.StatusMultipleChoices {
+			typ = errorAmbiguous
+		}
+		return apiError{typ: typ, Code: eerr.Code, Message: eerr.Message, Details: eerr.Details, Hint: eerr.Hint}
 	case errors.Is(err, query.ErrEmbedding), errors.Is(err, query.ErrLimit):
 		return apiError{typ: errorBadRequest, Code: "PGRST100", Message: err.Error()}
 	case errors.Is(err, context.Canceled):

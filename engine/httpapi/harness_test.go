@@ -69,10 +69,22 @@ func newEnv(t *testing.T) *env {
 // server (pgtest.NewPrivate), for a test that stops PostgreSQL.
 func newEnvOn(t *testing.T, db *pgtest.DB) *env {
 	t.Helper()
-	ctx := t.Context()
 	declared, _, diags := schema.Load("../../policies.hcl")
 	require.False(t, diags.HasErrors(), "%s", diags)
-	e := &env{db: db, url: db.LoginURL(t, "app", "reader"), declared: declared}
+	return newEnvFor(t, db, declared)
+}
+
+// newEnvFor is newEnvOn for a database migrated from declared: the login holds
+// its roles, and the reader token is made only when it declares a role
+// reader.
+func newEnvFor(t *testing.T, db *pgtest.DB, declared *schema.Model) *env {
+	t.Helper()
+	ctx := t.Context()
+	var roles []string
+	for _, r := range declared.Roles {
+		roles = append(roles, r.Name)
+	}
+	e := &env{db: db, url: db.LoginURL(t, roles...), declared: declared}
 	var err error
 	e.admin, err = pgxpool.New(ctx, db.AdminURL)
 	require.NoError(t, err)
@@ -97,7 +109,9 @@ func newEnvOn(t *testing.T, db *pgtest.DB) *env {
 	e.tokGlobex = tok("globex", "app", "globex")
 	e.tokBoth = tok("both", "app", "acme", "globex")
 	e.tokSleepy = tok("sleepy", "app", "sleepy")
-	e.tokReader = tok("reader", "reader", "acme")
+	if slices.ContainsFunc(declared.Roles, func(r *schema.Role) bool { return r.Name == "reader" }) {
+		e.tokReader = tok("reader", "reader", "acme")
+	}
 	return e
 }
 
@@ -394,10 +408,13 @@ func (r response) object(t testing.TB) map[string]any {
 
 // apiError is the error body of every 4xx and 5xx.
 type apiError struct {
-	Code    string  `json:"code"`
-	Message string  `json:"message"`
-	Details *string `json:"details"`
-	Hint    *string `json:"hint"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	// Details is the details when they are a string (or null); RawDetails is them as sent, also when they are
+	// not (PGRST201's array of candidates).
+	Details    *string         `json:"-"`
+	RawDetails json.RawMessage `json:"details"`
+	Hint       *string         `json:"hint"`
 }
 
 // error decodes an error body, checking that all four keys are present.
@@ -410,6 +427,9 @@ func (r response) error(t testing.TB) apiError {
 	}
 	var e apiError
 	require.NoError(t, json.Unmarshal(r.Body, &e))
+	if len(e.RawDetails) > 0 && e.RawDetails[0] == '"' {
+		require.NoError(t, json.Unmarshal(e.RawDetails, &e.Details))
+	}
 	assert.True(t, strings.HasPrefix(r.Header.Get("Content-Type"), "application/json"), "Content-Type %q",
 		r.Header.Get("Content-Type"))
 	return e

@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"crypto/rand"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -11,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"pgtenant/engine/query"
 	"pgtenant/schema"
 )
 
@@ -574,4 +576,215 @@ func argumentValues(t *testing.T, f *schema.Function, theirs site) []map[string]
 		sets = next
 	}
 	return sets
+}
+
+// embedSweep requests, as c, every relationship of rels embedded in its table: alone, with !inner, nested one
+// level further along every relationship of the embedded table (plain and !inner), and filtered on the tenant
+// column to the other tenant's id (with !inner: no parent may remain). Every answer must be 200 (or, for a
+// role that may not read a table, PostgREST's 4xx for a missing privilege), hold no value of foreign.text
+// anywhere (the other tenant's ids), no object whose tenant column is not own and none whose id is one of
+// foreign.ids (the other tenant's rows, also those that planted references name: their ids may appear as the
+// referencing column's value, never as a row). It returns how many answers held rows.
+func embedSweep(t *testing.T, c client, m *schema.Model, own, other string, foreign foreignValues) int {
+	t.Helper()
+	tenantCol := m.Tenancy.Column
+	rels := query.ModelRelationships(m)
+	from := map[string][]query.Relationship{}
+	for _, r := range rels {
+		from[r.Table] = append(from[r.Table], r)
+	}
+	// embed spells the embed of r under alias, picking r alone: by its constraint (or junction); a
+	// self-reference as PostgREST tells its two directions apart: the column for the parent, the table and a
+	// column hint for the children.
+	embed := func(alias string, r query.Relationship) string {
+		switch {
+		case r.Junction != nil:
+			return alias + ":" + r.Target + "!" + r.Junction.Table
+		case r.Table == r.Target && r.Kind == query.ManyToOne:
+			return alias + ":" + r.Columns[0]
+		case r.Table == r.Target:
+			return alias + ":" + r.Target + "!" + r.TargetColumns[0]
+		}
+		return alias + ":" + r.Target + "!" + r.Constraint
+	}
+	tenantTable := func(name string) bool { return !m.Table(name).Shared }
+	nonEmpty := 0
+	check := func(t *testing.T, path string, wantEmpty bool) {
+		t.Helper()
+		r := c.get(t, path)
+		if r.Status == http.StatusForbidden || r.Status == http.StatusUnauthorized {
+			assert.NotContains(t, string(r.Body), other, path)
+			return
+		}
+		require.Equal(t, http.StatusOK, r.Status, "%s: %s", path, r.Body)
+		body := string(r.Body)
+		assert.NotContains(t, body, other, "%s: the other tenant's id", path)
+		for _, v := range foreign.text {
+			require.NotContains(t, body, v, "%s: a value of the other tenant's rows", path)
+		}
+		var doc any
+		require.NoError(t, json.Unmarshal(r.Body, &doc))
+		walkObjects(doc, func(o map[string]any) {
+			if v, ok := o[tenantCol]; ok {
+				assert.Equal(t, own, v, "%s: an object of another tenant: %v", path, o)
+			}
+			if id, ok := o["id"].(string); ok {
+				assert.NotContains(t, foreign.ids, id, "%s: a row of another tenant: %v", path, o)
+			}
+		})
+		if wantEmpty {
+			assert.Equal(t, "[]", body, path)
+		}
+		if body != "[]" {
+			nonEmpty++
+		}
+	}
+	for _, r := range rels {
+		e := embed("x", r)
+		t.Run(r.Table+"/"+e, func(t *testing.T) {
+			base := "/" + r.Table
+			check(t, base+q("select", "*,"+e+"(*)"), false)
+			check(t, base+q("select", "*,"+e+"!inner(*)"), false)
+			if tenantTable(r.Target) {
+				// The other tenant's rows by their tenant column: there are none to embed.
+				check(t, base+q("select", "*,"+e+"!inner(*)", "x."+tenantCol, "eq."+other), true)
+				check(t, base+q("select", "*,"+e+"(*)", "x.or", "("+tenantCol+".eq."+other+","+tenantCol+".is.null)"), false)
+			}
+			for _, r2 := range from[r.Target] {
+				e2 := embed("y", r2)
+				check(t, base+q("select", "*,"+e+"(*,"+e2+"(*))"), false)
+				check(t, base+q("select", "*,"+e+"!inner(*,"+e2+"!inner(*))"), false)
+				if tenantTable(r2.Target) {
+					check(t, base+q("select", "*,"+e+"!inner(*,"+e2+"!inner(*))", "x.y."+tenantCol, "eq."+other), true)
+				}
+			}
+		})
+	}
+	return nonEmpty
+}
+
+// foreignValues are what embedSweep must never find of the other tenant.
+type foreignValues struct {
+	text []string // anywhere in a body
+	ids  []string // as the id of an object
+}
+
+// newForeignValues are the values of the other tenant's rows: none may appear anywhere, except those named by
+// planted references (the referencing rows hold them as values), which may never appear as a row's id.
+func newForeignValues(rows rowSet, planted ...any) foreignValues {
+	all := uuidValues(rows)
+	f := foreignValues{ids: all}
+	for _, v := range all {
+		if !slices.Contains(planted, any(v)) {
+			f.text = append(f.text, v)
+		}
+	}
+	return f
+}
+
+// walkObjects calls fn for every JSON object in v, nested ones included.
+func walkObjects(v any, fn func(map[string]any)) {
+	switch v := v.(type) {
+	case map[string]any:
+		fn(v)
+		for _, x := range v {
+			walkObjects(x, fn)
+		}
+	case []any:
+		for _, x := range v {
+			walkObjects(x, fn)
+		}
+	}
+}
+
+// uuidValues returns every UUID-looking string value of rows: the ids of one tenant's rows and their references.
+func uuidValues(rows rowSet) []string {
+	var out []string
+	for _, row := range rows {
+		for _, v := range row {
+			if s, ok := v.(string); ok && len(s) == 36 && strings.Count(s, "-") == 4 {
+				out = append(out, s)
+			}
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// plant inserts rows as the superuser with foreign key checks off (session_replication_role = replica), as an
+// owner bypassing the API could: references from one tenant's rows to another's, which no API write can make.
+func (e *env) plant(t *testing.T, statements ...string) {
+	t.Helper()
+	tx, err := e.admin.Begin(t.Context())
+	require.NoError(t, err)
+	defer func() { _ = tx.Rollback(t.Context()) }()
+	for _, s := range append([]string{"SET LOCAL session_replication_role = replica"}, statements...) {
+		_, err := tx.Exec(t.Context(), s)
+		require.NoError(t, err, s)
+	}
+	require.NoError(t, tx.Commit(t.Context()))
+}
+
+// TestIsolation_Embeds follows every relationship of policies.hcl, as acme's app token and acme's reader token,
+// with globex's rows in every table and references planted from acme's rows to globex's: nothing of globex
+// appears in any embed, through any relationship kind, !inner, nested embeds or filters on them.
+func TestIsolation_Embeds(t *testing.T) {
+	s := newServer(t)
+	a, g := s.acmeApp(), s.globexApp()
+	tables := specs(t, s.model)
+	acmeRows, globexRows := seedTables(t, a, tables), seedTables(t, g, tables)
+	// A language both tenants' namespaces name, so that the shared table's embeds have rows to leave out.
+	_, err := s.admin.Exec(t.Context(), `INSERT INTO content_language (code, name) VALUES ('zz', 'Test') ON CONFLICT DO NOTHING`)
+	require.NoError(t, err)
+	for _, c := range []client{a, g} {
+		c.do(t, http.MethodPatch, "/content_namespace"+q("id", "not.is.null"), `{"language_code":"zz"}`).
+			requireStatus(t, http.StatusNoContent)
+	}
+	acmeID, globexID := s.acme.ID, s.globex.ID
+	planted := randomUUID()
+	s.plant(t,
+		// An acme page on globex's theme, category, hero media and namespace; an acme link to a globex tag; an
+		// acme tag in globex's namespace.
+		fmt.Sprintf(`INSERT INTO webpages_webpage (tenant_id, id, namespace_id, category_id, theme_id, hero_media_id, slug,
+			title, is_published, published_at) VALUES ('%s', '%s', '%s', '%s', '%s', '%s', 'planted', 'Planted', true, now())`, acmeID, planted,
+			globexRows.id("content_namespace"), globexRows.id("content_category"), globexRows.id("webpages_pagetheme"),
+			globexRows.id("file_manager_mediafile")),
+		fmt.Sprintf(`INSERT INTO webpages_webpage_tags (tenant_id, webpage_id, tag_id) VALUES ('%s', '%s', '%s'), ('%s', '%s', '%s')`,
+			acmeID, planted, globexRows.id("content_tag"), acmeID, acmeRows.id("webpages_webpage"), globexRows.id("content_tag")),
+		fmt.Sprintf(`INSERT INTO content_tag (tenant_id, id, namespace_id, slug, name) VALUES ('%s', '%s', '%s', 'planted', 'Planted')`,
+			acmeID, randomUUID(), globexRows.id("content_namespace")),
+	)
+	foreign := newForeignValues(globexRows, globexRows.id("content_namespace"), globexRows.id("content_category"),
+		globexRows.id("webpages_pagetheme"), globexRows.id("file_manager_mediafile"), globexRows.id("content_tag"))
+	rels := query.ModelRelationships(s.model)
+	kinds := map[query.Cardinality]bool{}
+	for _, r := range rels {
+		kinds[r.Kind] = true
+	}
+	for _, k := range []query.Cardinality{query.ManyToOne, query.OneToMany, query.ManyToMany} {
+		assert.True(t, kinds[k], "policies.hcl has a %s relationship", k)
+	}
+
+	t.Run("app", func(t *testing.T) {
+		n := embedSweep(t, a, s.model, acmeID, globexID, foreign)
+		assert.Greater(t, n, len(rels), "most answers hold rows: the sweep proves something")
+	})
+	t.Run("reader", func(t *testing.T) {
+		embedSweep(t, s.reader(), s.model, acmeID, globexID, foreign)
+	})
+	t.Run("the planted references embed nothing", func(t *testing.T) {
+		r := a.get(t, "/webpages_webpage"+q("select",
+			"slug,webpages_pagetheme(*),content_category(*),file_manager_mediafile(*),content_namespace(*),content_tag(*)",
+			"id", "eq."+planted), acceptObject).requireStatus(t, http.StatusOK)
+		assert.JSONEq(t, `{"slug":"planted","webpages_pagetheme":null,"content_category":null,"file_manager_mediafile":null,
+			"content_namespace":null,"content_tag":[]}`, string(r.Body))
+		r = a.get(t, "/webpages_webpage"+q("select", "slug,webpages_pagetheme!inner(name)", "id", "eq."+planted))
+		assert.Equal(t, "[]", string(r.requireStatus(t, http.StatusOK).Body))
+	})
+	t.Run("globex sees its own embeds", func(t *testing.T) {
+		r := g.get(t, "/webpages_webpage"+q("select", "id,webpages_pagetheme(id),content_tag(id)")).requireStatus(t, http.StatusOK)
+		rows := r.rows(t)
+		require.Len(t, rows, 1)
+		assert.Equal(t, globexRows.id("webpages_pagetheme"), rows[0]["webpages_pagetheme"].(map[string]any)["id"])
+	})
 }

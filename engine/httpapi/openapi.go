@@ -1,11 +1,13 @@
 package httpapi
 
 import (
+	"fmt"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 
+	"pgtenant/engine/query"
 	"pgtenant/schema"
 )
 
@@ -72,6 +74,21 @@ type oaSchema struct {
 	Properties  map[string]*oaSchema `json:"properties,omitempty"`
 	Required    []string             `json:"required,omitempty"`
 	OneOf       []*oaSchema          `json:"oneOf,omitempty"`
+	// Relationships are the embeds a table's rows may carry (select=*,target(*)), for a role that may read.
+	Relationships []oaRelationship `json:"x-relationships,omitempty"`
+}
+
+// oaRelationship is one relationship a table's select may embed, as PostgREST's PGRST201 details name it.
+type oaRelationship struct {
+	// Embed is the select item that picks this relationship alone, e.g. webpages_pagetheme!webpages_webpage_theme_id_fkey.
+	Embed       string   `json:"embed"`
+	Table       string   `json:"table"`       // the embedded table
+	Cardinality string   `json:"cardinality"` // many-to-one, one-to-many, one-to-one, many-to-many
+	Columns     []string `json:"columns"`     // this table's columns of the join
+	// TargetColumns are the embedded table's columns of the join (for many-to-many: through Junction).
+	TargetColumns []string `json:"target_columns"`
+	Junction      string   `json:"junction,omitempty"` // the table between, for many-to-many
+	Constraint    string   `json:"constraint"`         // the foreign key
 }
 
 type oaParameter struct {
@@ -125,7 +142,8 @@ func columnSchema(c *schema.Column) *oaSchema {
 }
 
 // openAPI builds the document for role.
-func (s *Server) openAPI(m *schema.Model, role *schema.Role) oaDoc {
+func (s *Server) openAPI(sv *served, role *schema.Role) oaDoc {
+	m := sv.model
 	doc := oaDoc{
 		OpenAPI: "3.0.3",
 		Info: oaInfo{Title: "pgtenant API", Version: "1",
@@ -148,6 +166,10 @@ func (s *Server) openAPI(m *schema.Model, role *schema.Role) oaDoc {
 	}
 	for _, t := range m.Tables {
 		doc.Components.Schemas[t.Name] = tableSchema(m, t)
+		if role.Has(schema.Select) {
+			// Privileges are the role's on every table: one that may read this table may read those it embeds.
+			describeRelationships(doc.Components.Schemas[t.Name], t, sv.rels)
+		}
 		item := oaPathItem{}
 		rows := &oaSchema{Type: "array", Items: &oaSchema{Ref: "#/components/schemas/" + t.Name}}
 		errRef := oaResponse{Description: "See the error body"}
@@ -295,12 +317,55 @@ func tableSchema(m *schema.Model, t *schema.Table) *oaSchema {
 	return out
 }
 
+// describeRelationships adds to a table's schema what its select may embed: the relationships from it
+// (x-relationships) and, on each column of a single-column foreign key, PostgREST's note naming the referenced
+// column.
+func describeRelationships(out *oaSchema, t *schema.Table, rels []query.Relationship) {
+	for _, r := range rels {
+		if r.Table != t.Name {
+			continue
+		}
+		rel := oaRelationship{Embed: embedSpelling(r), Table: r.Target, Cardinality: string(r.Kind), Columns: r.Columns,
+			TargetColumns: r.TargetColumns, Constraint: r.Constraint}
+		if r.Junction != nil {
+			rel.Junction = r.Junction.Table
+		}
+		out.Relationships = append(out.Relationships, rel)
+		if (r.Kind == query.ManyToOne || r.Kind == query.OneToOne) && r.Junction == nil && len(r.Columns) == 1 {
+			if p := out.Properties[r.Columns[0]]; p != nil && !strings.Contains(p.Description, "<fk ") {
+				note := fmt.Sprintf("Note:\nThis is a Foreign Key to `%s.%s`.<fk table='%s' column='%s'/>",
+					r.Target, r.TargetColumns[0], r.Target, r.TargetColumns[0])
+				if p.Description != "" {
+					note = p.Description + "\n\n" + note
+				}
+				p.Description = note
+			}
+		}
+	}
+}
+
+// embedSpelling is the select item that embeds r and nothing else: the table with the foreign key's name (or
+// the junction's) as the hint; a self-reference as PostgREST tells its directions apart, the foreign key column
+// for the parent and the table with that column as the hint for the children.
+func embedSpelling(r query.Relationship) string {
+	switch {
+	case r.Junction != nil:
+		return r.Target + "!" + r.Junction.Table
+	case r.Table == r.Target && r.Kind == query.ManyToOne && len(r.Columns) == 1:
+		return r.Columns[0]
+	case r.Table == r.Target && len(r.TargetColumns) == 1:
+		return r.Target + "!" + r.TargetColumns[0]
+	}
+	return r.Target + "!" + r.Constraint
+}
+
 func commonParameters(header string) map[string]oaParameter {
 	str := &oaSchema{Type: "string"}
 	return map[string]oaParameter{
 		"tenant": {Name: header, In: "header", Required: true, Schema: str,
 			Description: "The tenant: its identifier or UUID"},
-		"select": {Name: "select", In: "query", Schema: str, Description: "Columns to return: *, col, alias:col, col::type"},
+		"select": {Name: "select", In: "query", Schema: str,
+			Description: "Columns to return: *, col, alias:col, col::type; embedded resources: table(cols), alias:table!hint!inner(cols), ...table(cols) (see each table's x-relationships)"},
 		"order":  {Name: "order", In: "query", Schema: str, Description: "col.asc|desc.nullsfirst|nullslast, comma-separated"},
 		"limit":  {Name: "limit", In: "query", Schema: &oaSchema{Type: "integer"}, Description: "At most this many rows"},
 		"offset": {Name: "offset", In: "query", Schema: &oaSchema{Type: "integer"}, Description: "Skip this many rows"},

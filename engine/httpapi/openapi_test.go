@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -71,6 +72,33 @@ func TestOpenAPI(t *testing.T) {
 		assert.True(t, page.Properties["body"].Value.Nullable)
 		assert.Equal(t, "uuid", page.Properties["id"].Value.Format)
 		assert.NotContains(t, doc.Paths.Map(), "/tenants")
+	})
+	t.Run("relationships", func(t *testing.T) {
+		doc := load(t, s.acmeApp())
+		page := doc.Components.Schemas["webpages_webpage"].Value
+		assert.Contains(t, page.Properties["theme_id"].Value.Description,
+			"This is a Foreign Key to `webpages_pagetheme.id`.<fk table='webpages_pagetheme' column='id'/>")
+		var rels []struct{ Embed, Table, Cardinality, Junction string }
+		raw, err := json.Marshal(page.Extensions["x-relationships"])
+		require.NoError(t, err)
+		require.NoError(t, json.Unmarshal(raw, &rels))
+		kinds := map[string]string{}
+		for _, r := range rels {
+			kinds[r.Table] = r.Cardinality
+		}
+		assert.Equal(t, "many-to-one", kinds["webpages_pagetheme"])
+		assert.Equal(t, "many-to-many", kinds["content_tag"])
+		assert.Equal(t, "one-to-many", kinds["webpages_webpage_tags"])
+		// Every embed the document spells, on every table, is one the API serves.
+		for name, sch := range doc.Components.Schemas {
+			raw, err := json.Marshal(sch.Value.Extensions["x-relationships"])
+			require.NoError(t, err)
+			var rels []struct{ Embed string }
+			require.NoError(t, json.Unmarshal(raw, &rels))
+			for _, r := range rels {
+				s.acmeApp().get(t, "/"+name+q("select", "*,"+r.Embed+"(*)")).requireStatus(t, http.StatusOK)
+			}
+		}
 	})
 	t.Run("reader has no writes", func(t *testing.T) {
 		doc := load(t, s.reader())

@@ -65,6 +65,15 @@ func TestRoundTrips(t *testing.T) {
 		{"GET csv", func(t *testing.T) response {
 			return a.get(t, "/webpages_webpage"+q("select", "slug"), "Accept: text/csv")
 		}, 1},
+		{"GET embedded (to-one, to-many, many-to-many, nested)", func(t *testing.T) response {
+			return a.get(t, "/content_namespace"+q("select",
+				"slug,webpages_webpage(slug,webpages_pagetheme(name),content_tag!inner(name)),content_category(name)",
+				"webpages_webpage.order", "slug", "webpages_webpage.limit", "2"))
+		}, 1},
+		{"GET embedded, count=exact", func(t *testing.T) response {
+			return a.get(t, "/webpages_webpage"+q("select", "slug,webpages_pagetheme(name),content_tag(name)"),
+				"Prefer: count=exact")
+		}, 1},
 		{"HEAD", func(t *testing.T) response {
 			return a.do(t, http.MethodHead, "/webpages_webpage", "", "Prefer: count=exact")
 		}, 1},
@@ -73,6 +82,10 @@ func TestRoundTrips(t *testing.T) {
 		}, 1},
 		{"POST return=representation", func(t *testing.T) response {
 			return a.do(t, http.MethodPost, "/webpages_webpage", page(), preferRepr)
+		}, 1},
+		{"POST return=representation, embedded", func(t *testing.T) response {
+			return a.do(t, http.MethodPost, "/webpages_webpage"+q("select", "*,webpages_pagetheme(*),content_namespace(slug)"),
+				page(), preferRepr)
 		}, 1},
 		{"POST upsert merge-duplicates", func(t *testing.T) response {
 			return a.do(t, http.MethodPost, "/webpages_webpage"+q("on_conflict", "namespace_id,slug"),
@@ -155,6 +168,8 @@ func TestStatements(t *testing.T) {
 		tenant  bool // the statement names the tenant column itself
 	}{
 		{"get", "GET", "/webpages_webpage" + q("slug", "eq."+secret, "or", "(title.eq."+secret+",body.fts."+secret+")"), "", nil, true},
+		{"get embedded", "GET", "/content_namespace" + q("select", secret+":webpages_webpage(slug,content_tag(name))",
+			secret+".slug", "eq."+secret), "", nil, true},
 		{"get with alias and json path", "GET", "/webpages_pagetheme" + q("select", secret+":settings->"+secret), "", nil, true},
 		{"head with count", "HEAD", "/webpages_webpage" + q("title", "like.*"+secret+"*"), "", []string{"Prefer: count=exact"}, true},
 		{"post", "POST", "/webpages_webpage",

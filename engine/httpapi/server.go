@@ -104,7 +104,7 @@ type Runner interface {
 type Server struct {
 	cfg      Config
 	tenancy  schema.Tenancy
-	model    atomic.Pointer[schema.Model]
+	served   atomic.Pointer[served]
 	handler  http.Handler
 	metrics  *metrics
 	limits   *limiters
@@ -132,15 +132,29 @@ func New(cfg Config, model *schema.Model) *Server {
 	s := &Server{cfg: cfg, tenancy: cfg.Tenancy, limits: newLimiters(cfg.RateLimit),
 		auth: newAuthLimiter(cfg.AuthFailures)}
 	s.metrics = newMetrics(cfg.Metrics, cfg.PoolStats, cfg.Version)
-	s.model.Store(model)
+	s.SetModel(model)
 	s.handler = s.routes()
 	return s
 }
 
+// served is the schema a server serves and what is derived from it once per load, replaced together.
+type served struct {
+	model *schema.Model
+	// rels are the relationships embeds may follow (query.ModelRelationships), derived once per load rather
+	// than per request.
+	rels []query.Relationship
+}
+
 // SetModel replaces the served schema, for reloads.
-func (s *Server) SetModel(m *schema.Model) { s.model.Store(m) }
+func (s *Server) SetModel(m *schema.Model) {
+	sv := &served{model: m}
+	if m != nil {
+		sv.rels = query.ModelRelationships(m)
+	}
+	s.served.Store(sv)
+}
 
 // Model returns the served schema.
-func (s *Server) Model() *schema.Model { return s.model.Load() }
+func (s *Server) Model() *schema.Model { return s.served.Load().model }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }

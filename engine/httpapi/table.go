@@ -127,7 +127,7 @@ func refusalReason(err error) string {
 }
 
 func (s *Server) handleOpenAPI(r *http.Request) (*response, error) {
-	body, err := json.Marshal(s.openAPI(s.Model(), roleFrom(r.Context())))
+	body, err := json.Marshal(s.openAPI(s.served.Load(), roleFrom(r.Context())))
 	if err != nil {
 		return nil, err
 	}
@@ -141,7 +141,8 @@ func (s *Server) handleTable(r *http.Request) (*response, error) {
 	ctx := r.Context()
 	b, _ := tenant.FromContext(ctx)
 	role := roleFrom(ctx)
-	m := s.Model()
+	sv := s.served.Load()
+	m := sv.model
 	name := mux.Vars(r)["table"]
 	t := m.Table(name)
 	if t == nil {
@@ -156,7 +157,7 @@ func (s *Server) handleTable(r *http.Request) (*response, error) {
 		}
 		t = viewTable(v)
 	}
-	req, err := s.parseRequest(r, m, t, b)
+	req, err := s.parseRequest(r, sv, t, b)
 	if err != nil {
 		return nil, err
 	}
@@ -223,7 +224,7 @@ func unknownTable(m *schema.Model, name string) apiError {
 }
 
 // parseRequest reads headers and body into the grammar's input.
-func (s *Server) parseRequest(r *http.Request, m *schema.Model, t *schema.Table, b tenant.Binding) (*request, error) {
+func (s *Server) parseRequest(r *http.Request, sv *served, t *schema.Table, b tenant.Binding) (*request, error) {
 	if err := checkProfile(r); err != nil {
 		return nil, err
 	}
@@ -249,14 +250,12 @@ func (s *Server) parseRequest(r *http.Request, m *schema.Model, t *schema.Table,
 			return nil, err
 		}
 	}
-	tenantID := b.Tenant.ID
-	if t.Shared {
-		tenantID = ""
-	}
+	// A shared table's read carries the tenant too: the tenant tables it embeds are read for it (without one
+	// they have no rows).
 	return &request{media: media, Request: query.Request{
-		Model: m, Table: t, Method: r.Method, Params: params, Prefer: prefer, Range: rng, Body: body,
-		Tenant: tenantID, MaxRows: s.cfg.MaxRows, Singular: media == mediaObject, CSV: media == mediaCSV,
-		Limits: s.cfg.Limits,
+		Model: sv.model, Table: t, Method: r.Method, Params: params, Prefer: prefer, Range: rng, Body: body,
+		Tenant: b.Tenant.ID, MaxRows: s.cfg.MaxRows, Singular: media == mediaObject, CSV: media == mediaCSV,
+		Limits: s.cfg.Limits, Relationships: sv.rels,
 	}}, nil
 }
 

@@ -14,7 +14,7 @@
 #   BENCH_ROUNDS     rounds of (wrk, pgbench) per scenario, the best of each kept (default 2)
 #   BENCH_CONNS      wrk connections and pgbench clients (default 32)
 #   BENCH_THREADS    wrk threads and pgbench jobs (default 2)
-#   BENCH_SCENARIOS  which scenarios to run (default "1 2 3 4 5 6")
+#   BENCH_SCENARIOS  which scenarios to run (default "1 2 3 4 5 6 7")
 #   BENCH_KEEP=1     keep the temporary directory (logs, captured SQL, pgbench scripts) and print its path
 #   DB_POOL_SIZE, DB_EXEC_MODE and the other settings of `pgtenant serve` pass through to the server.
 #
@@ -22,7 +22,8 @@
 #   tenants t100 … t199, id 00000000-0000-4000-a000-000000000NNN (NNN = 100 … 199), 1,000 pages each:
 #     page n (1000 … 1999) of tenant NNN has id 00000NNN-0000-4000-8000-00000000nnnn, half of them published;
 #   tenant t900 (same id scheme) with 10,000 pages (n 10000 … 19999), for scenario 6;
-#   each tenant has one namespace (00000NNN-0000-4000-9000-000000000001), one category and one theme.
+#   each tenant has one namespace (00000NNN-0000-4000-9000-000000000001), one category, ten themes (every page has
+#   the same one) and twenty tags, and every page two of the tags (webpages_webpage_tags), for scenario 7.
 #   Tokens are made for t100 … t119 (scenarios 1-5 rotate over these 20) and t900.
 set -euo pipefail
 
@@ -191,6 +192,7 @@ NS100="00000100-0000-4000-9000-000000000001"
 P1="00000100-0000-4000-8000-000000001000"
 LIST="select=id,slug,title,published_at&is_published=eq.true&order=published_at.desc&limit=20"
 BIG="select=*&order=id"
+EMBED="select=id,slug,title,published_at,webpages_pagetheme(name),content_tag(name)&is_published=eq.true&order=published_at.desc&limit=20"
 
 # The rss of the server in MB: VmRSS now, or VmHWM, the peak since reset_peak.
 rss() { awk -v k="$1:" '$1 == k { printf "%.1f", $2 / 1024 }' "/proc/$SERVER_PID/status"; }
@@ -214,13 +216,17 @@ probe_4() {
 }
 probe_5() { probe 204 -X PATCH "$API/webpages_webpage?id=eq.$P1" "${H100[@]}" -H 'Content-Type: application/json' -d '{"title":"Patched by wrk 1"}'; }
 probe_6() { probe 200 "$API/webpages_webpage?$BIG" "${H900[@]}"; }
+probe_7() { probe 200 "$API/webpages_webpage?$EMBED" "${H100[@]}"; }
 
 sleep 1
 IDLE_RSS=$(rss VmRSS)
 say "== idle RSS of the server: ${IDLE_RSS} MB"
-for i in 1 2 3 4 5 6; do "probe_$i"; done # warm: credentials, tenants and statements cached
+for i in 7 1 2 3 4 5 6; do "probe_$i"; done # warm: credentials, tenants and statements cached
 N_BIG=$(grep -o '"id"' "$WORK/probe.out" | wc -l)
 [ "$N_BIG" = 10000 ] || die "scenario 6 returned $N_BIG rows, not 10000"
+probe_7
+N_TAGS=$(grep -o '"name" *: *"Tag [0-9]*"' "$WORK/probe.out" | wc -l)
+[ "$N_TAGS" = 40 ] || die "scenario 7 returned $N_TAGS tags, not 40 (20 pages, 2 tags each)"
 
 # capture N writes WORK/pgbench-N.sql and WORK/pgbench-N.vars from the statements one probe_N request sends.
 set_log() { psql_su -d bench -c "ALTER SYSTEM SET log_statement = '$1'" -c "SELECT pg_reload_conf()" >/dev/null; sleep 0.3; }
@@ -292,7 +298,7 @@ scenario() { # number name lua
 	say "   best: $rps req/s, p50 $p50 ms, p99 $p99 ms; pgbench $tps tps; peak RSS $hwm MB"
 }
 
-for num in ${BENCH_SCENARIOS:-1 2 3 4 5 6}; do
+for num in ${BENCH_SCENARIOS:-1 2 3 4 5 6 7}; do
 	case $num in
 	1) scenario 1 "GET one page by id (object)" get_one.lua ;;
 	2) scenario 2 "GET list: filter, order, limit 20" get_list.lua ;;
@@ -300,6 +306,7 @@ for num in ${BENCH_SCENARIOS:-1 2 3 4 5 6}; do
 	4) scenario 4 "POST one page" post.lua ;;
 	5) scenario 5 "PATCH one page by id" patch.lua ;;
 	6) scenario 6 "GET 10,000 rows of one tenant" get_big.lua ;;
+	7) scenario 7 "GET list of 20 pages, each with its theme and its tags" get_embed.lua ;;
 	*) die "BENCH_SCENARIOS: no scenario $num" ;;
 	esac
 done
@@ -325,5 +332,8 @@ END=$(date +%s)
 	read -r ttfb total size <<<"$TTFB"
 	awk -v f="$ttfb" -v t="$total" -v s="$size" 'BEGIN { printf "Scenario 6 alone: first byte after %.1f ms, last after %.1f ms, %d bytes.\n", f * 1000, t * 1000, s }'
 	awk -F'\t' '$1 == 2 { s2 = $3 } $1 == 3 { s3 = $3 } END { if (s3 > 0) printf "count=exact: a request costs %.2fx scenario 2'"'"'s (req/s of 2 / req/s of 3).\n", s2 / s3 }' "$RESULTS"
+	awk -F'\t' '$1 == 2 { r2 = $3; t2 = $6 } $1 == 7 { r7 = $3; t7 = $6 } END { if (r2 > 0 && r7 > 0 && t2 > 0 && t7 > 0)
+		printf "Embedding: scenario 7 reaches %.0f%% of its pgbench ceiling (scenario 2: %.0f%%; target: at least as much), and %.0f%% of scenario 2'"'"'s req/s (target: 60%%).\n",
+			100 * r7 / t7, 100 * r2 / t2, 100 * r7 / r2 }' "$RESULTS"
 	echo "make bench took $((END - START)) s."
 }

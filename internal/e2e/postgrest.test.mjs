@@ -210,4 +210,74 @@ test('rpc: a volatile function runs on POST only, within the tenant', async () =
   assert.equal(r.data.is_published, true);
   const now = await a.rpc('search_pages', { q: 'zebra draft' });
   assert.deepEqual(now.data.map((p) => p.slug), ['v-a3']);
+
+// Embedding: a page with its theme and tags in one request, as a list view fetches it.
+const embedSite = async (t, c, prefix) => {
+  const theme = await c.from('webpages_pagetheme').insert({ name: `${prefix}-dark` }).select().single();
+  assert.equal(theme.error, null, JSON.stringify(theme.error));
+  const tags = await c.from('content_tag').insert([
+    { namespace_id: t.ns, slug: `${prefix}-news`, name: `${prefix} News` },
+    { namespace_id: t.ns, slug: `${prefix}-go`, name: `${prefix} Go` },
+  ]).select('id,name');
+  assert.equal(tags.error, null, JSON.stringify(tags.error));
+  const pages = await c.from(T).insert([
+    page(t, `${prefix}-tagged`, { theme_id: theme.data.id }),
+    page(t, `${prefix}-bare`),
+  ]).select('id,slug');
+  assert.equal(pages.error, null, JSON.stringify(pages.error));
+  const tagged = pages.data.find((p) => p.slug === `${prefix}-tagged`);
+  const links = await c.from('webpages_webpage_tags').insert(tags.data.map((tag) => ({ webpage_id: tagged.id, tag_id: tag.id })));
+  assert.equal(links.error, null, JSON.stringify(links.error));
+  return { theme: theme.data };
+};
+
+test('embedding: theme and tags, nested, !inner, a filter and an order on the embed, insert().select()', async () => {
+  const site = await embedSite(A, a, 'emb');
+  await embedSite(B, b, 'bemb');
+
+  const list = await a.from(T).select('*, webpages_pagetheme(name), content_tag(name)').like('slug', 'emb-*').order('slug');
+  assert.equal(list.error, null, JSON.stringify(list.error));
+  assert.deepEqual(list.data.map((p) => [p.slug, p.webpages_pagetheme, p.content_tag.map((t) => t.name).sort()]), [
+    ['emb-bare', null, []],
+    ['emb-tagged', { name: 'emb-dark' }, ['emb Go', 'emb News']],
+  ]);
+  assert.equal(list.data[0].tenant_id, A.id);
+
+  const nested = await a.from('content_namespace').select('slug, webpages_webpage(slug, webpages_pagetheme(name), content_tag(name))')
+    .eq('webpages_webpage.slug', 'emb-tagged');
+  assert.equal(nested.error, null, JSON.stringify(nested.error));
+  assert.equal(nested.data.length, 1);
+  assert.equal(nested.data[0].webpages_webpage.length, 1);
+  assert.deepEqual(nested.data[0].webpages_webpage[0].webpages_pagetheme, { name: 'emb-dark' });
+  assert.equal(nested.data[0].webpages_webpage[0].content_tag.length, 2);
+
+  const inner = await a.from(T).select('slug, content_tag!inner(name)').like('slug', 'emb-*');
+  assert.equal(inner.error, null, JSON.stringify(inner.error));
+  assert.deepEqual(inner.data.map((p) => p.slug), ['emb-tagged']);
+
+  const filtered = await a.from(T).select('slug, content_tag(name)').eq('slug', 'emb-tagged')
+    .order('name', { referencedTable: 'content_tag', ascending: false }).single();
+  assert.equal(filtered.error, null, JSON.stringify(filtered.error));
+  assert.deepEqual(filtered.data.content_tag, [{ name: 'emb News' }, { name: 'emb Go' }]);
+  const one = await a.from(T).select('slug, content_tag!inner(name)').eq('content_tag.name', 'emb Go').like('slug', 'emb-*');
+  assert.deepEqual(one.data, [{ slug: 'emb-tagged', content_tag: [{ name: 'emb Go' }] }]);
+  const limited = await a.from(T).select('slug, content_tag(name)').eq('slug', 'emb-tagged')
+    .order('name', { referencedTable: 'content_tag' }).limit(1, { referencedTable: 'content_tag' });
+  assert.deepEqual(limited.data, [{ slug: 'emb-tagged', content_tag: [{ name: 'emb Go' }] }]);
+
+  const inserted = await a.from(T).insert(page(A, 'emb-new', { theme_id: site.theme.id })).select('*, webpages_pagetheme(*)').single();
+  assert.equal(inserted.error, null, JSON.stringify(inserted.error));
+  assert.equal(inserted.status, 201);
+  assert.equal(inserted.data.slug, 'emb-new');
+  assert.equal(inserted.data.webpages_pagetheme.name, 'emb-dark');
+  assert.equal(inserted.data.webpages_pagetheme.tenant_id, A.id);
+
+  // The other tenant's embeds hold only its own rows.
+  const theirs = await b.from(T).select('slug, webpages_pagetheme(name), content_tag(name)').like('slug', '*emb-*').order('slug');
+  assert.deepEqual(theirs.data.map((p) => p.slug), ['bemb-bare', 'bemb-tagged']);
+  assert.ok(!JSON.stringify(theirs.data).includes('"emb'), JSON.stringify(theirs.data));
+
+  const unknown = await a.from(T).select('slug, webpages_pagethem(name)');
+  assert.equal(unknown.status, 400);
+  assert.equal(unknown.error.code, 'PGRST200');
 });

@@ -66,7 +66,7 @@ func TestQuickstart(t *testing.T) {
 	}
 	require.Equal(t, 2, strings.Count(exports, "export "), "the two export lines:\n%s", strings.Join(printed, "\n"))
 	require.NotEmpty(t, psqlLine)
-	require.Len(t, curls, 3)
+	require.Len(t, curls, 4)
 	require.NotEmpty(t, verifyLine)
 
 	shellEnv := append(slices.Clone(base), "PGTENANT_BIN="+bin)
@@ -92,14 +92,17 @@ func TestQuickstart(t *testing.T) {
 		return fromAPI
 	}
 	assert.Equal(t, []string{"welcome"}, samePages(t))
+	// The embedding curl prints what README's Quickstart and Embedding sections say.
+	const embedded = `[{"slug":"welcome","webpages_pagetheme":{"name":"default"},"content_tag":[{"name":"Go"},{"name":"News"}]}]`
+	assert.Equal(t, strings.ReplaceAll(embedded, "},{", "}, {"), sh(t, curls[1]), "json_agg's spacing")
 	var created []map[string]any
-	body := sh(t, curls[1])
+	body := sh(t, curls[2])
 	require.NoError(t, json.Unmarshal([]byte(body), &created), body)
 	require.Len(t, created, 1)
 	assert.Equal(t, false, created[0]["is_published"])
 	assert.Len(t, samePages(t), 2, "the new, unpublished page shows in psql too")
 	var refused map[string]any
-	body = sh(t, curls[2])
+	body = sh(t, curls[3])
 	require.NoError(t, json.Unmarshal([]byte(body), &refused), body)
 	assert.Equal(t, "PGT011", refused["code"])
 
@@ -143,6 +146,19 @@ func TestQuickstart(t *testing.T) {
 	jsOut, err := cmd.CombinedOutput()
 	require.NoError(t, err, "%s", jsOut)
 	assert.Contains(t, string(jsOut), "slug: 'about', title: 'About us'", "the snippet prints initech's page")
+
+	// README's embedding snippet, with acme's token as make run printed it.
+	acmeToken := regexp.MustCompile(`Token (pgt_[^' ]+)`).FindStringSubmatch(curls[1])
+	require.NotNil(t, acmeToken, curls[1])
+	js = strings.ReplaceAll(codeBlock(t, string(readme), "### Embedding: related rows in one request", "js"),
+		"localhost:3000", "localhost:"+port)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "embed.mjs"), []byte(js), 0o644))
+	cmd = exec.CommandContext(t.Context(), node, "embed.mjs")
+	cmd.Dir, cmd.Env = dir, append(slices.Clone(base), "TOKEN="+acmeToken[1])
+	jsOut, err = cmd.CombinedOutput()
+	require.NoError(t, err, "%s", jsOut)
+	assert.Equal(t, embedded+"\n", string(jsOut), "the embedding snippet prints what README says")
+	assert.Contains(t, js, "// "+embedded)
 }
 
 // startDev runs `pgtenant dev` from the repository root and returns what it printed up to the line that says
