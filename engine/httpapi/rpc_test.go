@@ -35,6 +35,10 @@ func TestViews(t *testing.T) {
 		assert.Equal(t, "GET, HEAD", r.Header.Get("Allow"))
 	}
 	assert.Equal(t, "42703", acme.get(t, "/published_pages"+q("select", "nope")).requireStatus(t, 400).error(t).Code)
+	// No relationship is inferred for a view yet: an embed is PostgREST's "no relationship".
+	r = acme.get(t, "/published_pages"+q("select", "*,webpages_pagetheme(name)"))
+	assert.Equal(t, http.StatusBadRequest, r.Status, "%s", r.Body)
+	assert.Equal(t, "PGRST200", r.error(t).Code)
 }
 
 // TestRPC: the declared functions at /rpc/<name>.
