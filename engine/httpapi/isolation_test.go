@@ -523,6 +523,23 @@ func TestIsolation_Routines(t *testing.T) {
 			})
 		}
 	}
+	// Every relationship inferred for a view, embedded (plain and !inner): acme's rows embed acme's rows only.
+	viewRels := query.ViewRelationships(s.model)
+	require.NotEmpty(t, viewRels, "published_pages exposes namespace_id")
+	for _, rel := range viewRels {
+		for who, c := range callers {
+			t.Run(rel.Table+"→"+rel.Target+"/"+who, func(t *testing.T) {
+				for _, sel := range []string{"*," + rel.Target + "(*)", "*," + rel.Target + "!inner(*)"} {
+					r := c.get(t, "/"+rel.Table+q("select", sel)).requireStatus(t, http.StatusOK)
+					require.NotEmpty(t, r.rows(t))
+					for _, row := range r.rows(t) {
+						require.NotNil(t, row[rel.Target], "acme's row embeds acme's %s: %v", rel.Target, row)
+					}
+					noGlobex(t, r)
+				}
+			})
+		}
+	}
 	for _, f := range s.model.Functions {
 		for who, c := range callers {
 			t.Run("rpc/"+f.Name+"/"+who, func(t *testing.T) {

@@ -27,7 +27,8 @@ func (s *Server) handleRPC(r *http.Request) (*response, error) {
 	ctx := r.Context()
 	b, _ := tenant.FromContext(ctx)
 	role := roleFrom(ctx)
-	m := s.Model()
+	sv := s.served.Load()
+	m := sv.model
 	name := mux.Vars(r)["function"]
 	f := m.Function(name)
 	if f == nil {
@@ -71,17 +72,13 @@ func (s *Server) handleRPC(r *http.Request) (*response, error) {
 	if t == nil {
 		return s.callValue(r, f, call, scope)
 	}
-	tenantID := b.Tenant.ID
-	if t.Shared {
-		tenantID = ""
-	}
 	method := http.MethodGet
 	if r.Method == http.MethodHead {
 		method = http.MethodHead
 	}
 	q, err := query.Parse(query.Request{Model: m, Table: t, Method: method, Params: params, Prefer: prefer,
-		Range: rng, Tenant: tenantID, MaxRows: s.cfg.MaxRows, Singular: media == mediaObject || !f.Returns.SetOf,
-		CSV: media == mediaCSV, Limits: s.cfg.Limits, Call: call})
+		Range: rng, Tenant: b.Tenant.ID, MaxRows: s.cfg.MaxRows, Singular: media == mediaObject || !f.Returns.SetOf,
+		CSV: media == mediaCSV, Limits: s.cfg.Limits, Relationships: sv.rels, Call: call})
 	if err != nil {
 		return nil, err
 	}

@@ -35,7 +35,15 @@ func TestViews(t *testing.T) {
 		assert.Equal(t, "GET, HEAD", r.Header.Get("Allow"))
 	}
 	assert.Equal(t, "42703", acme.get(t, "/published_pages"+q("select", "nope")).requireStatus(t, 400).error(t).Code)
-	// No relationship is inferred for a view yet: an embed is PostgREST's "no relationship".
+	// A view's column that is a foreign key's column of the table it reads embeds the referenced table.
+	rows = acme.get(t, "/published_pages"+q("select", "slug,content_namespace(name)", "order", "slug")).
+		requireStatus(t, 200).rows(t)
+	assert.Equal(t, []map[string]any{{"slug": "about", "content_namespace": map[string]any{"name": "Acme site"}},
+		{"slug": "home", "content_namespace": map[string]any{"name": "Acme site"}}}, rows)
+	rows = globex.get(t, "/rpc/search_pages"+q("q", "home", "select", "slug,content_namespace!inner(name)")).
+		requireStatus(t, 200).rows(t)
+	assert.Equal(t, []map[string]any{{"slug": "home", "content_namespace": map[string]any{"name": "Globex site"}}}, rows)
+	// theme_name is not a foreign key's column: no relationship to the theme.
 	r = acme.get(t, "/published_pages"+q("select", "*,webpages_pagetheme(name)"))
 	assert.Equal(t, http.StatusBadRequest, r.Status, "%s", r.Body)
 	assert.Equal(t, "PGRST200", r.error(t).Code)

@@ -165,6 +165,7 @@ type Relation struct {
 	Reachable  bool
 	Comment    string
 	Columns    []*Column   // a view's columns, in attnum order (Type and Comment only); nil for other kinds
+	Reads      []ColumnRef // the table columns a view's query reads (its rule's dependencies), sorted
 	Privileges []Privilege // sorted; the owner's own are left out
 }
 
@@ -185,6 +186,11 @@ type Function struct {
 	ReturnsSchema, ReturnsRelation string
 	Volatility                     string      // pg_proc.provolatile: i (immutable), s (stable) or v (volatile)
 	Privileges                     []Privilege // sorted; the owner's own are left out
+}
+
+// ColumnRef names a column of a relation.
+type ColumnRef struct {
+	Schema, Table, Column string
 }
 
 // Arg is an argument of a function.

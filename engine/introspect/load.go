@@ -125,6 +125,11 @@ func (c *Catalog) routines(m *schema.Model) {
 		for _, col := range rel.Columns {
 			v.Columns = append(v.Columns, &schema.ViewColumn{Name: col.Name, Type: col.Type, Comment: col.Comment})
 		}
+		for _, c := range rel.Reads {
+			if c.Schema == ddl.Schema {
+				v.Reads = append(v.Reads, c.Table+"."+c.Column)
+			}
+		}
 		m.Views = append(m.Views, v)
 	}
 	count := map[string]int{}

@@ -102,6 +102,17 @@ const viewColumnsQuery = `SELECT a.attrelid, a.attnum, a.attname::text, format_t
  WHERE c.relkind = 'v' AND ` + userSchema + ` AND a.attnum > 0 AND NOT a.attisdropped
  ORDER BY 1, 2`
 
+// viewReadsQuery lists the table columns each view's rewrite rule depends on: the columns its query reads.
+const viewReadsQuery = `SELECT DISTINCT c.oid, tn.nspname::text, tc.relname::text, a.attname::text
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+  JOIN pg_rewrite r ON r.ev_class = c.oid
+  JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
+   AND d.refclassid = 'pg_class'::regclass AND d.refobjsubid > 0 AND d.refobjid <> c.oid
+  JOIN pg_class tc ON tc.oid = d.refobjid JOIN pg_namespace tn ON tn.oid = tc.relnamespace
+  JOIN pg_attribute a ON a.attrelid = tc.oid AND a.attnum = d.refobjsubid
+ WHERE c.relkind = 'v' AND ` + userSchema + `
+ ORDER BY 1, 2, 3, 4`
+
 const constraintsQuery = `SELECT k.conrelid, k.conname::text, k.contype::text, pg_get_constraintdef(k.oid),
        COALESCE(pg_get_expr(k.conbin, k.conrelid), ''), COALESCE(k.conkey, '{}'), k.conindid, k.confrelid,
        COALESCE(k.confkey, '{}'), k.confdeltype::text

@@ -52,6 +52,7 @@ func (r *reader) queries() []query {
 		{"relations", relationsQuery, r.relationRows},
 		{"columns", columnsQuery, r.columns},
 		{"view columns", viewColumnsQuery, r.viewColumns},
+		{"view reads", viewReadsQuery, r.viewReads},
 		{"constraints", constraintsQuery, r.constraints},
 		{"indexes", indexesQuery, r.indexRows},
 		{"policies", policiesQuery, r.policyRows},
@@ -111,6 +112,19 @@ func (r *reader) functionRows(rows pgx.Rows) error {
 			f.Args = append(f.Args, Arg{Name: names[i], Type: types[i], Mode: modes[i], Default: defaults[i]})
 		}
 	})
+}
+
+// viewReads files the table columns a view reads in its relation.
+func (r *reader) viewReads(rows pgx.Rows) error {
+	var oid uint32
+	var c ColumnRef
+	_, err := pgx.ForEachRow(rows, []any{&oid, &c.Schema, &c.Table, &c.Column}, func() error {
+		if rel := r.relations[oid]; rel != nil {
+			rel.Reads = append(rel.Reads, c)
+		}
+		return nil
+	})
+	return err
 }
 
 // viewColumns files a view's columns in its relation.

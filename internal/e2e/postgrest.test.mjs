@@ -173,6 +173,9 @@ test('a view is read like a table, under the tenant', async () => {
   assert.deepEqual(r.data.map((p) => p.slug), ['v-a1', 'v-a2']);
   const one = await b.from('published_pages').select('title').eq('slug', 'v-b1').single();
   assert.equal(one.data.title, 'Zebra globex');
+  const embedded = await a.from('published_pages').select('slug, content_namespace(id)').eq('slug', 'v-a1').single();
+  assert.equal(embedded.error, null, JSON.stringify(embedded.error));
+  assert.equal(embedded.data.content_namespace.id, A.ns);
   const write = await a.from('published_pages').insert({ slug: 'nope' });
   assert.equal(write.status, 405);
 });
@@ -210,6 +213,7 @@ test('rpc: a volatile function runs on POST only, within the tenant', async () =
   assert.equal(r.data.is_published, true);
   const now = await a.rpc('search_pages', { q: 'zebra draft' });
   assert.deepEqual(now.data.map((p) => p.slug), ['v-a3']);
+});
 
 // Embedding: a page with its theme and tags in one request, as a list view fetches it.
 const embedSite = async (t, c, prefix) => {
