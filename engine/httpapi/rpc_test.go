@@ -6,6 +6,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"pgtenant/engine/introspect"
 )
 
 // TestViews: a declared view is read like a table (grammar, count, singular, CSV), under the tenant's RLS, and
@@ -104,4 +106,44 @@ func TestRPC(t *testing.T) {
 	assert.Equal(t, "22P02", acme.do(t, http.MethodPost, "/rpc/publish_page", `{"page_id":"nope"}`).
 		requireStatus(t, 400).error(t).Code)
 	acme.do(t, http.MethodPatch, "/rpc/search_pages", `{"q":"a"}`).requireStatus(t, 405)
+}
+
+// TestRPC_Results: what each kind of function answers, as PostgREST: a scalar its JSON value, a set of scalars an
+// array, void 204, a single-object function its JSON argument, defaults for left-out arguments. The functions are
+// created here (as the superuser, EXECUTE left to PUBLIC) and the schema reloaded.
+func TestRPC_Results(t *testing.T) {
+	s := newServer(t)
+	a := s.acmeApp()
+	a.seed(t, "Acme")
+	_, err := s.admin.Exec(t.Context(), `
+CREATE FUNCTION public.count_pages(published boolean DEFAULT true) RETURNS bigint LANGUAGE sql STABLE
+  AS 'SELECT count(*) FROM public.webpages_webpage WHERE is_published = published';
+CREATE FUNCTION public.page_slugs() RETURNS SETOF text LANGUAGE sql STABLE
+  AS 'SELECT slug FROM public.webpages_webpage ORDER BY slug';
+CREATE FUNCTION public.touch(n integer) RETURNS void LANGUAGE sql VOLATILE AS 'SELECT';
+CREATE FUNCTION public.echo(body jsonb) RETURNS jsonb LANGUAGE sql IMMUTABLE AS 'SELECT body';
+CREATE FUNCTION public.greet(who text, punct text DEFAULT '!') RETURNS text LANGUAGE sql IMMUTABLE
+  AS 'SELECT ''hello '' || who || punct'`)
+	require.NoError(t, err)
+	m, err := introspect.Load(t.Context(), s.pool, s.model.Tenancy)
+	require.NoError(t, err)
+	s.api.SetModel(m)
+
+	r := a.get(t, "/rpc/count_pages").requireStatus(t, 200)
+	assert.Equal(t, "2", string(r.Body), "a scalar is its JSON value")
+	assert.Equal(t, "2", string(a.get(t, "/rpc/count_pages"+q("published", "false")).requireStatus(t, 200).Body))
+	assert.Equal(t, "2", string(a.do(t, http.MethodPost, "/rpc/count_pages", `{"published":false}`).requireStatus(t, 200).Body))
+	assert.JSONEq(t, `["about","blog","draft","home"]`, string(a.get(t, "/rpc/page_slugs").requireStatus(t, 200).Body))
+	r = a.do(t, http.MethodPost, "/rpc/touch", `{"n":1}`).requireStatus(t, 204)
+	assert.Empty(t, r.Body)
+	a.get(t, "/rpc/touch"+q("n", "1")).requireStatus(t, 405)
+	assert.JSONEq(t, `{"a":[1,2],"b":"x"}`, string(a.do(t, http.MethodPost, "/rpc/echo", `{"a":[1,2],"b":"x"}`,
+		"Prefer: params=single-object").requireStatus(t, 200).Body))
+	assert.JSONEq(t, `{"body":{"a":1}}`, string(a.do(t, http.MethodPost, "/rpc/echo", `{"body":{"body":{"a":1}}}`).
+		requireStatus(t, 200).Body))
+	assert.Equal(t, `"hello you!"`, string(a.get(t, "/rpc/greet"+q("who", "you")).requireStatus(t, 200).Body))
+	assert.Equal(t, `"hello you?"`, string(a.do(t, http.MethodPost, "/rpc/greet", `{"who":"you","punct":"?"}`).
+		requireStatus(t, 200).Body))
+	assert.Equal(t, "PGT023", a.get(t, "/rpc/greet"+q("punct", "?")).requireStatus(t, 400).error(t).Code)
+	assert.Equal(t, "22P02", a.get(t, "/rpc/count_pages"+q("published", "maybe")).requireStatus(t, 400).error(t).Code)
 }

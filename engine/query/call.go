@@ -29,12 +29,13 @@ type CallArg struct {
 	Type string // SQL type text from the catalog (format_type)
 }
 
-// FromSQL renders the FROM clause of c, with arg allocating its one argument (the JSON object): the function's
+// FromSQL renders the FROM clause of c, with arg allocating its one argument (the JSON object; none when the call
+// passes no argument): the function's
 // result is pgrst_fn, its arguments record pgrst_args. A function of a base type yields pgrst_fn as that value.
 func (c Call) FromSQL(arg func(string) string) string {
 	fn := ddl.Ident(ddl.Schema) + "." + ddl.Ident(c.Function)
-	obj := arg(string(c.Object))
 	if c.Single {
+		obj := arg(string(c.Object))
 		typ := "json"
 		if len(c.Args) == 1 {
 			typ = c.Args[0].Type
@@ -50,7 +51,7 @@ func (c Call) FromSQL(arg func(string) string) string {
 		defs[i] = ddl.Ident(a.Name) + " " + a.Type
 		pass[i] = ddl.Ident(a.Name) + " => pgrst_args." + ddl.Ident(a.Name)
 	}
-	return "pg_catalog.json_to_record(" + obj + "::json) AS pgrst_args(" + strings.Join(defs, ", ") +
+	return "pg_catalog.json_to_record(" + arg(string(c.Object)) + "::json) AS pgrst_args(" + strings.Join(defs, ", ") +
 		"), LATERAL " + fn + "(" + strings.Join(pass, ", ") + ") AS pgrst_fn"
 }
 
