@@ -151,10 +151,6 @@ const (
 	ScaleOutCitus = "citus"
 )
 
-// CitusProfileBuilt is false until the generator writes the Citus profile; until then validation refuses
-// scale_out = "citus". Tests of the Citus checks turn it on.
-var CitusProfileBuilt = false
-
 // Citus reports whether the schema is for a Citus cluster.
 func (t Tenancy) Citus() bool { return t.ScaleOut == ScaleOutCitus }
 

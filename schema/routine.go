@@ -42,9 +42,9 @@ type View struct {
 	Query   string        `json:"query"`
 	Columns []*ViewColumn `json:"columns"`
 	To      []string      `json:"to"`
-	// Reads lists the table columns the view's query reads, as "table.column", as the catalog records them
+	// ColumnsRead lists the table columns the view's query reads, as "table.column", as the catalog records them
 	// (introspect.Load fills it; a declaration leaves it empty): what the API infers a view's relationships from.
-	Reads []string `json:"-"`
+	ColumnsRead []string `json:"-"`
 
 	Range      hcl.Range  `json:"-"`
 	QueryRange *hcl.Range `json:"-"`
@@ -59,6 +59,20 @@ func (v *View) Column(name string) *ViewColumn {
 		}
 	}
 	return nil
+}
+
+// Reads lists the names the view's query refers to (tables, views, their columns: Fragment.Names), what it may
+// depend on; none when the query does not parse.
+func (v *View) Reads() []string {
+	f, err := ParseFragment(QueryFragment, v.Query)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, n := range f.Names() {
+		out = append(out, n.Text)
+	}
+	return out
 }
 
 // ViewColumn is a column a view's query returns: its name and SQL type (as a table column's type is written).

@@ -108,12 +108,6 @@ func (d *decoder) checkTenancyValue(attr, value string, rng hcl.Range) func() hc
 				v.errorf(rng, "Invalid scale_out",
 					"scale_out is %q: say \"none\" (one PostgreSQL, the default) or \"citus\" (tables distributed "+
 						"by the tenant column on a Citus cluster).", value)
-			} else if value == ScaleOutCitus && !CitusProfileBuilt {
-				// Today's DDL on Citus leaks every tenant's rows (its shards turn RESTRICTIVE policies PERMISSIVE):
-				// refuse rather than generate it.
-				v.errorf(rng, "Citus profile not built",
-					"This pgtenant does not generate the Citus profile yet; its single-node SQL is unsafe on Citus "+
-						"(shards copy policies as PERMISSIVE, so the tenant policy would be lost). Say \"none\".")
 			}
 		case "header":
 			switch {
@@ -288,6 +282,13 @@ func (v *validator) foreignKeys(t *Table) {
 					name, c.Type, target.Name, rc.Name, rc.Type)
 			}
 			v.onDelete(fk, t, c)
+		}
+		if v.m.Tenancy.Citus() && !t.Shared && !target.Shared && (fk.OnDelete == SetNull || fk.OnDelete == SetDefault) {
+			// Citus: "SET NULL or SET DEFAULT is not supported in ON DELETE operation when distribution key is
+			// included in the foreign key constraint", and between tenant tables it always is.
+			v.errorf(fk.Range, "SET_NULL between tenant tables on Citus",
+				"Citus refuses on_delete = %s on a foreign key between distributed tables (its key includes the tenant "+
+					"column); choose CASCADE, RESTRICT or NO_ACTION for %s.%s.", fk.OnDelete, t.Name, strings.Join(fk.Columns, ", "))
 		}
 	}
 }

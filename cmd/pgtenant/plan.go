@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/jackc/pgx/v5"
+
 	"pgtenant/engine/drift"
+	"pgtenant/engine/introspect"
 	"pgtenant/internal/pglocal"
 	"pgtenant/schema"
 )
@@ -48,12 +51,25 @@ func cmdPlan(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return fail(e, "plan", fmt.Errorf("read ADMIN_DATABASE_URL: %w", err))
 	}
+	var shards []drift.Difference
+	if m.Tenancy.Citus() {
+		// The coordinator's catalog does not show what Citus made of the policies on the shards: read every one.
+		cfg, err := pgx.ParseConfig(e.cfg.AdminDatabaseURL)
+		if err != nil {
+			return fail(e, "plan", err)
+		}
+		problems, err := introspect.CheckShards(ctx, live, introspect.WorkerConnector(cfg), m)
+		if err != nil {
+			return fail(e, "plan", fmt.Errorf("read the shards: %w", err))
+		}
+		shards = drift.ShardDifferences(m, problems)
+	}
 	_ = live.Close(ctx)
 	want, err := declared(ctx, e.cfg, m)
 	if err != nil {
 		return fail(e, "plan", err)
 	}
-	diffs := drift.Compare(want, got)
+	diffs := append(drift.Compare(want, got), shards...)
 	if len(diffs) == 0 {
 		fmt.Fprintf(e.stdout, "No changes. The database matches %s.\n", e.cfg.PoliciesFile)
 		return exitOK

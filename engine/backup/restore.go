@@ -42,7 +42,8 @@ const stagingTable = "pgtenant_restore"
 // the commit. On any error nothing is written: a damaged file gives an error wrapping ErrCorrupt (or ErrTruncated),
 // even when PostgreSQL refused its rows first.
 func Restore(ctx context.Context, runner *pgtx.Runner, dst Target, r io.Reader) (*Manifest, error) {
-	scope := pgtx.Scope{Setting: dst.Tenancy.Setting, Tenant: dst.Tenant.ID, Role: dst.Role}
+	scope := pgtx.Scope{Setting: dst.Tenancy.Setting, Tenant: dst.Tenant.ID, Role: dst.Role,
+		Citus: dst.Tenancy.Citus()}
 	var m *Manifest
 	err := runner.Tx(ctx, scope, func(ctx context.Context, tx pgx.Tx) (bool, error) {
 		if _, err := tx.Exec(ctx, formatSQL); err != nil {

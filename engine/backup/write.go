@@ -50,7 +50,7 @@ func Write(ctx context.Context, runner *pgtx.Runner, src Source, w io.Writer) (*
 		created = time.Now()
 	}
 	scope := pgtx.Scope{Setting: src.Tenancy.Setting, Tenant: src.Tenant.ID, Role: src.Role, ReadOnly: true,
-		Isolation: pgx.RepeatableRead}
+		Isolation: pgx.RepeatableRead, Citus: src.Tenancy.Citus()}
 	var m *Manifest
 	err := runner.Tx(ctx, scope, func(ctx context.Context, tx pgx.Tx) (bool, error) {
 		if _, err := tx.Exec(ctx, formatSQL); err != nil {

@@ -19,7 +19,7 @@ const AuditInsert = `INSERT INTO pgtenant.audit_log (request_id, credential, rol
 // roles that may write may only INSERT into it, and only rows of their own tenant; read-only roles get nothing.
 // The owner, who created it, reads every tenant's rows.
 func auditLog(m *schema.Model) Change {
-	up := []Stmt{Registry{Object: RegistryAuditLog, CurrentTenant: CurrentTenant(m)}}
+	up := []Stmt{Registry{Object: RegistryAuditLog, CurrentTenant: CurrentTenant(m), Citus: m.Tenancy.Citus()}}
 	up = append(up, EnableRowSecurity(auditTable)...)
 	up = append(up, Note{Text: "FORCE applies the policies to the owner too: it reads every tenant's rows through audit_owner_read, and\n" +
 		"the tenant policy names only the declared roles, so it does not narrow that."},

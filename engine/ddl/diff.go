@@ -45,6 +45,13 @@ func Incremental(prev, next *schema.Model, opts Options) (*Migration, error) {
 	if Equal(prev, next) {
 		return &Migration{}, nil
 	}
+	if prev.Tenancy.Citus() != next.Tenancy.Citus() {
+		// Distributing existing tables, or undistributing them, moves every row: it is a data migration, not a
+		// schema change, and the policies of one profile are unsafe in the other while it runs.
+		return nil, fmt.Errorf("ddl: scale_out changes from %q to %q: a migration cannot move a database between "+
+			"one PostgreSQL and a Citus cluster; set up the new database from the first migration and copy the "+
+			"tenants' rows over", orNone(prev.Tenancy.ScaleOut), orNone(next.Tenancy.ScaleOut))
+	}
 	d := &differ{next: next, opts: opts}
 	old, err := d.renames(prev)
 	if err != nil {
@@ -93,6 +100,7 @@ type differ struct {
 	names      []string
 
 	kept     map[string]bool // tables in both old and next, of the same kind (tenant or shared)
+	renamed  bool            // the migration renames tables or columns first
 	routines routinePlan
 	retyped  map[string]bool // "table.column" whose type changes
 }
@@ -224,6 +232,7 @@ func (d *differ) renames(prev *schema.Model) (*schema.Model, error) {
 	}
 	d.dropStale(before, old, renamed)
 	if len(stmts) > 0 {
+		d.renamed = true
 		slices.Reverse(undo)
 		d.add("", "", Change{
 			Object:  "renames",
@@ -365,7 +374,7 @@ func (d *differ) createRoles() {
 	}
 	for _, r := range d.next.Roles {
 		if d.old.Role(r.Name) == nil {
-			d.add("add_role_"+r.Name, "", createRole(r))
+			d.add("add_role_"+r.Name, "", createRole(d.next, r))
 		}
 	}
 }
@@ -374,7 +383,7 @@ func (d *differ) dropRoles() {
 	for i := len(d.old.Roles) - 1; i >= 0; i-- {
 		r := d.old.Roles[i]
 		if d.next.Role(r.Name) == nil {
-			c := createRole(r)
+			c := createRole(d.old, r)
 			d.add("drop_role_"+r.Name, "", Change{Object: c.Object,
 				Comment: fmt.Sprintf("Role %s is no longer declared: dropped when nothing else depends on it (roles are cluster-wide).", r.Name),
 				Up:      c.Down, Down: c.Up})
@@ -436,7 +445,7 @@ func (d *differ) dropPolicies() {
 	}
 	// Declared policies of tables that are dropped go with their table; createTable does not make them.
 	for _, p := range d.old.Policies {
-		if !d.kept[p.Table] {
+		if !d.kept[p.Table] && declaredApart(d.old, d.old.Table(p.Table)) {
 			t := d.old.Table(p.Table)
 			d.add("", "", Change{Object: "policy " + p.Name,
 				Comment: fmt.Sprintf("Policy %s on %s: dropped with its table.", p.Name, p.Table),
@@ -465,7 +474,7 @@ func (d *differ) createPolicies() {
 		}
 	}
 	for _, p := range d.next.Policies {
-		if !d.kept[p.Table] {
+		if !d.kept[p.Table] && declaredApart(d.next, d.next.Table(p.Table)) {
 			d.add("add_policy_"+p.Name, "", createPolicy(d.next, p))
 		}
 	}
@@ -767,7 +776,7 @@ func (d *differ) dropTables() {
 			gone = append(gone, t)
 		}
 	}
-	order, deferred := createOrder(gone, exist)
+	order, deferred, anchor := citusOrder(d.old, gone, exist)
 	for _, t := range order {
 		for _, fk := range t.ForeignKeys {
 			if deferred[fk] {
@@ -780,7 +789,7 @@ func (d *differ) dropTables() {
 	}
 	for i := len(order) - 1; i >= 0; i-- {
 		t := order[i]
-		c := createTable(d.old, t, deferred)
+		c := createTable(d.old, t, deferred, anchor)
 		why := fmt.Sprintf("drops table %s and every row in it", t.Name)
 		verb := "drop_table_"
 		if n := d.next.Table(t.Name); n != nil {
@@ -813,9 +822,9 @@ func (d *differ) createTables() {
 			added = append(added, t)
 		}
 	}
-	order, deferred := createOrder(added, exist)
+	order, deferred, anchor := citusOrder(d.next, added, exist)
 	for _, t := range order {
-		d.add("add_table_"+t.Name, "", createTable(d.next, t, deferred))
+		d.add("add_table_"+t.Name, "", createTable(d.next, t, deferred, anchor))
 	}
 	for _, t := range order {
 		for _, fk := range t.ForeignKeys {

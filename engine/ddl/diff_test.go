@@ -81,6 +81,9 @@ func TestIncremental_Refusals(t *testing.T) {
   column "id" { type = uuid }
   primary_key { columns = [column.id] }
 }`, `table "x" has renamed_from = "nope", but the last migration has no table "nope"`},
+		{"scale_out", `tenancy {
+  scale_out = "citus"
+}`, `scale_out changes from "none" to "citus"`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			src, err := os.ReadFile(filepath.Join(changeCases, "base.hcl"))

@@ -6,9 +6,9 @@
 // and returns typed changes (Change), in the one order they must run: each
 // holds the statements that do it and the statements that exactly undo it, as
 // typed values (Stmt: CreateTable, AddColumn, DropColumn, CreatePolicy,
-// DropPolicy, CreateIndex, Grant, Revoke, Comment, …), and a comment for the
+// DropPolicy, CreateIndex, CreateView, CreateFunction, Grant, Revoke, Comment, …), and a comment for the
 // reviewing DBA. Render writes them as SQL for a Target (the single-node
-// profile now; a Citus profile next): render.go and render_registry.go are the
+// profile, or the Citus profile of a declaration with scale_out = "citus"): render.go and render_registry.go are the
 // only places DDL text is written, for the migrations, for drift's
 // reconciliation script (engine/drift) and for the checks of verify. Render
 // also records where each declared SQL fragment landed (Fragment), which is

@@ -440,3 +440,47 @@ func TestIsolation_SharedTables(t *testing.T) {
 		}
 	}
 }
+
+// TestIsolation_ViewsAndFunctions: the declared view and functions run as the caller, so each tenant, through
+// each role, sees and changes only its own rows; a reader cannot execute what is granted to app only; nobody
+// else can execute them (EXECUTE is revoked from PUBLIC).
+func TestIsolation_ViewsAndFunctions(t *testing.T) {
+	w := newWorld(t)
+	pages := w.m.Table("webpages_webpage")
+	ids := [2]any{w.rows[pages.Name][0]["id"], w.rows[pages.Name][1]["id"]}
+	for _, tenant := range []string{w.a, w.b} {
+		w.inTenant(t, w.app, tenant, func(tx pgx.Tx) {
+			assert.Zero(t, count(t, tx, "SELECT count(*) FROM published_pages"), "no page is published yet")
+		}, false)
+	}
+	// A publishes its page through the function; B cannot publish A's page.
+	w.inTenant(t, w.app, w.a, func(tx pgx.Tx) {
+		var id any
+		require.NoError(t, tx.QueryRow(t.Context(), "SELECT (publish_page($1)).id", ids[0]).Scan(&id))
+	}, true)
+	w.inTenant(t, w.app, w.b, func(tx pgx.Tx) {
+		_, err := tx.Exec(t.Context(), "SELECT publish_page($1)", ids[0])
+		assert.Equal(t, "P0002", sqlstate(err), "B cannot see A's page to publish it: %v", err)
+	}, false)
+	for _, pool := range []*pgxpool.Pool{w.app, w.reader} {
+		w.inTenant(t, pool, w.a, func(tx pgx.Tx) {
+			assert.Equal(t, 1, count(t, tx, "SELECT count(*) FROM published_pages"))
+			assert.Equal(t, 1, count(t, tx, "SELECT count(*) FROM search_pages($1)", ""))
+		}, false)
+		w.inTenant(t, pool, w.b, func(tx pgx.Tx) {
+			assert.Zero(t, count(t, tx, "SELECT count(*) FROM published_pages"))
+			assert.Zero(t, count(t, tx, "SELECT count(*) FROM search_pages($1)", ""))
+		}, false)
+		w.inTenant(t, pool, "", func(tx pgx.Tx) {
+			assert.Zero(t, count(t, tx, "SELECT count(*) FROM published_pages"), "no tenant, no rows")
+		}, false)
+	}
+	w.inTenant(t, w.reader, w.a, func(tx pgx.Tx) {
+		_, err := tx.Exec(t.Context(), "SELECT publish_page($1)", ids[0])
+		assert.Equal(t, "42501", sqlstate(err), "EXECUTE is granted to app only: %v", err)
+	}, false)
+	var public bool
+	require.NoError(t, w.owner.QueryRow(t.Context(),
+		"SELECT has_function_privilege('public', 'public.search_pages(text)', 'EXECUTE')").Scan(&public))
+	assert.False(t, public, "EXECUTE is revoked from PUBLIC")
+}

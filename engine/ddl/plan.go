@@ -25,7 +25,7 @@ type Change struct {
 
 // Diff returns the typed changes that take a database from prev to next, in the one order they must run
 // (dependencies first), like Atlas's schema changes; Render writes them as SQL for a Target. A nil prev is an empty database, which gets the roles,
-// the tenant registry, every table and every policy. Equal models give no
+// the tenant registry, every table and every policy, then the views and functions (routine.go). Equal models give no
 // changes. Otherwise it is Incremental with default options.
 func Diff(prev, next *schema.Model) ([]Change, error) {
 	if prev != nil {
@@ -37,12 +37,12 @@ func Diff(prev, next *schema.Model) ([]Change, error) {
 	}
 	var out []Change
 	for _, r := range next.Roles {
-		out = append(out, createRole(r))
+		out = append(out, createRole(next, r))
 	}
 	out = append(out, registry(next)...)
-	order, deferred := createOrder(next.Tables, nil)
+	order, deferred, anchor := citusOrder(next, next.Tables, nil)
 	for _, t := range order {
-		out = append(out, createTable(next, t, deferred))
+		out = append(out, createTable(next, t, deferred, anchor))
 	}
 	for _, t := range order {
 		for _, fk := range t.ForeignKeys {
@@ -52,7 +52,9 @@ func Diff(prev, next *schema.Model) ([]Change, error) {
 		}
 	}
 	for _, p := range next.Policies {
-		out = append(out, createPolicy(next, p))
+		if declaredApart(next, next.Table(p.Table)) {
+			out = append(out, createPolicy(next, p))
+		}
 	}
 	return append(out, routines(next)...), nil
 }

@@ -8,8 +8,54 @@ import (
 // registry and the API credentials (DESIGN.md §4). Only the owner can read
 // the tables; the declared roles (held by the API's login) may only call the
 // two functions that registryFunctions creates.
+//
+// On Citus the tenant registry and the credentials are reference tables: every tenant table's foreign key to
+// pgtenant.tenants needs its target to be one (a distributed table may reference only a distributed or a
+// reference table), and token_tenants references both. The functions read and write them from the coordinator,
+// where the API connects. The audit log stays a plain table on the coordinator (see its Registry statement), and
+// there are no notification triggers: a trigger on a reference table fires on its shards, so a NOTIFY never
+// reaches the servers listening on the coordinator; they catch up within REGISTRY_CACHE_TTL instead.
 func registry(m *schema.Model) []Change {
-	return append([]Change{{
+	out := registryTables(m)
+	if m.Tenancy.Citus() {
+		for i, table := range []string{registryTable, "pgtenant.tokens", "pgtenant.token_tenants"} {
+			out[i+1].Up = append(out[i+1].Up, ReferenceTable{Table: table})
+		}
+		out[3].Up = append(out[3].Up, citusTokenTenantsFKs()...)
+		return append(append(out, registryFunctions(m)...), setTenant(m))
+	}
+	return append(append(out, registryFunctions(m)...), registryNotify()...)
+}
+
+// setTenant creates pgtenant.set_tenant, through which the server binds a request's transaction to its tenant on
+// Citus, and lets the declared roles call it.
+func setTenant(m *schema.Model) Change {
+	up := []Stmt{Registry{Object: RegistrySetTenant, Setting: m.Tenancy.Setting},
+		Revoke{On: "FUNCTION " + setTenantFunc, From: []Role{PublicRole}}}
+	if roles := roleList(m); len(roles) > 0 {
+		up = append(up, Grant{Privileges: []Privilege{{Type: "EXECUTE"}}, On: "FUNCTION " + setTenantFunc, To: Roles(roles...)})
+	}
+	return Change{
+		Object: "function pgtenant.set_tenant",
+		Comment: "Citus: binds the transaction to a tenant with SET LOCAL, which Citus forwards to the workers, where the\n" +
+			"policies are checked. The server calls it first in every request's transaction.",
+		Up:   up,
+		Down: []Stmt{DropFunction{Signature: setTenantFunc}},
+	}
+}
+
+// citusTokenTenantsFKs are token_tenants' references (tokenTenantsFKs), added once it is a reference table.
+func citusTokenTenantsFKs() []Stmt {
+	fk := func(col, ref string) Stmt {
+		return AddConstraint{Table: "pgtenant.token_tenants", Constraint: Constraint{Name: "token_tenants_" + col + "_fkey",
+			ForeignKey: &ForeignKey{Columns: []string{col}, RefTable: ref, RefColumns: []string{"id"}, OnDelete: schema.Cascade}}}
+	}
+	return []Stmt{fk("token_id", "pgtenant.tokens"), fk("tenant_id", registryTable)}
+}
+
+// registryTables are the changes that create the registry schema and its tables.
+func registryTables(m *schema.Model) []Change {
+	return []Change{{
 		Object:  "schema " + RegistrySchema,
 		Comment: "Internal schema: the tenant registry and API credentials. Never exposed by the API.",
 		Up: []Stmt{CreateSchema{Name: RegistrySchema},
@@ -30,9 +76,9 @@ func registry(m *schema.Model) []Change {
 	}, {
 		Object:  "table pgtenant.token_tenants",
 		Comment: "The tenants each token may act for.",
-		Up:      []Stmt{Registry{Object: RegistryTokenTenants}},
+		Up:      []Stmt{Registry{Object: RegistryTokenTenants, Citus: m.Tenancy.Citus()}},
 		Down:    []Stmt{DropTable{Table: "pgtenant.token_tenants"}},
-	}, auditLog(m)}, append(registryFunctions(m), registryNotify()...)...)
+	}, auditLog(m)}
 }
 
 // registryFunctions returns the two functions through which the API's login
@@ -106,6 +152,7 @@ const (
 	tenantDirectoryFunc = "pgtenant.tenant_directory()"
 	lookupTokenFunc     = "pgtenant.lookup_token(bytea)"
 	notifyFunc          = "pgtenant.notify_registry_change()"
+	setTenantFunc       = "pgtenant.set_tenant(uuid)"
 )
 
 // schemaUsage grants (or revokes) USAGE on the registry schema to the roles.

@@ -15,7 +15,19 @@ const (
 	RegistryLookupToken     = "pgtenant.lookup_token"
 	RegistryNotifyFunction  = "pgtenant.notify_registry_change"
 	RegistryNotifyTriggers  = "pgtenant registry triggers"
+	RegistrySetTenant       = "pgtenant.set_tenant"
 )
+
+// auditTenantFK is the audit log's reference to the tenant registry, which the Citus profile leaves out.
+const auditTenantFK = ",\n    CONSTRAINT audit_log_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES pgtenant.tenants (id)"
+
+// tokenTenantsFKs are token_tenants' references, which the Citus profile adds after making it a reference table
+// (citusTokenTenantsFKs): a CREATE TABLE that references a reference table makes Citus convert the new table,
+// and it sends the whole query string to the workers to do so, which fails when a migration runs as one string
+// of many statements ("cannot insert multiple commands into a prepared statement").
+const tokenTenantsFKs = `,
+    CONSTRAINT token_tenants_token_id_fkey FOREIGN KEY (token_id) REFERENCES pgtenant.tokens (id) ON DELETE CASCADE,
+    CONSTRAINT token_tenants_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES pgtenant.tenants (id) ON DELETE CASCADE`
 
 // registrySQL is the statement text of each registry object; the audit log's has one %s, the tenant expression
 // of its tenant_id default.
@@ -111,6 +123,20 @@ AS $$
 BEGIN
     PERFORM pg_notify('` + notifyChannel + `', '` + notifyPayload + `');
     RETURN NULL;
+END
+$$;`,
+	RegistrySetTenant: `-- Citus checks the policies on the workers, and forwards a setting to them only as SET LOCAL, and only while
+-- citus.propagate_set_commands is 'local'; it never forwards set_config() (CITUS.md §0.3). The API calls this
+-- first in each request's transaction, with the tenant as a bound uuid (the cast keeps anything else out). Both
+-- settings are transaction-local: nothing carries over to the next request on a pooled connection.
+CREATE FUNCTION pgtenant.set_tenant(p_tenant uuid)
+    RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    SET LOCAL citus.propagate_set_commands = 'local';
+    EXECUTE format(%s, coalesce(p_tenant::text, ''));
 END
 $$;`,
 	RegistryNotifyTriggers: `-- Statement-level: one notification per statement, not per row. Only the columns the server reads fire it:

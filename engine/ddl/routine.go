@@ -112,19 +112,6 @@ func createFunction(m *schema.Model, f *schema.Function) Change {
 		Up: functionStmts(m, f, nil), Down: []Stmt{DropFunction{Signature: FunctionSignature(f)}}}
 }
 
-// viewReads lists the names a view's query refers to (tables, views, columns): what it may depend on.
-func viewReads(v *schema.View) []string {
-	f, err := schema.ParseFragment(schema.QueryFragment, v.Query)
-	if err != nil {
-		return nil
-	}
-	var out []string
-	for _, n := range f.Names() {
-		out = append(out, n.Text)
-	}
-	return out
-}
-
 // viewOrder orders views so that each comes after the views its query reads, keeping declaration order where it
 // is free.
 func viewOrder(views []*schema.View) []*schema.View {
@@ -133,7 +120,7 @@ func viewOrder(views []*schema.View) []*schema.View {
 	done := map[string]bool{}
 	for len(remaining) > 0 {
 		i := slices.IndexFunc(remaining, func(v *schema.View) bool {
-			for _, r := range viewReads(v) {
+			for _, r := range v.Reads() {
 				if r != v.Name && !done[r] && slices.ContainsFunc(remaining, func(o *schema.View) bool { return o.Name == r }) {
 					return false
 				}
@@ -217,6 +204,12 @@ func (d *differ) tableTouched(name string) bool {
 	return false
 }
 
+// viewHasDependents reports whether a function of old returns the rows of view name, or a view of old reads it.
+func (d *differ) viewHasDependents(name string) bool {
+	return slices.ContainsFunc(d.old.Functions, func(f *schema.Function) bool { return f.Returns.Relation == name }) ||
+		slices.ContainsFunc(d.old.Views, func(v *schema.View) bool { return v.Name != name && slices.Contains(v.Reads(), name) })
+}
+
 func (d *differ) planRoutines() {
 	p := routinePlan{recreate: map[string]bool{}, replace: map[string]bool{}}
 	viewChanged := func(o *schema.View) bool {
@@ -225,11 +218,15 @@ func (d *differ) planRoutines() {
 	}
 	for _, o := range d.old.Views {
 		n := d.next.View(o.Name)
-		touched := slices.ContainsFunc(viewReads(o), d.tableTouched)
+		touched := slices.ContainsFunc(o.Reads(), d.tableTouched)
 		switch {
 		case n == nil:
 			p.recreate["view "+o.Name] = true
-		case touched || (viewChanged(o) && !viewColumnsPrefix(o.Columns, n.Columns)):
+		case touched || viewChanged(o) && (d.renamed || !viewColumnsPrefix(o.Columns, n.Columns)):
+			p.recreate["view "+o.Name] = true
+		case viewChanged(o) && len(o.Columns) != len(n.Columns) && d.viewHasDependents(o.Name):
+			// New columns come last in place, but the down migration must drop the view to take them away again,
+			// which what depends on it would refuse: recreated, with its dependents.
 			p.recreate["view "+o.Name] = true
 		case viewChanged(o):
 			p.replace["view "+o.Name] = true
@@ -241,7 +238,14 @@ func (d *differ) planRoutines() {
 		case n == nil || !sameSignature(d.old, d.next, o, n) || d.tableTouched(o.Returns.Relation):
 			p.recreate["function "+o.Name] = true
 		case !same(functionStmts(d.old, o, nil), functionStmts(d.next, n, nil)):
-			p.replace["function "+o.Name] = true
+			// A body is not bound to what it names: PostgreSQL checks an sql body as it creates the function. Its
+			// old text, put back early in the down migration, may name a column or table that only comes back
+			// later in it: with such a change in the migration, the function is recreated instead.
+			if d.renamed || slices.ContainsFunc(d.old.Tables, func(t *schema.Table) bool { return d.tableTouched(t.Name) }) {
+				p.recreate["function "+o.Name] = true
+			} else {
+				p.replace["function "+o.Name] = true
+			}
 		}
 	}
 	// What depends on a recreated view goes with it: the views that read it, the functions that return its rows.
@@ -251,7 +255,7 @@ func (d *differ) planRoutines() {
 			if p.recreate["view "+o.Name] {
 				continue
 			}
-			for _, r := range viewReads(o) {
+			for _, r := range o.Reads() {
 				if p.recreate["view "+r] {
 					p.recreate["view "+o.Name], changed = true, true
 					delete(p.replace, "view "+o.Name)
@@ -270,8 +274,14 @@ func (d *differ) planRoutines() {
 }
 
 // dropRoutines drops, before any table changes, the functions and views that are gone or recreated: functions
-// first, then views, readers before what they read.
+// first, then views, readers before what they read. Their changes come first in the migration, before the renames:
+// so the down migration creates them again last, once the tables and columns have their old names back, which
+// their old text names. (With renames, a view or function that changes is recreated rather than replaced for the
+// same reason: its old text could not be put back in place while the new names stand.)
 func (d *differ) dropRoutines() {
+	before := d.out
+	d.out = nil
+	defer func() { d.out = append(d.out, before...) }()
 	for i := len(d.old.Functions) - 1; i >= 0; i-- {
 		f := d.old.Functions[i]
 		if !d.routines.recreate["function "+f.Name] {

@@ -209,8 +209,26 @@ type (
 	// NoOp is a statement that does nothing, for a change that needs none in the database.
 	NoOp struct{ Why string }
 	// Registry creates one object of pgtenant's own schema (Object: RegistryTenants, …), whose SQL the writer
-	// holds as text; CurrentTenant is the tenant expression the audit log's tenant_id defaults to.
-	Registry struct{ Object, CurrentTenant string }
+	// holds as text; CurrentTenant is the tenant expression the audit log's tenant_id defaults to, Setting the
+	// tenant setting pgtenant.set_tenant sets; Citus asks for the Citus profile's variant of the object (the
+	// audit log without its reference to the registry, token_tenants without its inline foreign keys).
+	Registry struct {
+		Object, CurrentTenant, Setting string
+		Citus                          bool
+	}
+	// Distribute makes a tenant table a Citus distributed table, sharded by Column and co-located with
+	// ColocateWith (qualified and quoted, like Table); "" makes it the anchor of a new co-location group. Citus
+	// only.
+	Distribute struct{ Table, Column, ColocateWith string }
+	// ReferenceTable makes a table a Citus reference table: one shard, copied to every node. Citus only.
+	ReferenceTable struct{ Table string }
+	// RoleSetting sets a role's default for a setting (ALTER ROLE … SET); an empty Value resets it.
+	RoleSetting struct{ Role, Setting, Value string }
+	// RoleLogin lets a role log in, or stops it (ALTER ROLE … LOGIN / NOLOGIN).
+	RoleLogin struct {
+		Role  string
+		Login bool
+	}
 )
 
 func (CreateRole) stmt()      {}
@@ -247,6 +265,10 @@ func (Recorded) stmt()        {}
 func (Note) stmt()            {}
 func (NoOp) stmt()            {}
 func (Registry) stmt()        {}
+func (Distribute) stmt()      {}
+func (ReferenceTable) stmt()  {}
+func (RoleSetting) stmt()     {}
+func (RoleLogin) stmt()       {}
 
 // EnableRowSecurity enables and forces row-level security on table: FORCE makes its owner subject to the
 // policies too.

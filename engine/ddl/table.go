@@ -12,19 +12,39 @@ import (
 // security. The reverse drops the role only when nothing in any database
 // still depends on it and no role is a member of it: roles are cluster-wide
 // and may predate this migration.
-func createRole(r *schema.Role) Change {
-	return Change{
+//
+// On Citus the role may log in: the coordinator opens its connections to the workers as the current role, which
+// is the declared role once the API has switched to it (SET LOCAL ROLE), so the workers must let it log in (from
+// the coordinator only: see the README's "Scaling out on Citus"). It also forwards SET LOCAL to the workers by
+// default (citus.propagate_set_commands = 'local'), which pgtenant.set_tenant sets for its own transaction too.
+func createRole(m *schema.Model, r *schema.Role) Change {
+	c := Change{
 		Object:  "role " + r.Name,
 		Comment: fmt.Sprintf("Role %s: NOLOGIN, no BYPASSRLS, owns nothing. Grant it to a login role; never log in as the table owner.", r.Name),
 		Up:      []Stmt{CreateRole{Name: r.Name}},
 		Down:    []Stmt{DropRole{Name: r.Name}},
 	}
+	if m.Tenancy.Citus() {
+		c.Comment = fmt.Sprintf("Role %s: LOGIN for the coordinator's connections to the workers, no BYPASSRLS, owns nothing. "+
+			"Grant it to the API's login role;\nnever log in as the table owner.", r.Name)
+		c.Up = append(c.Up, RoleLogin{Role: r.Name, Login: true},
+			RoleSetting{Role: r.Name, Setting: propagateSetting, Value: "local"})
+		c.Down = []Stmt{RoleSetting{Role: r.Name, Setting: propagateSetting}, RoleLogin{Role: r.Name}, DropRole{Name: r.Name}}
+	}
+	return c
 }
+
+// propagateSetting is the Citus setting that forwards SET LOCAL to the workers.
+const propagateSetting = "citus.propagate_set_commands"
 
 // createTable creates t with everything that belongs to it. Foreign keys in
 // deferred are left out (they point at tables created later) and added by
 // addForeignKey. The reverse is DROP TABLE, which removes all of it.
-func createTable(m *schema.Model, t *schema.Table, deferred map[*schema.ForeignKey]bool) Change {
+//
+// On Citus (anchor is not "") the table is created without foreign keys, all of which are deferred (citusOrder),
+// then made a reference table (shared) or distributed by the tenant column and co-located with anchor, the first
+// tenant table; then it references the tenant registry, and gets its row-level security and grants (CITUS.md §4).
+func createTable(m *schema.Model, t *schema.Table, deferred map[*schema.ForeignKey]bool, anchor string) Change {
 	name := TableName(t)
 	ct := CreateTable{Table: name}
 	if !t.Shared {
@@ -34,9 +54,10 @@ func createTable(m *schema.Model, t *schema.Table, deferred map[*schema.ForeignK
 		ct.Columns = append(ct.Columns, columnDef(c))
 	}
 	ct.Constraints = append(ct.Constraints, primaryKey(m, t))
-	if !t.Shared {
-		ct.Constraints = append(ct.Constraints, Constraint{Name: m.TenantForeignKeyName(t),
-			ForeignKey: &ForeignKey{Columns: []string{m.Tenancy.Column}, RefTable: registryTable, RefColumns: []string{"id"}}})
+	tenantFK := Constraint{Name: m.TenantForeignKeyName(t),
+		ForeignKey: &ForeignKey{Columns: []string{m.Tenancy.Column}, RefTable: registryTable, RefColumns: []string{"id"}}}
+	if !t.Shared && !m.Tenancy.Citus() {
+		ct.Constraints = append(ct.Constraints, tenantFK)
 	}
 	for _, fk := range t.ForeignKeys {
 		if !deferred[fk] {
@@ -49,6 +70,18 @@ func createTable(m *schema.Model, t *schema.Table, deferred map[*schema.ForeignK
 	up := []Stmt{ct}
 	up = append(up, comments(m, t)...)
 	up = append(up, indexes(m, t)...)
+	if m.Tenancy.Citus() {
+		if t.Shared {
+			up = append(up, ReferenceTable{Table: name})
+		} else {
+			colocate := anchor
+			if colocate == name {
+				colocate = ""
+			}
+			up = append(up, Distribute{Table: name, Column: m.Tenancy.Column, ColocateWith: colocate},
+				AddConstraint{Table: name, Constraint: tenantFK})
+		}
+	}
 	up = append(up, rowSecurity(m, t)...)
 	up = append(up, grants(m, t)...)
 
@@ -80,14 +113,43 @@ func foreignKeyDef(m *schema.Model, t *schema.Table, fk *schema.ForeignKey) Cons
 		RefColumns: refCols, OnDelete: fk.OnDelete, SetColumns: fk.Columns}}
 }
 
+// citusOrder is createOrder for m's target: on Citus every foreign key is deferred, since Citus wants a table
+// distributed before anything references it, and an inline reference to a reference table first makes the new
+// table a Citus local table (CITUS.md §4). anchor is the tenant table the new ones are co-located with: the
+// first one that exists already, else the first one created.
+func citusOrder(m *schema.Model, tables []*schema.Table, exist map[string]bool) (order []*schema.Table, deferred map[*schema.ForeignKey]bool, anchor string) {
+	order, deferred = createOrder(tables, exist)
+	if !m.Tenancy.Citus() {
+		return order, deferred, ""
+	}
+	for _, t := range order {
+		for _, fk := range t.ForeignKeys {
+			deferred[fk] = true
+		}
+	}
+	for _, t := range m.Tables {
+		if !t.Shared && exist[t.Name] {
+			return order, deferred, TableName(t)
+		}
+	}
+	for _, t := range order {
+		if !t.Shared {
+			return order, deferred, TableName(t)
+		}
+	}
+	return order, deferred, ""
+}
+
 // addForeignKey adds a foreign key that could not be declared inline because
-// its target is created later (a cycle between tables).
+// its target is created later (a cycle between tables), or, on Citus, any foreign key, once its table and
+// target are distributed.
 func addForeignKey(m *schema.Model, t *schema.Table, fk *schema.ForeignKey) Change {
 	return Change{
-		Object:  "table " + t.Name,
-		Comment: fmt.Sprintf("Foreign key %s, added after both tables exist.", fk.Name),
-		Up:      []Stmt{AddConstraint{Table: TableName(t), Constraint: foreignKeyDef(m, t, fk)}},
-		Down:    []Stmt{DropConstraint{Table: TableName(t), Name: fk.Name}},
+		Object: "table " + t.Name,
+		Comment: fmt.Sprintf("Foreign key %s, added after both tables exist%s.", fk.Name,
+			map[bool]string{true: " and are distributed", false: ""}[m.Tenancy.Citus()]),
+		Up:   []Stmt{AddConstraint{Table: TableName(t), Constraint: foreignKeyDef(m, t, fk)}},
+		Down: []Stmt{DropConstraint{Table: TableName(t), Name: fk.Name}},
 	}
 }
 
@@ -144,7 +206,12 @@ func rowSecurity(m *schema.Model, t *schema.Table) []Stmt {
 		p.OneLine = true
 		return append(out, Note{Text: "Reference data: every role may read every row; no policy allows writes."}, p)
 	}
-	out = append(out, Note{Text: "Tenant isolation. RESTRICTIVE: ANDed with every other policy, so nothing can widen it."})
+	if m.Tenancy.Citus() {
+		out = append(out, Note{Text: "Tenant isolation on Citus: PERMISSIVE policies only (a shard gets a RESTRICTIVE one as PERMISSIVE), each\n" +
+			"carrying the tenant predicate and whatever the declaration narrows for its roles."})
+	} else {
+		out = append(out, Note{Text: "Tenant isolation. RESTRICTIVE: ANDed with every other policy, so nothing can widen it."})
+	}
 	for _, p := range policies {
 		out = append(out, PolicyStmt(p, name))
 	}
@@ -190,9 +257,17 @@ func roleGrants(m *schema.Model, t *schema.Table, r *schema.Role) []Stmt {
 		cols = append(cols, c.Name)
 	}
 	for _, p := range []schema.Privilege{schema.Insert, schema.Update} {
-		if r.Has(p) {
-			out = append(out, Grant{Privileges: []Privilege{{Type: string(p), Columns: cols}}, On: on, To: to})
+		if !r.Has(p) {
+			continue
 		}
+		cs := cols
+		if p == schema.Insert && m.Tenancy.Citus() {
+			// Citus fills in the tenant column's default on the coordinator and sends the shard an INSERT that
+			// names it, which the role must be allowed to write. The tenant policy's WITH CHECK still refuses
+			// any tenant but the bound one, and Citus refuses an UPDATE of the distribution column.
+			cs = append([]string{m.Tenancy.Column}, cols...)
+		}
+		out = append(out, Grant{Privileges: []Privilege{{Type: string(p), Columns: cs}}, On: on, To: to})
 	}
 	return out
 }

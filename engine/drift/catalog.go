@@ -22,6 +22,7 @@ type Catalog struct {
 	Schemas   map[string]*Schema   // by name; schema public itself is not read, only its objects
 	Tables    map[string]*Table    // by qualified name, "public.content_tag"
 	Functions map[string]*Function // by signature, "pgtenant.lookup_token(bytea)"
+	Views     map[string]*View     // by qualified name, "public.published_pages" (views.go)
 }
 
 // Schema is a schema other than public.
@@ -86,7 +87,13 @@ func Read(ctx context.Context, db DB) (*Catalog, error) {
 
 // fromCatalog keeps what Read reads of the live catalog, keyed by name.
 func fromCatalog(live *introspect.Catalog) *Catalog {
-	c := &Catalog{Schemas: map[string]*Schema{}, Tables: map[string]*Table{}, Functions: map[string]*Function{}}
+	c := &Catalog{Schemas: map[string]*Schema{}, Tables: map[string]*Table{}, Functions: map[string]*Function{},
+		Views: map[string]*View{}}
+	for _, rel := range live.Relations {
+		if rel.Kind == "v" && !rel.Extension && slices.Contains(Schemas, rel.Schema) {
+			c.Views[rel.Schema+"."+rel.Name] = fromView(rel)
+		}
+	}
 	for _, s := range live.Schemas {
 		if s.Name != ddl.Schema && slices.Contains(Schemas, s.Name) {
 			c.Schemas[s.Name] = s

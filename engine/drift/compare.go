@@ -40,10 +40,10 @@ func Script(diffs []Difference) string {
 }
 
 // phase orders the differences so that each statement finds what it needs: objects that may depend on others
-// are dropped first (policies, triggers, foreign keys, constraints, indexes), then tables, columns and functions
-// are created or changed, then constraints, indexes, row-level security, policies and triggers are made as
-// declared, privileges and comments last; tables, columns and functions that are not declared are dropped at
-// the very end, once nothing declared refers to them.
+// are dropped first (policies, triggers, foreign keys, constraints, indexes), then tables, columns, views and
+// functions are created or changed, then constraints, indexes, row-level security, policies and triggers are made as
+// declared, privileges and comments last; views, tables, columns and functions that are not declared are dropped
+// at the very end, once nothing declared refers to them.
 type phase int
 
 const (
@@ -56,6 +56,7 @@ const (
 	createTable
 	addColumn
 	alterColumn
+	makeView
 	createFunction
 	addConstraint
 	addForeignKey
@@ -65,6 +66,7 @@ const (
 	createTrigger
 	grant
 	comment
+	dropView
 	dropTable
 	dropColumn
 	dropFunction
@@ -99,6 +101,7 @@ func Compare(want, got *Catalog) []Difference {
 			c.dropTable(got.Tables[key])
 		}
 	}
+	c.views()
 	c.functions()
 	slices.SortStableFunc(c.items, func(a, b item) int {
 		return cmp.Or(cmp.Compare(a.phase, b.phase), cmp.Compare(a.key, b.key))

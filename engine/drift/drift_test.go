@@ -218,6 +218,35 @@ func TestPlan_Drift(t *testing.T) {
 		what: []string{"is not declared: CREATE TRIGGER steal BEFORE INSERT ON public.content_tag"},
 		sql:  []string{"DROP TRIGGER steal ON public.content_tag;"},
 	}, {
+		name:  "dropped view and the function returning its rows",
+		drift: `DROP FUNCTION search_pages(text); DROP VIEW published_pages`,
+		what:  []string{"is missing"},
+		sql: []string{"CREATE VIEW public.published_pages WITH (security_invoker = true, security_barrier = true) AS\nSELECT p.id,",
+			"GRANT SELECT ON TABLE public.published_pages TO app;", "COMMENT ON COLUMN public.published_pages.theme_name IS 'Null when the page has no theme.';",
+			"CREATE OR REPLACE FUNCTION public.search_pages(q text)", "REVOKE ALL ON FUNCTION public.search_pages(text) FROM PUBLIC;",
+			"GRANT EXECUTE ON FUNCTION public.search_pages(text) TO app;"},
+	}, {
+		// A view that runs as its owner applies the owner's row-level security, not the caller's role's.
+		name:  "view without security_invoker",
+		drift: `ALTER VIEW published_pages SET (security_invoker = false)`,
+		what:  []string{"has options security_barrier=true, security_invoker=false, want security_barrier=true, security_invoker=true"},
+		sql:   []string{"CREATE OR REPLACE VIEW public.published_pages WITH (security_invoker = true, security_barrier = true) AS"},
+	}, {
+		name:  "view with another query",
+		drift: `CREATE OR REPLACE VIEW published_pages AS SELECT p.id, p.namespace_id, p.slug, p.title, p.published_at, 'x'::text AS theme_name FROM webpages_webpage p`,
+		what:  []string{"has a different query"},
+		sql:   []string{"CREATE OR REPLACE VIEW public.published_pages WITH (security_invoker = true, security_barrier = true) AS\nSELECT p.id,"},
+	}, {
+		name:  "view by hand",
+		drift: `CREATE VIEW public.every_page AS SELECT * FROM webpages_webpage; GRANT SELECT ON every_page TO reader`,
+		what:  []string{"is not declared"},
+		sql:   []string{"DROP VIEW public.every_page;"},
+	}, {
+		name:  "function with another body, executable by PUBLIC",
+		drift: `CREATE OR REPLACE FUNCTION publish_page(page_id uuid) RETURNS webpages_webpage LANGUAGE sql AS 'SELECT * FROM webpages_webpage'; GRANT EXECUTE ON FUNCTION publish_page(uuid) TO PUBLIC`,
+		what:  []string{"has a different definition", "PUBLIC has EXECUTE, not declared"},
+		sql:   []string{"CREATE OR REPLACE FUNCTION public.publish_page(page_id uuid)", "REVOKE EXECUTE ON FUNCTION public.publish_page(uuid) FROM PUBLIC;"},
+	}, {
 		// The altered policy reads the column added by hand: it must be replaced before the column is dropped.
 		name: "policy on a column by hand",
 		drift: `ALTER TABLE content_tag ADD COLUMN color text; DROP POLICY reader_access ON content_tag;

@@ -137,7 +137,7 @@ func (c *checker) apply(ctx context.Context, i int, ch ddl.Change) error {
 	fi := slices.IndexFunc(c.work.Functions, func(f *schema.Function) bool { return f.Name == name })
 	switch {
 	case kind == "view" && vi >= 0:
-		if slices.ContainsFunc(viewReads(c.work.Views[vi]), func(n string) bool { return c.missing[n] }) {
+		if slices.ContainsFunc(c.work.Views[vi].Reads(), func(n string) bool { return c.missing[n] }) {
 			c.missing[name] = true // it reads a table or view that does not exist: its errors would only repeat that
 			return nil
 		}
@@ -219,19 +219,6 @@ func (c *checker) apply(ctx context.Context, i int, ch ddl.Change) error {
 		c.missing[c.work.Views[vi].Name] = true
 	}
 	return nil
-}
-
-// viewReads lists the names a view's query refers to (tables, views, columns): what it may need.
-func viewReads(v *schema.View) []string {
-	f, err := schema.ParseFragment(schema.QueryFragment, v.Query)
-	if err != nil {
-		return nil
-	}
-	var out []string
-	for _, n := range f.Names() {
-		out = append(out, n.Text)
-	}
-	return out
 }
 
 // viewFragments lists the query of view vi, at the position ddl.Render recorded in r. A query PostgreSQL rejects

@@ -217,8 +217,10 @@ func pkQuery(spec tableSpec, row map[string]any, extra ...string) string {
 // aiming at globex's rows: acme never sees them, never changes them, and
 // cannot write a row into globex. Globex's rows are compared, as the
 // superuser sees them, before and after.
-func TestIsolation(t *testing.T) {
-	s := newServer(t)
+func TestIsolation(t *testing.T) { isolationSuite(t, newServer(t)) }
+
+// isolationSuite is TestIsolation's body, on s: also run on a Citus cluster (TestCitus_HTTPIsolation).
+func isolationSuite(t *testing.T, s *server) {
 	a, g := s.acmeApp(), s.globexApp()
 	tables := specs(t, s.model)
 	acmeRows, globexRows := seedTables(t, a, tables), seedTables(t, g, tables)

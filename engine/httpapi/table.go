@@ -373,7 +373,7 @@ func (s *Server) scope(ctx context.Context, req *request, b tenant.Binding, role
 // with the audit record of a write.
 func (s *Server) scopeOf(ctx context.Context, read bool, method, target string, b tenant.Binding, role *schema.Role) pgtx.Scope {
 	scope := pgtx.Scope{Setting: s.tenancy.Setting, Tenant: b.Tenant.ID, Role: role.Name, ReadOnly: read,
-		Timeout: s.cfg.StatementTimeout}
+		Timeout: s.cfg.StatementTimeout, Citus: s.tenancy.Citus()}
 	// Without a tenant no write passes RLS, and a read-only role may not write: their write fails on its own
 	// statement, and there is nothing to record (nor a privilege to record it with).
 	if !read && b.Tenant.ID != "" && (role.Has(schema.Insert) || role.Has(schema.Update) || role.Has(schema.Delete)) {

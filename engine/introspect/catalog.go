@@ -163,10 +163,15 @@ type Relation struct {
 	// Reachable is true when the connected role, or a role it is a member of, holds any privilege on the relation
 	// or one of its columns (as Table.Reachable).
 	Reachable  bool
-	Comment    string
-	Columns    []*Column   // a view's columns, in attnum order (Type and Comment only); nil for other kinds
-	Reads      []ColumnRef // the table columns a view's query reads (its rule's dependencies), sorted
 	Privileges []Privilege // sorted; the owner's own are left out
+	// Def is a view's or materialized view's query (pg_get_viewdef, names qualified); "" for other kinds.
+	Def string
+	// Options are the relation's reloptions as PostgreSQL prints them ("security_invoker=true"), in its order.
+	Options        []string
+	Comment        string
+	ColumnComments map[string]string // the comments of its columns, by column name; columns without one are left out
+	Columns        []*Column         // a view's columns, in attnum order (Type and Comment only); nil for other kinds
+	Reads          []ColumnRef       // the table columns a view's query reads (its rule's dependencies), sorted
 }
 
 // Function is a function, procedure or aggregate.

@@ -21,5 +21,9 @@
 // Catalog SQL lives in the xxxQuery constants of read.go, one per kind of object, never one per table; no other
 // package queries pg_catalog or information_schema (internal/layout checks it).
 //
+// CheckShards checks a Citus cluster's shards: it lists them on the coordinator (citus.go's citusShardsQuery,
+// over Citus's pg_dist_* tables), then Reads every worker with the shards made visible, and compares each shard's
+// row-level security with the coordinator's table and the generated policies.
+//
 // introspect imports pgx, schema and engine/ddl (for quoting); it must not import net/http or engine/httpapi.
 package introspect

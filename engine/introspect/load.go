@@ -127,7 +127,7 @@ func (c *Catalog) routines(m *schema.Model) {
 		}
 		for _, c := range rel.Reads {
 			if c.Schema == ddl.Schema {
-				v.Reads = append(v.Reads, c.Table+"."+c.Column)
+				v.ColumnsRead = append(v.ColumnsRead, c.Table+"."+c.Column)
 			}
 		}
 		m.Views = append(m.Views, v)

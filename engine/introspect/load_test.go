@@ -384,8 +384,8 @@ func TestLoad_ViewsAndFunctions(t *testing.T) {
 				gv.Columns[i].Type)
 		}
 	}
-	assert.Contains(t, got.View("published_pages").Reads, "webpages_webpage.namespace_id", "the columns the view reads")
-	assert.NotContains(t, got.View("published_pages").Reads, "webpages_webpage.body")
+	assert.Contains(t, got.View("published_pages").ColumnsRead, "webpages_webpage.namespace_id", "the columns the view reads")
+	assert.NotContains(t, got.View("published_pages").ColumnsRead, "webpages_webpage.body")
 	require.Len(t, got.Functions, len(want.Functions))
 	for _, wf := range want.Functions {
 		gf := got.Function(wf.Name)

@@ -74,7 +74,12 @@ SELECT c.oid, n.nspname::text, c.relname::text, c.relkind = 'p', c.relispartitio
 // relationsQuery lists the other relations; indexes are their tables' and TOAST tables live in pg_toast.
 const relationsQuery = memberOfCTE + `
 SELECT c.oid, n.nspname::text, c.relname::text, c.relkind::text, pg_get_userbyid(c.relowner)::text,
-       ` + relExtension + `, ` + reachable + `, COALESCE(obj_description(c.oid, 'pg_class'), '')
+       ` + relExtension + `, CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid) ELSE '' END,
+       COALESCE(c.reloptions, '{}')::text[], COALESCE(obj_description(c.oid, 'pg_class'), ''),
+       (SELECT COALESCE(jsonb_object_agg(a.attname, d.description), '{}')
+          FROM pg_attribute a JOIN pg_description d ON d.objoid = c.oid AND d.classoid = 'pg_class'::regclass
+                                                   AND d.objsubid = a.attnum
+         WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), ` + reachable + `
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
  WHERE c.relkind NOT IN ('r', 'p', 'i', 'I', 't') AND ` + userSchema + `
  ORDER BY 2, 3`

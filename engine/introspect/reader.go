@@ -96,7 +96,8 @@ func (r *reader) tableRows(rows pgx.Rows) error {
 
 func (r *reader) relationRows(rows pgx.Rows) error {
 	return collect(rows, r.relations, &r.c.Relations, func(rel *Relation) []any {
-		return []any{&rel.Schema, &rel.Name, &rel.Kind, &rel.Owner, &rel.Extension, &rel.Reachable, &rel.Comment}
+		return []any{&rel.Schema, &rel.Name, &rel.Kind, &rel.Owner, &rel.Extension, &rel.Def, &rel.Options,
+			&rel.Comment, &rel.ColumnComments, &rel.Reachable}
 	})
 }
 

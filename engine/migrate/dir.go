@@ -250,7 +250,7 @@ func generate(prev, next *schema.Model, recorded []ddl.Object, existing []Migrat
 			return nil, err
 		}
 		m := Migration{Version: 1, Name: "init"}
-		up, down := ddl.Render(changes, ddl.SingleNode).Files()
+		up, down := ddl.Render(changes, ddl.TargetFor(next)).Files()
 		return map[string][]byte{m.UpFile(): []byte(up), m.DownFile(): []byte(down)}, nil
 	}
 	v := uint(1)
@@ -260,7 +260,7 @@ func generate(prev, next *schema.Model, recorded []ddl.Object, existing []Migrat
 	files := map[string][]byte{}
 	if upgrade := ddl.Upgrade(recorded, ddl.Objects(prev)); len(upgrade) > 0 {
 		m := Migration{Version: v, Name: UpgradeName}
-		up, down := ddl.Render(upgrade, ddl.SingleNode).Files()
+		up, down := ddl.Render(upgrade, ddl.TargetFor(next)).Files()
 		files[m.UpFile()], files[m.DownFile()] = []byte(up), []byte(down)
 		v++
 	}
@@ -284,13 +284,13 @@ func generate(prev, next *schema.Model, recorded []ddl.Object, existing []Migrat
 	}
 	if len(mig.Changes) > 0 {
 		m := Migration{Version: v, Name: name}
-		up, down := ddl.Render(mig.Changes, ddl.SingleNode).Files()
+		up, down := ddl.Render(mig.Changes, ddl.TargetFor(next)).Files()
 		files[m.UpFile()], files[m.DownFile()] = []byte(up), []byte(down)
 		v++
 	}
 	for _, c := range mig.Concurrent {
 		m := Migration{Version: v, Name: "index_" + strings.TrimPrefix(c.Object, "index ") + "_concurrently"}
-		up, down := ddl.RenderNonTransactional(c, ddl.SingleNode)
+		up, down := ddl.RenderNonTransactional(c, ddl.TargetFor(next))
 		files[m.UpFile()], files[m.DownFile()] = []byte(up), []byte(down)
 		v++
 	}
@@ -405,7 +405,7 @@ func Stale(dir string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	up, down := ddl.Render(changes, ddl.SingleNode).Files()
+	up, down := ddl.Render(changes, ddl.TargetFor(prev)).Files()
 	var stale []string
 	for name, want := range map[string]string{existing[0].UpFile(): up, existing[0].DownFile(): down} {
 		got, err := os.ReadFile(filepath.Join(dir, name))

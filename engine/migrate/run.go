@@ -1,12 +1,15 @@
 package migrate
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"slices"
+	"strings"
 
 	gomigrate "github.com/golang-migrate/migrate/v4"
 	"github.com/golang-migrate/migrate/v4/database"
@@ -15,6 +18,9 @@ import (
 	"github.com/golang-migrate/migrate/v4/source/iofs"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
+
+	"pgtenant/engine/ddl"
+	"pgtenant/schema"
 )
 
 // Status is where a database stands against a migrations directory.
@@ -185,7 +191,7 @@ func open(ctx context.Context, databaseURL, dir string) (*runner, error) {
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("migrate: %w", err), db.Close(), src.Close())
 	}
-	m, err := gomigrate.NewWithInstance("iofs", src, "pgx5", drv)
+	m, err := gomigrate.NewWithInstance("iofs", src, "pgx5", statementDriver{drv})
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("migrate: %w", err), drv.Close(), src.Close())
 	}
@@ -285,4 +291,33 @@ func versions(src source.Driver) ([]uint, error) {
 		return nil, err
 	}
 	return vs, nil
+}
+
+// statementDriver runs a Citus migration (ddl.CitusMarker) one statement at a time in one explicit transaction,
+// as psql does, instead of as one multi-statement string, which Citus cannot forward (see ddl.CitusMarker). Other
+// migrations go to golang-migrate's driver as they are.
+type statementDriver struct{ database.Driver }
+
+// Run runs the migration read from r.
+func (d statementDriver) Run(r io.Reader) error {
+	text, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	if !strings.Contains(string(text), ddl.CitusMarker) {
+		return d.Driver.Run(bytes.NewReader(text))
+	}
+	stmts, err := schema.ParseScript(string(text))
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if err := d.Driver.Run(strings.NewReader("BEGIN")); err != nil {
+		return err
+	}
+	for _, s := range stmts {
+		if err := d.Driver.Run(strings.NewReader(string(text[s.First:s.End]))); err != nil {
+			return errors.Join(err, d.Driver.Run(strings.NewReader("ROLLBACK")))
+		}
+	}
+	return d.Driver.Run(strings.NewReader("COMMIT"))
 }

@@ -33,6 +33,11 @@ type Scope struct {
 	// audit record of a write). It goes in the batch pgtx sends anyway, so it costs no round trip: after the
 	// statement in QueryRow, with the binding in Tx (a rolled-back Tx takes it back too).
 	Audit *Statement
+	// Citus binds the way a Citus cluster needs (scale_out = "citus"): the policies are checked on the workers,
+	// and Citus forwards a setting to them only as SET LOCAL inside a transaction block, never set_config(). The
+	// tenant is set with pgtenant.set_tenant($1) and the role with SET LOCAL ROLE, in an explicit BEGIN … COMMIT
+	// that QueryRow and Query still send as one batch: one round trip (CITUS.md §4.7).
+	Citus bool
 }
 
 // Statement is one SQL statement and its $n arguments.
@@ -83,9 +88,18 @@ const bindSQL = `SELECT set_config($1, $2, true), set_config('role', $3, true), 
 // transaction_read_only on is allowed at any point of a transaction.
 const bindReadOnlySQL = bindSQL + `, set_config('transaction_read_only', 'on', true)`
 
+// citusBindSQL binds the tenant on Citus: pgtenant.set_tenant (the Citus profile's migrations create it) runs
+// SET LOCAL, which Citus forwards to the workers; the timeout only matters on the coordinator, which runs the
+// statement. A NULL tenant sets the setting to the empty string, which the policies read as no tenant.
+const citusBindSQL = `SELECT pgtenant.set_tenant($1::uuid), set_config('statement_timeout', $2, true)`
+
 func (s Scope) queue(b *pgx.Batch) error {
 	if s.Setting == "" {
 		return ErrNoScope
+	}
+	if s.Citus {
+		s.queueCitus(b)
+		return nil
 	}
 	role := s.Role
 	if role == "" {
@@ -101,6 +115,28 @@ func (s Scope) queue(b *pgx.Batch) error {
 	}
 	b.Queue(sql, s.Setting, s.Tenant, role, timeout)
 	return nil
+}
+
+// queueCitus queues the Citus binding: the tenant, then the role as SET LOCAL ROLE (forwarded, so the workers
+// check the policies as that role; it is a declared role, quoted, never request text), then read-only.
+func (s Scope) queueCitus(b *pgx.Batch) {
+	var tenant any
+	if s.Tenant != "" {
+		tenant = s.Tenant
+	}
+	timeout := "0"
+	if s.Timeout > 0 {
+		timeout = strconv.FormatInt(s.Timeout.Milliseconds(), 10)
+	}
+	b.Queue(citusBindSQL, tenant, timeout)
+	role := "NONE"
+	if s.Role != "" {
+		role = pgx.Identifier{s.Role}.Sanitize()
+	}
+	b.Queue("SET LOCAL ROLE " + role)
+	if s.ReadOnly {
+		b.Queue("SET LOCAL transaction_read_only = on")
+	}
 }
 
 // QueryRow binds s and runs sql in one implicit transaction, sent as one
@@ -135,6 +171,9 @@ func (r *Runner) Query(ctx context.Context, s Scope, fn func(pgx.Rows) error, sq
 // result, then reads the audit statement's.
 func (r *Runner) batch(ctx context.Context, s Scope, sql string, args []any, read func(pgx.BatchResults) error) (err error) {
 	defer func() { err = cancelled(ctx, err) }()
+	if s.Citus {
+		return r.citusBatch(ctx, s, sql, args, read)
+	}
 	b := &pgx.Batch{}
 	if err := s.queue(b); err != nil {
 		return err
@@ -157,6 +196,51 @@ func (r *Runner) batch(ctx context.Context, s Scope, sql string, args []any, rea
 	if cerr := br.Close(); err == nil {
 		err = cerr
 	}
+	return err
+}
+
+// citusBatch is batch on Citus: BEGIN, the binding, sql, the audit statement and COMMIT, sent as one batch (SET
+// LOCAL needs a transaction block; a pipelined BEGIN … COMMIT is still one round trip). When anything fails, the
+// server skips the rest of the batch and leaves the transaction aborted, so it is rolled back before the
+// connection goes back to the pool.
+func (r *Runner) citusBatch(ctx context.Context, s Scope, sql string, args []any, read func(pgx.BatchResults) error) (err error) {
+	conn, err := r.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	b := &pgx.Batch{}
+	b.Queue("BEGIN")
+	s.queueCitus(b)
+	binding := b.Len()
+	b.Queue(sql, args...)
+	if s.Audit != nil {
+		b.Queue(s.Audit.SQL, s.Audit.Args...)
+	}
+	b.Queue("COMMIT")
+	br := conn.SendBatch(ctx, b)
+	defer func() {
+		if cerr := br.Close(); err == nil {
+			err = cerr
+		}
+		if conn.Conn().PgConn().TxStatus() != 'I' && !conn.Conn().IsClosed() {
+			_, _ = conn.Exec(context.WithoutCancel(ctx), "ROLLBACK")
+		}
+	}()
+	for range binding {
+		if _, err := br.Exec(); err != nil {
+			return fmt.Errorf("pgtx: bind: %w", err)
+		}
+	}
+	if err := read(br); err != nil {
+		return err
+	}
+	if s.Audit != nil {
+		if _, err := br.Exec(); err != nil {
+			return fmt.Errorf("pgtx: audit: %w", err)
+		}
+	}
+	_, err = br.Exec()
 	return err
 }
 

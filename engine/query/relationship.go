@@ -222,7 +222,7 @@ func ModelRelationships(m *schema.Model) []Relationship {
 
 // ViewRelationships infers the relationships of m's views, a subset of what PostgREST infers through views: a
 // many-to-one from a view to the table a foreign key references, when the view has every column of the foreign
-// key under the same name and its query reads those columns of the foreign key's table (View.Reads). One per
+// key under the same name and its query reads those columns of the foreign key's table (View.ColumnsRead). One per
 // target and columns: foreign keys of several tables the view reads that match the same columns and target give
 // one relationship, named by the first. A view has no tenant column (its rows are the tenant's by RLS), so the
 // join carries none; the embedded table is filtered by the request's tenant as under a shared table.
@@ -251,7 +251,7 @@ func ViewRelationships(m *schema.Model) []Relationship {
 // viewExposes reports whether v has each of cols and reads it from table.
 func viewExposes(v *schema.View, table string, cols []string) bool {
 	for _, c := range cols {
-		if v.Column(c) == nil || !slices.Contains(v.Reads, table+"."+c) {
+		if v.Column(c) == nil || !slices.Contains(v.ColumnsRead, table+"."+c) {
 			return false
 		}
 	}

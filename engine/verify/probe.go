@@ -191,7 +191,8 @@ func (p *prober) savepoint(ctx context.Context, keep bool, fn func(tx pgx.Tx) er
 // scope is the binding of the probe's steps: tenant (a UUID, "" for none), the probe's role, and a statement
 // timeout that ends a step stuck behind a lock.
 func (p *prober) scope(tenant string) pgtx.Scope {
-	return pgtx.Scope{Setting: p.m.Tenancy.Setting, Tenant: tenant, Role: p.role.Name, Timeout: 20 * time.Second}
+	return pgtx.Scope{Setting: p.m.Tenancy.Setting, Tenant: tenant, Role: p.role.Name, Timeout: 20 * time.Second,
+		Citus: p.m.Tenancy.Citus()}
 }
 
 func (p *prober) setTenant(ctx context.Context, tx pgx.Tx, t ProbeTenant) error {
@@ -203,7 +204,8 @@ func (p *prober) noTenantSeesNothing(ctx context.Context, when string) {
 	for _, t := range tenantTables(p.m) {
 		var any bool
 		err := p.savepoint(ctx, false, func(tx pgx.Tx) error {
-			return tx.QueryRow(ctx, "SELECT EXISTS (SELECT FROM "+qualified(t.Name)+")").Scan(&any)
+			// SELECT 1, not an empty select list, which Citus cannot plan on a distributed table.
+			return tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM "+qualified(t.Name)+")").Scan(&any)
 		})
 		switch {
 		case err != nil:
@@ -313,7 +315,9 @@ func (p *prober) insert(ctx context.Context, tx pgx.Tx, t *schema.Table, given m
 		}
 		sql = fmt.Sprintf("INSERT INTO %s (%s) VALUES (%s)", qualified(t.Name), ddl.Idents(cols), strings.Join(ph, ", "))
 	}
-	sql += " RETURNING " + strings.Join(returning, ", ")
+	// The casts run outside the INSERT: Citus refuses a RETURNING clause with functions that are not IMMUTABLE
+	// (timestamptz::text depends on the session's TimeZone).
+	sql = "WITH probe_row AS (" + sql + " RETURNING *) SELECT " + strings.Join(returning, ", ") + " FROM probe_row"
 	vs := make([]*string, len(t.Columns))
 	scans := make([]any, len(vs))
 	for i := range vs {

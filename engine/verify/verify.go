@@ -32,6 +32,8 @@ const (
 	CheckMigrations     = "migrations: all applied, none dirty"
 	CheckSchema         = "migrations: the database matches policies.hcl"
 	CheckServer         = "server: tenant required, unknown tenants refused alike"
+	// CheckCitusShards runs only for a declaration with scale_out = "citus", after CheckSchema.
+	CheckCitusShards = "Citus: every shard of every tenant table, on every worker: RLS forced, the generated permissive policies"
 )
 
 // Config is what the checks read.
@@ -155,6 +157,9 @@ func Run(ctx context.Context, cfg Config) []Result {
 	step(func(ctx context.Context) []Result { return []Result{s.checkIndexes(ctx)} })
 	step(func(ctx context.Context) []Result { return []Result{s.checkVersion(ctx)} })
 	step(s.migrationChecks)
+	if cfg.Declared.Tenancy.Citus() {
+		step(func(ctx context.Context) []Result { return []Result{s.checkCitusShards(ctx)} })
+	}
 	return out
 }
 

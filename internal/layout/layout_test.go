@@ -226,6 +226,9 @@ var catalogReaders = map[string]string{
 	// The policy comparison reads pg_policies inside its own transaction, with search_path public, on the
 	// temporary copies of the tables that transaction creates: what introspect.Read cannot see.
 	"engine/verify/rls.go": "the policy comparison's temporary copies",
+	// validate's scratch check reads the columns of a view it has just created, on the raw connection and inside
+	// the savepoint it applies the declaration in (introspect.Read takes a pgx connection and reads everything).
+	"engine/fragment/check.go": "a just-created view's columns",
 	// Cluster bootstrapping, before any database to read exists: the dev database and role, the test server's
 	// owner role and template databases.
 	"cmd/pgtenant/dev.go":       "cluster bootstrapping",

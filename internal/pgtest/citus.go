@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,7 +13,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
+	"pgtenant/engine/migrate"
 	"pgtenant/internal/pglocal"
 )
 
@@ -146,4 +149,45 @@ func execAll(ctx context.Context, url string, statements ...string) error {
 		}
 	}
 	return nil
+}
+
+// DB returns the cluster's CitusDatabase on the coordinator as a *DB, for tests written against pgtest.DB (the
+// HTTP suite): the caller applies the migrations. Owner is the coordinator's superuser, since Citus creates the
+// shards on the workers as the tables' owner, which there is no one else on a fresh cluster; LoginURL makes
+// NOSUPERUSER NOBYPASSRLS logins as on a single server (Citus sends the role to the workers).
+func (c *Citus) DB(t testing.TB) *DB {
+	t.Helper()
+	u, err := url.Parse(c.CoordinatorURL())
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	admin, err := pgxpool.New(t.Context(), c.CoordinatorURL())
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	t.Cleanup(admin.Close)
+	return &DB{Name: CitusDatabase, AdminURL: c.CoordinatorURL(), Owner: admin, OwnerURL: c.CoordinatorURL(),
+		c: &cluster{adminURL: u, admin: admin}}
+}
+
+// Migrate applies migrations to the coordinator as the superuser, with `pgtenant migrate up`'s code (which sends
+// a Citus migration one statement at a time): each of ups is an up file whose down file sits beside it, its name
+// with ".up." for ".down." (golden files: want.up.sql, want.down.sql), applied in the order given.
+func (c *Citus) Migrate(t testing.TB, ups ...string) {
+	t.Helper()
+	dir := t.TempDir()
+	for i, up := range ups {
+		for _, half := range []string{"up", "down"} {
+			sql, err := os.ReadFile(strings.Replace(up, ".up.", "."+half+".", 1))
+			if err != nil {
+				t.Fatalf("pgtest: %v", err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("%06d_m.%s.sql", i+1, half)), sql, 0o600); err != nil {
+				t.Fatalf("pgtest: %v", err)
+			}
+		}
+	}
+	if _, _, err := migrate.Up(t.Context(), c.CoordinatorURL(), dir); err != nil {
+		t.Fatalf("pgtest: migrate the Citus cluster: %v", err)
+	}
 }

@@ -1,5 +1,5 @@
 tenancy {
-  scale_out = "citus" # ERROR: Citus profile not built
+  scale_out = "citus"
 }
 
 role "app" {
@@ -24,4 +24,14 @@ policy "exists_rows" {
   to    = [role.app]
   for   = INSERT
   check = "EXISTS (SELECT 1)" # ERROR: Sub-select in a Citus policy
+}
+
+table "u" {
+  column "id" { type = uuid }
+  column "t_id" {
+    references = table.t # ERROR: SET_NULL between tenant tables on Citus
+    null       = true
+    on_delete  = SET_NULL
+  }
+  primary_key { columns = [column.id] }
 }
