@@ -212,7 +212,7 @@ func (s *Server) openAPI(sv *served, role *schema.Role) oaDoc {
 			doc.Paths["/"+t.Name] = item
 		}
 	}
-	s.openAPIRoutines(&doc, m, role)
+	s.openAPIRoutines(&doc, sv, role)
 	return doc
 }
 
@@ -224,7 +224,8 @@ func may(to []string, role *schema.Role) bool {
 // openAPIRoutines documents the views role may read (GET, like a table's) and the functions it may execute
 // (POST {base}/rpc/<name> with a JSON object of the arguments; GET with them in the query string when the function
 // is STABLE or IMMUTABLE).
-func (s *Server) openAPIRoutines(doc *oaDoc, m *schema.Model, role *schema.Role) {
+func (s *Server) openAPIRoutines(doc *oaDoc, sv *served, role *schema.Role) {
+	m := sv.model
 	errRef := oaResponse{Description: "See the error body"}
 	readParams := []oaRef{{"#/components/parameters/tenant"}, {"#/components/parameters/select"},
 		{"#/components/parameters/order"}, {"#/components/parameters/limit"}, {"#/components/parameters/offset"},
@@ -235,6 +236,7 @@ func (s *Server) openAPIRoutines(doc *oaDoc, m *schema.Model, role *schema.Role)
 		}
 		t := viewTable(v)
 		doc.Components.Schemas[v.Name] = tableSchema(m, t)
+		describeRelationships(doc.Components.Schemas[v.Name], t, sv.rels)
 		rows := &oaSchema{Type: "array", Items: &oaSchema{Ref: "#/components/schemas/" + v.Name}}
 		doc.Paths["/"+v.Name] = oaPathItem{"get": &oaOperation{Summary: "Read the view " + v.Name + " (read-only)",
 			OperationID: "get_" + v.Name, Tags: []string{v.Name}, Parameters: readParams,
