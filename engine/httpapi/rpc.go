@@ -44,25 +44,11 @@ func (s *Server) handleRPC(r *http.Request) (*response, error) {
 		return nil, apiError{typ: errorMethodNotAllowed, Code: "PGRST101",
 			Message: "For functions, only GET, HEAD and POST verbs are allowed"}
 	}
-	if err := checkProfile(r); err != nil {
-		return nil, err
-	}
-	media, err := negotiate(r.Header.Values("Accept"))
+	h, err := readHeaders(r)
 	if err != nil {
 		return nil, err
 	}
-	params, err := parseQuery(r.URL.RawQuery)
-	if err != nil {
-		return nil, err
-	}
-	prefer, err := query.ParsePrefer(r.Header.Values("Prefer"))
-	if err != nil {
-		return nil, err
-	}
-	rng, err := query.ParseRange(r.Header.Get("Range"))
-	if err != nil {
-		return nil, err
-	}
+	media, params, prefer, rng := h.media, h.params, h.prefer, h.rng
 	t := resultTable(m, f)
 	call, err := s.callOf(r, f, params, prefer, t != nil)
 	if err != nil {
@@ -88,11 +74,7 @@ func (s *Server) handleRPC(r *http.Request) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
-	rules, err := query.Respond(q.Facts(), *res)
-	resp := &response{status: rules.Status, header: http.Header{}}
-	if rules.ContentRange != "" {
-		resp.header.Set("Content-Range", rules.ContentRange)
-	}
+	resp, _, err := respondRows(q, res)
 	if err != nil {
 		return resp, err
 	}

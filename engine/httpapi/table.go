@@ -172,6 +172,19 @@ func (s *Server) handleTable(r *http.Request) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
+	resp, rules, err := respondRows(q, res)
+	if err != nil {
+		return resp, err
+	}
+	if rules.Body {
+		resp.media, resp.body = contentType(req.media), res.Body
+	}
+	return resp, nil
+}
+
+// respondRows is the status and headers PostgREST's rules give q's result res (query.Respond), with the rules; the
+// caller adds the body. On an error (a cardinality, a range), resp still carries the headers.
+func respondRows(q *query.Query, res *query.Result) (*response, query.Response, error) {
 	rules, err := query.Respond(q.Facts(), *res)
 	resp := &response{status: rules.Status, header: http.Header{}}
 	if rules.ContentRange != "" {
@@ -180,13 +193,7 @@ func (s *Server) handleTable(r *http.Request) (*response, error) {
 	if rules.PreferenceApplied != "" {
 		resp.header.Set("Preference-Applied", rules.PreferenceApplied)
 	}
-	if err != nil {
-		return resp, err
-	}
-	if rules.Body {
-		resp.media, resp.body = contentType(req.media), res.Body
-	}
-	return resp, nil
+	return resp, rules, err
 }
 
 // contentType is the Content-Type of a body of the media type media.
@@ -223,27 +230,39 @@ func unknownTable(m *schema.Model, name string) apiError {
 	return e
 }
 
+// requestHeaders is what a table's or a function's request says in its headers and query string.
+type requestHeaders struct {
+	media  string // the response media type
+	params url.Values
+	prefer query.Prefer
+	rng    *query.Range
+}
+
+// readHeaders reads the profile, Accept, the query string, Prefer and Range of r.
+func readHeaders(r *http.Request) (h requestHeaders, err error) {
+	if err = checkProfile(r); err != nil {
+		return h, err
+	}
+	if h.media, err = negotiate(r.Header.Values("Accept")); err != nil {
+		return h, err
+	}
+	if h.params, err = parseQuery(r.URL.RawQuery); err != nil {
+		return h, err
+	}
+	if h.prefer, err = query.ParsePrefer(r.Header.Values("Prefer")); err != nil {
+		return h, err
+	}
+	h.rng, err = query.ParseRange(r.Header.Get("Range"))
+	return h, err
+}
+
 // parseRequest reads headers and body into the grammar's input.
 func (s *Server) parseRequest(r *http.Request, sv *served, t *schema.Table, b tenant.Binding) (*request, error) {
-	if err := checkProfile(r); err != nil {
-		return nil, err
-	}
-	media, err := negotiate(r.Header.Values("Accept"))
+	h, err := readHeaders(r)
 	if err != nil {
 		return nil, err
 	}
-	params, err := parseQuery(r.URL.RawQuery)
-	if err != nil {
-		return nil, err
-	}
-	prefer, err := query.ParsePrefer(r.Header.Values("Prefer"))
-	if err != nil {
-		return nil, err
-	}
-	rng, err := query.ParseRange(r.Header.Get("Range"))
-	if err != nil {
-		return nil, err
-	}
+	media, params, prefer, rng := h.media, h.params, h.prefer, h.rng
 	var body []byte
 	if r.Method == http.MethodPost || r.Method == http.MethodPatch {
 		if body, err = s.readBody(r); err != nil {
