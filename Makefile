@@ -30,7 +30,7 @@ postgres:
 test-deps:
 	@sh .ci/deps test
 
-## bench: the API against pgbench's ceiling for the same SQL, six scenarios; prints one table (see README
+## bench: the API against pgbench's ceiling for the same SQL, eight scenarios; prints one table (see README
 ## "Performance"). Not part of `make test`: about two and a half minutes (BENCH_DURATION=5s, BENCH_ROUNDS=2).
 bench:
 	GO=$(GO) bash internal/bench/run.sh

@@ -42,6 +42,9 @@ type View struct {
 	Query   string        `json:"query"`
 	Columns []*ViewColumn `json:"columns"`
 	To      []string      `json:"to"`
+	// ColumnsRead lists the table columns the view's query reads, as "table.column", as the catalog records them
+	// (introspect.Load fills it; a declaration leaves it empty): what the API infers a view's relationships from.
+	ColumnsRead []string `json:"-"`
 
 	Range      hcl.Range  `json:"-"`
 	QueryRange *hcl.Range `json:"-"`

@@ -436,4 +436,12 @@ func (v *validator) policyClauses(p *Policy) {
 		v.errorf(p.Range, "Invalid policy clause",
 			"Shared table %q is read-only, so only a SELECT policy can apply to it; set for = SELECT.", t.Name)
 	}
+	if t := v.m.Table(p.Table); t != nil && t.Shared && p.As == Restrictive && v.m.Tenancy.Citus() {
+		// A shared table is a reference table on Citus, and Citus copies its policies to the shards as PERMISSIVE:
+		// ORed with the generated read policy, a narrowing would be lost on every node.
+		v.errorf(p.Range, "Restrictive policy on a Citus reference table",
+			"Shared table %q is a reference table on Citus, which copies its policies to every node as PERMISSIVE, "+
+				"so this narrowing would be lost; declare it on a tenant table, or keep the shared rows apart in a "+
+				"table of their own.", t.Name)
+	}
 }

@@ -96,6 +96,7 @@ const (
 	codeForeignTenant      = "PGT020"
 	codeNoFilter           = "PGT021"
 	codeReadOnly           = "PGT022"
+	codeBadArguments       = "PGT023"
 	codeBodyTooLarge       = "PGT030"
 	codeURLTooLong         = "PGT031"
 	codeTransferCoding     = "PGT032"
@@ -266,6 +267,12 @@ func pgError(e *pgconn.PgError) apiError {
 		out.typ = errorForbidden
 	case e.Code == "25006":
 		out.typ = errorMethodNotAllowed
+	case e.Code == "P0002":
+		// RAISE … USING ERRCODE = 'no_data_found' in a function: PostgREST's 404.
+		out.typ = errorNotFound
+	case e.Code == "P0001":
+		// A plain RAISE EXCEPTION in a function: PostgREST's 400.
+		out.typ = errorBadRequest
 	case e.Code == "57014":
 		return apiError{typ: errorTimeout, Code: e.Code, Message: "canceling statement due to statement timeout",
 			Hint: str("narrow the request (filters, limit); the server's STATEMENT_TIMEOUT applies")}

@@ -485,6 +485,118 @@ func TestIsolation_DerivedSpecs(t *testing.T) {
 	}
 }
 
+// TestIsolation_Routines covers every declared view and function: read or called by acme's app token and by
+// acme's reader token, none answers with a row of globex (its ids, its titles), and none changes globex's pages,
+// even when its arguments name globex's rows. A function's arguments are made from their types (argumentValues);
+// a type with no rule there fails the test, so a new function cannot go uncovered.
+func TestIsolation_Routines(t *testing.T) {
+	s := newServer(t)
+	a, g := s.acmeApp(), s.globexApp()
+	a.seed(t, "Acme")
+	theirs := g.seed(t, "Globex")
+	before := s.snapshotWhere(t, "webpages_webpage", "tenant_id = $1", s.globex.ID)
+	require.NotEmpty(t, s.model.Views, "policies.hcl declares views")
+	require.NotEmpty(t, s.model.Functions, "policies.hcl declares functions")
+	var markers []string
+	for _, id := range theirs.pages {
+		markers = append(markers, id)
+	}
+	markers = append(markers, "Globex", s.globex.ID, theirs.namespace, theirs.theme)
+	// noGlobex: r holds nothing of globex's but what the request sent (an error may quote an argument).
+	noGlobex := func(t *testing.T, r response, sent ...any) {
+		t.Helper()
+		require.Less(t, r.Status, 500, "%s", r.Body)
+		for _, m := range markers {
+			if !slices.Contains(sent, any(m)) {
+				assert.NotContains(t, string(r.Body), m, "globex's data came back")
+			}
+		}
+	}
+	callers := map[string]client{"app": a, "reader": s.reader()}
+
+	for _, v := range s.model.Views {
+		for who, c := range callers {
+			t.Run(v.Name+"/"+who, func(t *testing.T) {
+				r := c.get(t, "/"+v.Name).requireStatus(t, http.StatusOK)
+				require.NotEmpty(t, r.rows(t), "acme's rows are visible: an empty answer would prove nothing")
+				noGlobex(t, r)
+				r = c.get(t, "/"+v.Name, "Prefer: count=exact", "Accept: text/csv")
+				noGlobex(t, r)
+			})
+		}
+	}
+	// Every relationship inferred for a view, embedded (plain and !inner): acme's rows embed acme's rows only.
+	viewRels := query.ViewRelationships(s.model)
+	require.NotEmpty(t, viewRels, "published_pages exposes namespace_id")
+	for _, rel := range viewRels {
+		for who, c := range callers {
+			t.Run(rel.Table+"→"+rel.Target+"/"+who, func(t *testing.T) {
+				for _, sel := range []string{"*," + rel.Target + "(*)", "*," + rel.Target + "!inner(*)"} {
+					r := c.get(t, "/"+rel.Table+q("select", sel)).requireStatus(t, http.StatusOK)
+					require.NotEmpty(t, r.rows(t))
+					for _, row := range r.rows(t) {
+						require.NotNil(t, row[rel.Target], "acme's row embeds acme's %s: %v", rel.Target, row)
+					}
+					noGlobex(t, r)
+				}
+			})
+		}
+	}
+	for _, f := range s.model.Functions {
+		for who, c := range callers {
+			t.Run("rpc/"+f.Name+"/"+who, func(t *testing.T) {
+				for _, args := range argumentValues(t, f, theirs) {
+					var sent []any
+					for _, v := range args {
+						sent = append(sent, v)
+					}
+					r := c.do(t, http.MethodPost, "/rpc/"+f.Name, mustJSON(t, args))
+					noGlobex(t, r, sent...)
+					if f.Volatility != schema.Volatile {
+						qs := []string{}
+						for k, v := range args {
+							qs = append(qs, k, fmt.Sprint(v))
+						}
+						noGlobex(t, c.get(t, "/rpc/"+f.Name+q(qs...)), sent...)
+					}
+				}
+			})
+		}
+	}
+	assert.Equal(t, before, s.snapshotWhere(t, "webpages_webpage", "tenant_id = $1", s.globex.ID), "globex's pages changed")
+}
+
+// argumentValues are the argument sets TestIsolation_Routines calls f with: text matches everything (""), a uuid
+// names each of globex's pages.
+func argumentValues(t *testing.T, f *schema.Function, theirs site) []map[string]any {
+	sets := []map[string]any{{}}
+	for _, a := range f.Args {
+		var values []any
+		switch a.Type {
+		case "text", "character varying":
+			values = []any{"", "e"}
+		case "uuid":
+			for _, id := range theirs.pages {
+				values = append(values, id)
+			}
+		default:
+			t.Fatalf("function %s: no test value for an argument of type %s: add one to argumentValues", f.Name, a.Type)
+		}
+		var next []map[string]any
+		for _, set := range sets {
+			for _, v := range values {
+				n := map[string]any{a.Name: v}
+				for k, x := range set {
+					n[k] = x
+				}
+				next = append(next, n)
+			}
+		}
+		sets = next
+	}
+	return sets
+}
+
 // embedSweep requests, as c, every relationship of rels embedded in its table: alone, with !inner, nested one
 // level further along every relationship of the embedded table (plain and !inner), and filtered on the tenant
 // column to the other tenant's id (with !inner: no parent may remain). Every answer must be 200 (or, for a

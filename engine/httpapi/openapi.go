@@ -3,6 +3,7 @@ package httpapi
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -146,7 +147,7 @@ func (s *Server) openAPI(sv *served, role *schema.Role) oaDoc {
 	doc := oaDoc{
 		OpenAPI: "3.0.3",
 		Info: oaInfo{Title: "pgtenant API", Version: "1",
-			Description: "Tenant-scoped tables. Every request needs Authorization: Token <token> and the " +
+			Description: "Tenant-scoped tables, views and functions. Every request needs Authorization: Token <token> and the " +
 				s.tenancy.Header + " header; rows of other tenants are invisible."},
 		Servers:  []oaServer{{URL: s.cfg.BasePath}},
 		Paths:    map[string]oaPathItem{},
@@ -211,7 +212,96 @@ func (s *Server) openAPI(sv *served, role *schema.Role) oaDoc {
 			doc.Paths["/"+t.Name] = item
 		}
 	}
+	s.openAPIRoutines(&doc, sv, role)
 	return doc
+}
+
+// may reports whether role is among to, the grantees of a view's SELECT or a function's EXECUTE.
+func may(to []string, role *schema.Role) bool {
+	return slices.Contains(to, role.Name) || slices.Contains(to, "PUBLIC")
+}
+
+// openAPIRoutines documents the views role may read (GET, like a table's) and the functions it may execute
+// (POST {base}/rpc/<name> with a JSON object of the arguments; GET with them in the query string when the function
+// is STABLE or IMMUTABLE).
+func (s *Server) openAPIRoutines(doc *oaDoc, sv *served, role *schema.Role) {
+	m := sv.model
+	errRef := oaResponse{Description: "See the error body"}
+	readParams := []oaRef{{"#/components/parameters/tenant"}, {"#/components/parameters/select"},
+		{"#/components/parameters/order"}, {"#/components/parameters/limit"}, {"#/components/parameters/offset"},
+		{"#/components/parameters/prefer"}}
+	for _, v := range m.Views {
+		if !may(v.To, role) {
+			continue
+		}
+		t := viewTable(v)
+		doc.Components.Schemas[v.Name] = tableSchema(m, t)
+		describeRelationships(doc.Components.Schemas[v.Name], t, sv.rels)
+		rows := &oaSchema{Type: "array", Items: &oaSchema{Ref: "#/components/schemas/" + v.Name}}
+		doc.Paths["/"+v.Name] = oaPathItem{"get": &oaOperation{Summary: "Read the view " + v.Name + " (read-only)",
+			OperationID: "get_" + v.Name, Tags: []string{v.Name}, Parameters: readParams,
+			Responses: map[string]oaResponse{
+				"200": {Description: "The rows", Content: map[string]oaMediaType{"application/json": {Schema: rows}}},
+				"206": {Description: "A partial page of the rows"}, "default": errRef}}}
+	}
+	for _, f := range m.Functions {
+		if !may(f.To, role) {
+			continue
+		}
+		args := &oaSchema{Type: "object", Properties: map[string]*oaSchema{}}
+		var params []oaRef
+		for _, a := range f.Args {
+			args.Properties[a.Name] = columnSchema(&schema.Column{Name: a.Name, Type: a.Type})
+			if a.Default == "" {
+				args.Required = append(args.Required, a.Name)
+			}
+			key := "rpc." + f.Name + "." + a.Name
+			doc.Components.Parameters[key] = oaParameter{Name: a.Name, In: "query", Required: a.Default == "",
+				Schema: columnSchema(&schema.Column{Name: a.Name, Type: a.Type}), Description: "Argument " + a.Name + " (" + a.Type + ")"}
+			params = append(params, oaRef{"#/components/parameters/" + key})
+		}
+		result := returnsSchema(f)
+		ok := map[string]oaResponse{"200": {Description: "The result", Content: map[string]oaMediaType{
+			"application/json": {Schema: result}}}, "default": errRef}
+		if f.Returns.Void {
+			ok = map[string]oaResponse{"204": {Description: "Done"}, "default": errRef}
+		}
+		summary := f.Comment
+		if summary == "" {
+			summary = "Call " + f.Name
+		}
+		item := oaPathItem{"post": &oaOperation{Summary: summary, OperationID: "rpc_" + f.Name, Tags: []string{"rpc"},
+			Parameters:  []oaRef{{"#/components/parameters/tenant"}, {"#/components/parameters/prefer"}},
+			RequestBody: &oaRequestBody{Required: len(args.Required) > 0, Content: map[string]oaMediaType{"application/json": {Schema: args}}},
+			Responses:   ok}}
+		if f.Volatility != schema.Volatile {
+			get := append([]oaRef{{"#/components/parameters/tenant"}}, params...)
+			if f.Returns.Relation != "" {
+				get = append(get, readParams[1:]...)
+			}
+			item["get"] = &oaOperation{Summary: summary + " (" + string(f.Volatility) + ": read-only)",
+				OperationID: "rpc_get_" + f.Name, Tags: []string{"rpc"}, Parameters: get, Responses: ok}
+		}
+		doc.Paths["/rpc/"+f.Name] = item
+	}
+}
+
+// returnsSchema describes what a function returns: rows of a table or view (an array of them for a set, one object
+// otherwise), or a value of its type.
+func returnsSchema(f *schema.Function) *oaSchema {
+	var one *oaSchema
+	switch {
+	case f.Returns.Void:
+		return nil
+	case f.Returns.Relation != "":
+		one = &oaSchema{Ref: "#/components/schemas/" + f.Returns.Relation}
+	default:
+		one = columnSchema(&schema.Column{Type: f.Returns.Type, Null: true})
+	}
+	if f.Returns.SetOf {
+		return &oaSchema{Type: "array", Items: one}
+	}
+	return one
 }
 
 func tableSchema(m *schema.Model, t *schema.Table) *oaSchema {

@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -49,7 +50,22 @@ func TestOpenAPI(t *testing.T) {
 				assert.Contains(t, sch.Value.Properties, c.Name, "%s.%s", tb.Name, c.Name)
 			}
 		}
-		assert.Equal(t, len(s.model.Tables), doc.Paths.Len(), "one path per exposed table, nothing else")
+		assert.Equal(t, len(s.model.Tables)+len(s.model.Views)+len(s.model.Functions), doc.Paths.Len(),
+			"one path per exposed table, view and function, nothing else")
+		view := doc.Paths.Value("/published_pages")
+		require.NotNil(t, view)
+		assert.NotNil(t, view.Get)
+		assert.Nil(t, view.Post, "a view is read-only")
+		assert.Contains(t, doc.Components.Schemas["published_pages"].Value.Properties, "theme_name")
+		search := doc.Paths.Value("/rpc/search_pages")
+		require.NotNil(t, search)
+		require.NotNil(t, search.Post)
+		assert.Contains(t, search.Post.RequestBody.Value.Content["application/json"].Schema.Value.Properties, "q")
+		require.NotNil(t, search.Get, "a STABLE function is served on GET")
+		publish := doc.Paths.Value("/rpc/publish_page")
+		require.NotNil(t, publish)
+		assert.NotNil(t, publish.Post)
+		assert.Nil(t, publish.Get, "a VOLATILE function is not served on GET")
 		page := doc.Components.Schemas["webpages_webpage"].Value
 		assert.True(t, page.Properties["tenant_id"].Value.ReadOnly)
 		assert.ElementsMatch(t, []string{"namespace_id", "slug", "title"}, page.Required)
@@ -86,9 +102,16 @@ func TestOpenAPI(t *testing.T) {
 	})
 	t.Run("reader has no writes", func(t *testing.T) {
 		doc := load(t, s.reader())
-		assert.Equal(t, len(s.model.Tables), doc.Paths.Len())
+		// The reader may read published_pages and call search_pages, not publish_page.
+		assert.Equal(t, len(s.model.Tables)+2, doc.Paths.Len())
+		assert.NotNil(t, doc.Paths.Value("/published_pages"))
+		assert.NotNil(t, doc.Paths.Value("/rpc/search_pages"))
+		assert.Nil(t, doc.Paths.Value("/rpc/publish_page"))
 		for path, item := range doc.Paths.Map() {
 			assert.NotNil(t, item.Get, path)
+			if strings.HasPrefix(path, "/rpc/") {
+				continue // POST calls a function
+			}
 			assert.Nil(t, item.Post, path)
 			assert.Nil(t, item.Patch, path)
 			assert.Nil(t, item.Delete, path)

@@ -103,6 +103,15 @@ func TestRoundTrips(t *testing.T) {
 		{"DELETE return=representation", func(t *testing.T) response {
 			return a.do(t, http.MethodDelete, "/webpages_webpage"+q("slug", "eq.nope"), "", preferRepr)
 		}, 1},
+		{"RPC POST (set of view rows)", func(t *testing.T) response {
+			return a.do(t, http.MethodPost, "/rpc/search_pages", `{"q":"o"}`)
+		}, 1},
+		{"RPC GET with filters and count", func(t *testing.T) response {
+			return a.get(t, "/rpc/search_pages"+q("q", "o", "select", "slug", "slug", "eq.home"), "Prefer: count=exact")
+		}, 1},
+		{"RPC POST volatile (audited)", func(t *testing.T) response {
+			return a.do(t, http.MethodPost, "/rpc/publish_page", `{"page_id":"`+site.pages["draft"]+`"}`)
+		}, 1},
 		{"OpenAPI", func(t *testing.T) response { return a.get(t, "/") }, 0},
 		{"POST tx=rollback", func(t *testing.T) response {
 			return a.do(t, http.MethodPost, "/webpages_webpage", page(), "Prefer: tx=rollback")

@@ -31,7 +31,7 @@ func (s *Server) routes() http.Handler {
 	openAPI := s.readsOnly(s.authenticate(s.handle(s.handleOpenAPI)))
 	api.Handle("/", openAPI)
 	api.Handle("", openAPI) // {base} answers as {base}/ does
-	api.Handle("/rpc/{function}", s.handle(s.handleRPC))
+	api.Handle("/rpc/{function}", s.limitTarget(s.authenticate(s.handle(s.handleRPC))))
 	api.Handle("/{table}", s.limitTarget(s.authenticate(s.handle(s.handleTable)))).
 		Methods(http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPatch, http.MethodDelete)
 
@@ -132,9 +132,4 @@ func (s *Server) handleNotFound(*http.Request) (*response, error) {
 func (s *Server) handleMethodNotAllowed(r *http.Request) (*response, error) {
 	return nil, apiError{typ: errorMethodNotAllowed, Code: codeMethodNotAllowed,
 		Message: "method " + r.Method + " is not allowed here"}
-}
-
-func (s *Server) handleRPC(r *http.Request) (*response, error) {
-	return nil, apiError{typ: errorNotFound, Code: "PGRST202",
-		Message: "no function " + mux.Vars(r)["function"] + " is exposed", Hint: str("pgtenant exposes tables only")}
 }

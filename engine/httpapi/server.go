@@ -140,8 +140,8 @@ func New(cfg Config, model *schema.Model) *Server {
 // served is the schema a server serves and what is derived from it once per load, replaced together.
 type served struct {
 	model *schema.Model
-	// rels are the relationships embeds may follow (query.ModelRelationships), derived once per load rather
-	// than per request.
+	// rels are the relationships embeds may follow (query.ModelRelationships, then query.ViewRelationships),
+	// derived once per load rather than per request.
 	rels []query.Relationship
 }
 
@@ -149,7 +149,7 @@ type served struct {
 func (s *Server) SetModel(m *schema.Model) {
 	sv := &served{model: m}
 	if m != nil {
-		sv.rels = query.ModelRelationships(m)
+		sv.rels = append(query.ModelRelationships(m), query.ViewRelationships(m)...)
 	}
 	s.served.Store(sv)
 }

@@ -146,7 +146,16 @@ func (s *Server) handleTable(r *http.Request) (*response, error) {
 	name := mux.Vars(r)["table"]
 	t := m.Table(name)
 	if t == nil {
-		return nil, unknownTable(m, name)
+		v := m.View(name)
+		if v == nil {
+			return nil, unknownTable(m, name)
+		}
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			return &response{header: http.Header{"Allow": {"GET, HEAD"}}}, apiError{typ: errorMethodNotAllowed,
+				Code: codeMethodNotAllowed, Message: "method " + r.Method + " is not allowed on the view " + name,
+				Hint: str("views are read-only: write to the tables underneath")}
+		}
+		t = viewTable(v)
 	}
 	req, err := s.parseRequest(r, sv, t, b)
 	if err != nil {
@@ -163,6 +172,19 @@ func (s *Server) handleTable(r *http.Request) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
+	resp, rules, err := respondRows(q, res)
+	if err != nil {
+		return resp, err
+	}
+	if rules.Body {
+		resp.media, resp.body = contentType(req.media), res.Body
+	}
+	return resp, nil
+}
+
+// respondRows is the status and headers PostgREST's rules give q's result res (query.Respond), with the rules; the
+// caller adds the body. On an error (a cardinality, a range), resp still carries the headers.
+func respondRows(q *query.Query, res *query.Result) (*response, query.Response, error) {
 	rules, err := query.Respond(q.Facts(), *res)
 	resp := &response{status: rules.Status, header: http.Header{}}
 	if rules.ContentRange != "" {
@@ -171,13 +193,7 @@ func (s *Server) handleTable(r *http.Request) (*response, error) {
 	if rules.PreferenceApplied != "" {
 		resp.header.Set("Preference-Applied", rules.PreferenceApplied)
 	}
-	if err != nil {
-		return resp, err
-	}
-	if rules.Body {
-		resp.media, resp.body = contentType(req.media), res.Body
-	}
-	return resp, nil
+	return resp, rules, err
 }
 
 // contentType is the Content-Type of a body of the media type media.
@@ -201,9 +217,12 @@ type request struct {
 func unknownTable(m *schema.Model, name string) apiError {
 	e := apiError{typ: errorNotFound, Code: "PGRST205",
 		Message: fmt.Sprintf("Could not find the table '%s.%s' in the schema cache", ddl.Schema, name)}
-	names := make([]string, len(m.Tables))
-	for i, t := range m.Tables {
-		names[i] = t.Name
+	names := make([]string, 0, len(m.Tables)+len(m.Views))
+	for _, t := range m.Tables {
+		names = append(names, t.Name)
+	}
+	for _, v := range m.Views {
+		names = append(names, v.Name)
 	}
 	if best := schema.Suggest(name, names); best != "" {
 		e.Hint = str(fmt.Sprintf("Perhaps you meant the table '%s.%s'", ddl.Schema, best))
@@ -211,27 +230,39 @@ func unknownTable(m *schema.Model, name string) apiError {
 	return e
 }
 
+// requestHeaders is what a table's or a function's request says in its headers and query string.
+type requestHeaders struct {
+	media  string // the response media type
+	params url.Values
+	prefer query.Prefer
+	rng    *query.Range
+}
+
+// readHeaders reads the profile, Accept, the query string, Prefer and Range of r.
+func readHeaders(r *http.Request) (h requestHeaders, err error) {
+	if err = checkProfile(r); err != nil {
+		return h, err
+	}
+	if h.media, err = negotiate(r.Header.Values("Accept")); err != nil {
+		return h, err
+	}
+	if h.params, err = parseQuery(r.URL.RawQuery); err != nil {
+		return h, err
+	}
+	if h.prefer, err = query.ParsePrefer(r.Header.Values("Prefer")); err != nil {
+		return h, err
+	}
+	h.rng, err = query.ParseRange(r.Header.Get("Range"))
+	return h, err
+}
+
 // parseRequest reads headers and body into the grammar's input.
 func (s *Server) parseRequest(r *http.Request, sv *served, t *schema.Table, b tenant.Binding) (*request, error) {
-	if err := checkProfile(r); err != nil {
-		return nil, err
-	}
-	media, err := negotiate(r.Header.Values("Accept"))
+	h, err := readHeaders(r)
 	if err != nil {
 		return nil, err
 	}
-	params, err := parseQuery(r.URL.RawQuery)
-	if err != nil {
-		return nil, err
-	}
-	prefer, err := query.ParsePrefer(r.Header.Values("Prefer"))
-	if err != nil {
-		return nil, err
-	}
-	rng, err := query.ParseRange(r.Header.Get("Range"))
-	if err != nil {
-		return nil, err
-	}
+	media, params, prefer, rng := h.media, h.params, h.prefer, h.rng
 	var body []byte
 	if r.Method == http.MethodPost || r.Method == http.MethodPatch {
 		if body, err = s.readBody(r); err != nil {
@@ -354,13 +385,19 @@ func (s *Server) execute(ctx context.Context, req *request, q *query.Query, b te
 // read-only for GET and HEAD, and a write's audit record.
 func (s *Server) scope(ctx context.Context, req *request, b tenant.Binding, role *schema.Role) pgtx.Scope {
 	read := req.Method == http.MethodGet || req.Method == http.MethodHead
+	return s.scopeOf(ctx, read, req.Method, req.Table.Name, b, role)
+}
+
+// scopeOf is the scope of a request with method on target (a table, or rpc/<function>): read-only when read, else
+// with the audit record of a write.
+func (s *Server) scopeOf(ctx context.Context, read bool, method, target string, b tenant.Binding, role *schema.Role) pgtx.Scope {
 	scope := pgtx.Scope{Setting: s.tenancy.Setting, Tenant: b.Tenant.ID, Role: role.Name, ReadOnly: read,
 		Timeout: s.cfg.StatementTimeout, Citus: s.tenancy.Citus()}
 	// Without a tenant no write passes RLS, and a read-only role may not write: their write fails on its own
 	// statement, and there is nothing to record (nor a privilege to record it with).
 	if !read && b.Tenant.ID != "" && (role.Has(schema.Insert) || role.Has(schema.Update) || role.Has(schema.Delete)) {
 		scope.Audit = &pgtx.Statement{SQL: ddl.AuditInsert,
-			Args: []any{requestIDFrom(ctx), b.Credential.Name, role.Name, req.Method, req.Table.Name}}
+			Args: []any{requestIDFrom(ctx), b.Credential.Name, role.Name, method, target}}
 	}
 	return scope
 }

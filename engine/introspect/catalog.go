@@ -160,25 +160,50 @@ type Relation struct {
 	Kind         string // pg_class.relkind
 	Owner        string
 	Extension    bool
-	Privileges   []Privilege // sorted; the owner's own are left out
+	// Reachable is true when the connected role, or a role it is a member of, holds any privilege on the relation
+	// or one of its columns (as Table.Reachable).
+	Reachable  bool
+	Privileges []Privilege // sorted; the owner's own are left out
 	// Def is a view's or materialized view's query (pg_get_viewdef, names qualified); "" for other kinds.
 	Def string
 	// Options are the relation's reloptions as PostgreSQL prints them ("security_invoker=true"), in its order.
 	Options        []string
 	Comment        string
 	ColumnComments map[string]string // the comments of its columns, by column name; columns without one are left out
+	Columns        []*Column         // a view's columns, in attnum order (Type and Comment only); nil for other kinds
+	Reads          []ColumnRef       // the table columns a view's query reads (its rule's dependencies), sorted
 }
 
 // Function is a function, procedure or aggregate.
 type Function struct {
-	Signature  string // regprocedure: the qualified name and argument types, "pgtenant.lookup_token(bytea)"
-	Schema     string
-	Name       string
-	Kind       string // pg_proc.prokind: f, p, a or w
-	Def        string // pg_get_functiondef: the CREATE OR REPLACE statement; "" for an aggregate
-	Comment    string
-	Extension  bool        // belongs to an extension
-	Privileges []Privilege // sorted; the owner's own are left out
+	Signature string // regprocedure: the qualified name and argument types, "pgtenant.lookup_token(bytea)"
+	Schema    string
+	Name      string
+	Kind      string // pg_proc.prokind: f, p, a or w
+	Def       string // pg_get_functiondef: the CREATE OR REPLACE statement; "" for an aggregate
+	Comment   string
+	Extension bool  // belongs to an extension
+	Args      []Arg // every argument, in order
+	// Returns is the return type (format_type); ReturnsSet is RETURNS SETOF; ReturnsSchema and ReturnsRelation
+	// name the table or view whose row type it returns ("" when it is not a relation's row type).
+	Returns                        string
+	ReturnsSet                     bool
+	ReturnsSchema, ReturnsRelation string
+	Volatility                     string      // pg_proc.provolatile: i (immutable), s (stable) or v (volatile)
+	Privileges                     []Privilege // sorted; the owner's own are left out
+}
+
+// ColumnRef names a column of a relation.
+type ColumnRef struct {
+	Schema, Table, Column string
+}
+
+// Arg is an argument of a function.
+type Arg struct {
+	Name    string // "" for an unnamed argument
+	Type    string // format_type
+	Mode    string // pg_proc.proargmodes: i (IN), o, b (INOUT), v (VARIADIC) or t (TABLE)
+	Default string // pg_get_function_arg_default: the default expression; "" for none
 }
 
 // Privilege is one privilege of one grantee on an object, or on one of a table's columns (aclexplode's items).

@@ -1,7 +1,9 @@
 package introspect
 
 import (
+	"cmp"
 	"context"
+	"slices"
 
 	"pgtenant/engine/ddl"
 	"pgtenant/schema"
@@ -24,6 +26,8 @@ import (
 //     use), each with Unique set; plain and partial indexes are not part of the model read back. Foreign keys are
 //     those whose target is in the result; OnDelete is the action, with NO ACTION as schema.NoAction. Checks hold
 //     the check constraints with PostgreSQL's text of their expression.
+//
+// Views and Functions are those the current role can use (see routines), sorted by name.
 //
 // Model.Tenancy is tenancy; Roles and Policies are left empty (the caller takes them from the declaration).
 // Tables are sorted by name, columns by attnum, and keys by name. Load reads in one round trip (see Read).
@@ -89,8 +93,87 @@ func (c *Catalog) Model(tenancy schema.Tenancy) *schema.Model {
 			}
 		}
 	}
+	c.routines(m)
 	return m
 }
+
+// routines adds to m the views and functions of schema "public" that the current role can use, directly or through
+// membership: a view it may read, a function it may execute whose arguments are all named IN arguments and whose
+// name is not overloaded (an RPC call names a function by name alone). To lists the grantees of SELECT (of EXECUTE),
+// "PUBLIC" among them when every role may; a function's Returns names the relation whose row type it returns, or its
+// type. Language and Body are left empty.
+func (c *Catalog) routines(m *schema.Model) {
+	members := map[string]bool{Public: true}
+	for _, mem := range c.Role.MemberOf {
+		members[mem.Name] = true
+	}
+	grantees := func(ps []Privilege, typ string) (to []string, usable bool) {
+		for _, p := range ps {
+			if p.Type == typ && p.Column == "" && !slices.Contains(to, p.Grantee) {
+				to = append(to, p.Grantee)
+				usable = usable || members[p.Grantee]
+			}
+		}
+		return to, usable
+	}
+	for _, rel := range c.Relations {
+		if rel.Schema != ddl.Schema || rel.Kind != "v" || !rel.Reachable {
+			continue
+		}
+		v := &schema.View{Name: rel.Name, Comment: rel.Comment}
+		v.To, _ = grantees(rel.Privileges, "SELECT")
+		for _, col := range rel.Columns {
+			v.Columns = append(v.Columns, &schema.ViewColumn{Name: col.Name, Type: col.Type, Comment: col.Comment})
+		}
+		for _, c := range rel.Reads {
+			if c.Schema == ddl.Schema {
+				v.ColumnsRead = append(v.ColumnsRead, c.Table+"."+c.Column)
+			}
+		}
+		m.Views = append(m.Views, v)
+	}
+	count := map[string]int{}
+	for _, f := range c.Functions {
+		if f.Schema == ddl.Schema {
+			count[f.Name]++
+		}
+	}
+	for _, f := range c.Functions {
+		if f.Schema != ddl.Schema || f.Kind != "f" || count[f.Name] != 1 || f.Extension {
+			continue
+		}
+		fn := &schema.Function{Name: f.Name, Comment: f.Comment, Volatility: volatilities[f.Volatility]}
+		var usable bool
+		if fn.To, usable = grantees(f.Privileges, "EXECUTE"); !usable {
+			continue
+		}
+		ok := true
+		for _, a := range f.Args {
+			if a.Mode != "i" || a.Name == "" {
+				ok = false
+				break
+			}
+			fn.Args = append(fn.Args, &schema.Arg{Name: a.Name, Type: a.Type, Default: a.Default})
+		}
+		if !ok {
+			continue
+		}
+		switch {
+		case f.Returns == "void":
+			fn.Returns.Void = true
+		case f.ReturnsRelation != "" && f.ReturnsSchema == ddl.Schema:
+			fn.Returns.Relation = f.ReturnsRelation
+		default:
+			fn.Returns.Type = f.Returns
+		}
+		fn.Returns.SetOf = f.ReturnsSet
+		m.Functions = append(m.Functions, fn)
+	}
+	slices.SortFunc(m.Functions, func(a, b *schema.Function) int { return cmp.Compare(a.Name, b.Name) })
+}
+
+// volatilities maps pg_proc.provolatile to the declaration's volatility.
+var volatilities = map[string]schema.Volatility{"i": schema.Immutable, "s": schema.Stable, "v": schema.Volatile}
 
 // columnDefault is a column's default as Load gives it: the default or generation expression, or, for an
 // identity column (which has neither), the nextval() call it amounts to, so that callers know a value is

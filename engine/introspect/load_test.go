@@ -362,3 +362,51 @@ func BenchmarkLoad(b *testing.B) {
 		}
 	}
 }
+
+// TestLoad_ViewsAndFunctions: the declared views and functions come back with what the API serves them by: a
+// view's columns and the roles that may read it, a function's arguments, return and volatility and the roles that
+// may execute it (EXECUTE is revoked from PUBLIC).
+func TestLoad_ViewsAndFunctions(t *testing.T) {
+	want := declaration(t)
+	db := pgtest.New(t)
+	got, err := introspect.Load(t.Context(), db.Login(t, "app", "reader"), want.Tenancy)
+	require.NoError(t, err)
+	require.Len(t, got.Views, len(want.Views))
+	for _, wv := range want.Views {
+		gv := got.View(wv.Name)
+		require.NotNil(t, gv, wv.Name)
+		assert.Equal(t, wv.Comment, gv.Comment)
+		assert.ElementsMatch(t, wv.To, gv.To, wv.Name)
+		require.Len(t, gv.Columns, len(wv.Columns), wv.Name)
+		for i, c := range wv.Columns {
+			assert.Equal(t, c.Name, gv.Columns[i].Name)
+			assert.True(t, introspect.SameType(c.Type, gv.Columns[i].Type), "%s.%s: %s, %s", wv.Name, c.Name, c.Type,
+				gv.Columns[i].Type)
+		}
+	}
+	assert.Contains(t, got.View("published_pages").ColumnsRead, "webpages_webpage.namespace_id", "the columns the view reads")
+	assert.NotContains(t, got.View("published_pages").ColumnsRead, "webpages_webpage.body")
+	require.Len(t, got.Functions, len(want.Functions))
+	for _, wf := range want.Functions {
+		gf := got.Function(wf.Name)
+		require.NotNil(t, gf, wf.Name)
+		assert.Equal(t, wf.Volatility, gf.Volatility, wf.Name)
+		assert.ElementsMatch(t, wf.To, gf.To, wf.Name)
+		assert.Equal(t, wf.Returns.Relation, gf.Returns.Relation, wf.Name)
+		assert.Equal(t, wf.Returns.SetOf, gf.Returns.SetOf, wf.Name)
+		assert.Equal(t, wf.Returns.Void, gf.Returns.Void, wf.Name)
+		require.Len(t, gf.Args, len(wf.Args), wf.Name)
+		for i, a := range wf.Args {
+			assert.Equal(t, a.Name, gf.Args[i].Name)
+			assert.True(t, introspect.SameType(a.Type, gf.Args[i].Type), "%s(%s): %s, %s", wf.Name, a.Name, a.Type,
+				gf.Args[i].Type)
+			assert.Equal(t, a.Default != "", gf.Args[i].Default != "")
+		}
+	}
+	// A reader-only login reaches the view and search_pages, not publish_page (EXECUTE to app only).
+	reader, err := introspect.Load(t.Context(), db.Login(t, "reader"), want.Tenancy)
+	require.NoError(t, err)
+	assert.NotNil(t, reader.View("published_pages"))
+	assert.NotNil(t, reader.Function("search_pages"))
+	assert.Nil(t, reader.Function("publish_page"))
+}

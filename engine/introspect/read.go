@@ -72,13 +72,14 @@ SELECT c.oid, n.nspname::text, c.relname::text, c.relkind = 'p', c.relispartitio
  ORDER BY 2, 3`
 
 // relationsQuery lists the other relations; indexes are their tables' and TOAST tables live in pg_toast.
-const relationsQuery = `SELECT c.oid, n.nspname::text, c.relname::text, c.relkind::text, pg_get_userbyid(c.relowner)::text,
+const relationsQuery = memberOfCTE + `
+SELECT c.oid, n.nspname::text, c.relname::text, c.relkind::text, pg_get_userbyid(c.relowner)::text,
        ` + relExtension + `, CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid) ELSE '' END,
        COALESCE(c.reloptions, '{}')::text[], COALESCE(obj_description(c.oid, 'pg_class'), ''),
        (SELECT COALESCE(jsonb_object_agg(a.attname, d.description), '{}')
           FROM pg_attribute a JOIN pg_description d ON d.objoid = c.oid AND d.classoid = 'pg_class'::regclass
                                                    AND d.objsubid = a.attnum
-         WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped)
+         WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), ` + reachable + `
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
  WHERE c.relkind NOT IN ('r', 'p', 'i', 'I', 't') AND ` + userSchema + `
  ORDER BY 2, 3`
@@ -98,6 +99,24 @@ const columnsQuery = `SELECT a.attrelid, a.attnum, a.attname::text, format_type(
   FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
   JOIN pg_class c ON c.oid = a.attrelid` + userTable + ` AND a.attnum > 0 AND NOT a.attisdropped
  ORDER BY 1, 2`
+
+// viewColumnsQuery reads the columns of the views (relkind v) of the user's schemas.
+const viewColumnsQuery = `SELECT a.attrelid, a.attnum, a.attname::text, format_type(a.atttypid, a.atttypmod),
+       COALESCE(col_description(a.attrelid, a.attnum), '')
+  FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE c.relkind = 'v' AND ` + userSchema + ` AND a.attnum > 0 AND NOT a.attisdropped
+ ORDER BY 1, 2`
+
+// viewReadsQuery lists the table columns each view's rewrite rule depends on: the columns its query reads.
+const viewReadsQuery = `SELECT DISTINCT c.oid, tn.nspname::text, tc.relname::text, a.attname::text
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+  JOIN pg_rewrite r ON r.ev_class = c.oid
+  JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
+   AND d.refclassid = 'pg_class'::regclass AND d.refobjsubid > 0 AND d.refobjid <> c.oid
+  JOIN pg_class tc ON tc.oid = d.refobjid JOIN pg_namespace tn ON tn.oid = tc.relnamespace
+  JOIN pg_attribute a ON a.attrelid = tc.oid AND a.attnum = d.refobjsubid
+ WHERE c.relkind = 'v' AND ` + userSchema + `
+ ORDER BY 1, 2, 3, 4`
 
 const constraintsQuery = `SELECT k.conrelid, k.conname::text, k.contype::text, pg_get_constraintdef(k.oid),
        COALESCE(pg_get_expr(k.conbin, k.conrelid), ''), COALESCE(k.conkey, '{}'), k.conindid, k.confrelid,
@@ -160,8 +179,18 @@ SELECT DISTINCT o.rel, o.what, pn.nspname || '.' || p.proname,
 // functionsQuery reads no definition of an aggregate, which pg_get_functiondef refuses.
 const functionsQuery = `SELECT p.oid, p.oid::regprocedure::text, n.nspname::text, p.proname::text, p.prokind::text,
        CASE WHEN p.prokind = 'a' THEN '' ELSE pg_get_functiondef(p.oid) END,
-       COALESCE(obj_description(p.oid, 'pg_proc'), ''), ` + procExtension + `
+       COALESCE(obj_description(p.oid, 'pg_proc'), ''), ` + procExtension + `,
+       ARRAY(SELECT COALESCE(p.proargnames[i], '') FROM generate_series(1, COALESCE(cardinality(p.proallargtypes), p.pronargs)) i ORDER BY i),
+       ARRAY(SELECT format_type(COALESCE(p.proallargtypes[i], p.proargtypes[i - 1]), NULL)
+               FROM generate_series(1, COALESCE(cardinality(p.proallargtypes), p.pronargs)) i ORDER BY i),
+       ARRAY(SELECT COALESCE(p.proargmodes[i]::text, 'i') FROM generate_series(1, COALESCE(cardinality(p.proallargtypes), p.pronargs)) i ORDER BY i),
+       ARRAY(SELECT COALESCE(pg_get_function_arg_default(p.oid, i), '') FROM generate_series(1, COALESCE(cardinality(p.proallargtypes), p.pronargs)) i ORDER BY i),
+       format_type(p.prorettype, NULL), p.proretset, COALESCE(rn.nspname::text, ''), COALESCE(rc.relname::text, ''),
+       p.provolatile::text
   FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+  JOIN pg_type rt ON rt.oid = p.prorettype
+  LEFT JOIN pg_class rc ON rc.oid = rt.typrelid AND rc.relkind IN ('r', 'p', 'v')
+  LEFT JOIN pg_namespace rn ON rn.oid = rc.relnamespace
  WHERE ` + userSchema + `
  ORDER BY 2`
 

@@ -51,6 +51,8 @@ func (r *reader) queries() []query {
 		{"tables", tablesQuery, r.tableRows},
 		{"relations", relationsQuery, r.relationRows},
 		{"columns", columnsQuery, r.columns},
+		{"view columns", viewColumnsQuery, r.viewColumns},
+		{"view reads", viewReadsQuery, r.viewReads},
 		{"constraints", constraintsQuery, r.constraints},
 		{"indexes", indexesQuery, r.indexRows},
 		{"policies", policiesQuery, r.policyRows},
@@ -95,23 +97,61 @@ func (r *reader) tableRows(rows pgx.Rows) error {
 func (r *reader) relationRows(rows pgx.Rows) error {
 	return collect(rows, r.relations, &r.c.Relations, func(rel *Relation) []any {
 		return []any{&rel.Schema, &rel.Name, &rel.Kind, &rel.Owner, &rel.Extension, &rel.Def, &rel.Options,
-			&rel.Comment, &rel.ColumnComments}
+			&rel.Comment, &rel.ColumnComments, &rel.Reachable}
 	})
 }
 
 func (r *reader) functionRows(rows pgx.Rows) error {
+	var names, types, modes, defaults []string
 	return collect(rows, r.functions, &r.c.Functions, func(f *Function) []any {
-		return []any{&f.Signature, &f.Schema, &f.Name, &f.Kind, &f.Def, &f.Comment, &f.Extension}
+		return []any{&f.Signature, &f.Schema, &f.Name, &f.Kind, &f.Def, &f.Comment, &f.Extension,
+			&names, &types, &modes, &defaults, &f.Returns, &f.ReturnsSet, &f.ReturnsSchema, &f.ReturnsRelation,
+			&f.Volatility}
+	}, func(f *Function) {
+		f.Args = nil
+		for i := range types {
+			f.Args = append(f.Args, Arg{Name: names[i], Type: types[i], Mode: modes[i], Default: defaults[i]})
+		}
 	})
 }
 
+// viewReads files the table columns a view reads in its relation.
+func (r *reader) viewReads(rows pgx.Rows) error {
+	var oid uint32
+	var c ColumnRef
+	_, err := pgx.ForEachRow(rows, []any{&oid, &c.Schema, &c.Table, &c.Column}, func() error {
+		if rel := r.relations[oid]; rel != nil {
+			rel.Reads = append(rel.Reads, c)
+		}
+		return nil
+	})
+	return err
+}
+
+// viewColumns files a view's columns in its relation.
+func (r *reader) viewColumns(rows pgx.Rows) error {
+	var oid uint32
+	var c Column
+	_, err := pgx.ForEachRow(rows, []any{&oid, &c.Position, &c.Name, &c.Type, &c.Comment}, func() error {
+		if rel := r.relations[oid]; rel != nil {
+			col := c
+			rel.Columns = append(rel.Columns, &col)
+		}
+		return nil
+	})
+	return err
+}
+
 // collect files each row of an object of its own (a schema, a table, …): the row's oid, then the fields fields
-// names, scanned into a new T that goes into byOID and onto list.
-func collect[T any](rows pgx.Rows, byOID map[uint32]*T, list *[]*T, fields func(*T) []any) error {
+// names, scanned into a new T that goes into byOID and onto list once each of after has finished it.
+func collect[T any](rows pgx.Rows, byOID map[uint32]*T, list *[]*T, fields func(*T) []any, after ...func(*T)) error {
 	var oid uint32
 	var v T
 	_, err := pgx.ForEachRow(rows, append([]any{&oid}, fields(&v)...), func() error {
 		c := v
+		for _, fn := range after {
+			fn(&c)
+		}
 		byOID[oid] = &c
 		*list = append(*list, &c)
 		return nil

@@ -128,6 +128,10 @@ func TestCitus_Isolation(t *testing.T) {
 			{"reader sees the tenant's namespaces", reader(a), `SELECT count(*) FROM content_namespace WHERE tenant_id = $1`, []any{a}, 1},
 			{"co-located join", app(a), `SELECT count(*) FROM webpages_webpage p JOIN content_namespace n
 				ON n.tenant_id = p.tenant_id AND n.id = p.namespace_id WHERE p.tenant_id = $1`, []any{a}, 2},
+			{"the view shows the tenant's published pages", app(a), `SELECT count(*) FROM published_pages`, nil, 1},
+			{"the view, to the reader", reader(a), `SELECT count(*) FROM published_pages`, nil, 1},
+			{"the view without a tenant: nothing", app(""), `SELECT count(*) FROM published_pages`, nil, 0},
+			{"the view's rows and its correlated theme", app(a), `SELECT count(*) FROM published_pages WHERE theme_name IS NULL`, nil, 1},
 		} {
 			t.Run(tt.name, func(t *testing.T) {
 				before := c.batches.Load() + c.queries.Load()

@@ -18,6 +18,7 @@ type Prefer struct {
 	Missing     string // "default" or "null"
 	Tx          string // "commit" or "rollback"
 	Handling    string // "strict" or "lenient"
+	Params      string // "single-object": an RPC's JSON body is its one argument
 	MaxAffected int64  // max-affected=N; meaningful when HasMaxAffected
 	// HasMaxAffected is set when max-affected=N was given. PostgREST applies it
 	// only with handling=strict: the HTTP layer refuses (PGRST124) and rolls
@@ -36,6 +37,7 @@ var preferValues = map[string][]string{
 	"missing":    {"default", "null"},
 	"tx":         {"commit", "rollback"},
 	"handling":   {"strict", "lenient"},
+	"params":     {"single-object"},
 }
 
 // ParsePrefer reads the values of every Prefer header of a request. Each
@@ -96,6 +98,8 @@ func (p *Prefer) set(name, val string, seen map[string]bool) bool {
 		p.Tx = val
 	case "handling":
 		p.Handling = val
+	case "params":
+		p.Params = val
 	}
 	return true
 }

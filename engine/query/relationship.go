@@ -2,6 +2,7 @@ package query
 
 import (
 	"slices"
+	"strings"
 
 	"pgtenant/schema"
 )
@@ -217,6 +218,44 @@ func ModelRelationships(m *schema.Model) []Relationship {
 		}
 	}
 	return Relationships(m.Tenancy.Column, tables, fks)
+}
+
+// ViewRelationships infers the relationships of m's views, a subset of what PostgREST infers through views: a
+// many-to-one from a view to the table a foreign key references, when the view has every column of the foreign
+// key under the same name and its query reads those columns of the foreign key's table (View.ColumnsRead). One per
+// target and columns: foreign keys of several tables the view reads that match the same columns and target give
+// one relationship, named by the first. A view has no tenant column (its rows are the tenant's by RLS), so the
+// join carries none; the embedded table is filtered by the request's tenant as under a shared table.
+func ViewRelationships(m *schema.Model) []Relationship {
+	var out []Relationship
+	for _, v := range m.Views {
+		seen := map[string]bool{}
+		for _, t := range m.Tables {
+			for _, fk := range t.ForeignKeys {
+				if m.Table(fk.RefTable) == nil || !viewExposes(v, t.Name, fk.Columns) {
+					continue
+				}
+				k := fk.RefTable + "(" + strings.Join(fk.Columns, ",") + ")"
+				if seen[k] {
+					continue
+				}
+				seen[k] = true
+				out = append(out, Relationship{Kind: ManyToOne, Table: v.Name, Target: fk.RefTable, Constraint: fk.Name,
+					Columns: fk.Columns, TargetColumns: fk.RefColumns})
+			}
+		}
+	}
+	return out
+}
+
+// viewExposes reports whether v has each of cols and reads it from table.
+func viewExposes(v *schema.View, table string, cols []string) bool {
+	for _, c := range cols {
+		if v.Column(c) == nil || !slices.Contains(v.ColumnsRead, table+"."+c) {
+			return false
+		}
+	}
+	return len(cols) > 0
 }
 
 // toOne reports whether the embed is an object rather than an array.

@@ -48,6 +48,9 @@ type Request struct {
 	// Relationships); nil derives them from Model (ModelRelationships),
 	// which a server should do once per model and pass here.
 	Relationships []Relationship
+	// Call, when set, makes the request a read of a function's result (an RPC) instead of Table's rows: Table is
+	// then the table or view whose rows the function returns, and Method GET or HEAD.
+	Call *Call
 }
 
 // Limits bounds the filter grammar, so that a request is refused with
@@ -94,6 +97,7 @@ type Query struct {
 	win      window
 	write    *write // POST, PATCH and DELETE
 	qual     string // an embedded level's table alias, qualifying its columns; "" at the top
+	call     *Call  // the function whose result a read selects from; nil for the table
 }
 
 // reserved are the parameters that are not filters.
@@ -120,10 +124,13 @@ func Parse(r Request) (*Query, error) {
 		return nil, errors.New("query: Request needs a Model and a Table")
 	}
 	q := &Query{tb: newTable(r.Model, r.Table), method: r.Method, tenant: r.Tenant, prefer: r.Prefer,
-		csv: r.CSV, singular: r.Singular && !r.CSV}
+		csv: r.CSV, singular: r.Singular && !r.CSV, call: r.Call}
 	switch r.Method {
 	case "GET", "HEAD":
 	case "POST", "PATCH", "DELETE":
+		if r.Call != nil {
+			return nil, fmt.Errorf("query: a call's result is read with GET or HEAD, not %s", r.Method)
+		}
 		if r.Table.Shared {
 			return nil, fmt.Errorf("%w: %s %s", ErrReadOnly, r.Method, r.Table.Name)
 		}

@@ -6,10 +6,10 @@ import (
 
 // Streams reports whether the response is a plain JSON array that can be
 // sent row by row as PostgreSQL returns it (RowsSQL): a GET that is neither
-// singular nor CSV and asks for no count. Its status and Content-Range need
+// singular nor CSV, asks for no count and reads no call's result. Its status and Content-Range need
 // only the number of rows, which every row of RowsSQL carries.
 func (q *Query) Streams() bool {
-	return q.method == "GET" && !q.singular && !q.csv && q.prefer.Count == ""
+	return q.method == "GET" && !q.singular && !q.csv && q.prefer.Count == "" && q.call == nil
 }
 
 // RowsColumns names the columns of each row of RowsSQL.

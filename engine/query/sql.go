@@ -54,6 +54,7 @@ func (b *builder) arg(v string) string {
 // every identifier comes from the model, quoted with ddl.Ident.
 func (q *Query) SQL() (string, []any) {
 	b := &builder{}
+	call := q.callCTE(b)
 	var src []string
 	switch q.method {
 	case "POST":
@@ -66,14 +67,14 @@ func (q *Query) SQL() (string, []any) {
 		src = q.readSQL(b)
 	}
 	var s strings.Builder
-	s.WriteString("WITH pgrst_source AS (\n  ")
+	s.WriteString("WITH " + call + "pgrst_source AS (\n  ")
 	s.WriteString(strings.Join(src, "\n  "))
 	s.WriteString("\n)")
 	total := "NULL::bigint"
 	if q.prefer.Count != "" {
 		if q.write == nil {
 			s.WriteString(",\npgrst_source_count AS (\n  SELECT 1 FROM ")
-			s.WriteString(ddl.TableName(q.tb.t))
+			s.WriteString(q.source())
 			if w := q.whereSQL(b); w != "" {
 				s.WriteString(" WHERE ")
 				s.WriteString(w)
@@ -377,7 +378,7 @@ func (q *Query) pageSQL(b *builder) string {
 
 // readSQL is the source of GET and HEAD.
 func (q *Query) readSQL(b *builder) []string {
-	lines := []string{"SELECT * FROM " + ddl.TableName(q.tb.t)}
+	lines := []string{"SELECT * FROM " + q.source()}
 	if w := q.whereSQL(b); w != "" {
 		lines = append(lines, "WHERE "+w)
 	}

@@ -14,7 +14,7 @@
 #   BENCH_ROUNDS     rounds of (wrk, pgbench) per scenario, the best of each kept (default 2)
 #   BENCH_CONNS      wrk connections and pgbench clients (default 32)
 #   BENCH_THREADS    wrk threads and pgbench jobs (default 2)
-#   BENCH_SCENARIOS  which scenarios to run (default "1 2 3 4 5 6 7")
+#   BENCH_SCENARIOS  which scenarios to run (default "1 2 3 4 5 6 7 8")
 #   BENCH_KEEP=1     keep the temporary directory (logs, captured SQL, pgbench scripts) and print its path
 #   DB_POOL_SIZE, DB_EXEC_MODE and the other settings of `pgtenant serve` pass through to the server.
 #
@@ -193,6 +193,7 @@ P1="00000100-0000-4000-8000-000000001000"
 LIST="select=id,slug,title,published_at&is_published=eq.true&order=published_at.desc&limit=20"
 BIG="select=*&order=id"
 EMBED="select=id,slug,title,published_at,webpages_pagetheme(name),content_tag(name)&is_published=eq.true&order=published_at.desc&limit=20"
+RPC="q=Page+1&select=id,slug,title,published_at&limit=20"
 
 # The rss of the server in MB: VmRSS now, or VmHWM, the peak since reset_peak.
 rss() { awk -v k="$1:" '$1 == k { printf "%.1f", $2 / 1024 }' "/proc/$SERVER_PID/status"; }
@@ -217,11 +218,12 @@ probe_4() {
 probe_5() { probe 204 -X PATCH "$API/webpages_webpage?id=eq.$P1" "${H100[@]}" -H 'Content-Type: application/json' -d '{"title":"Patched by wrk 1"}'; }
 probe_6() { probe 200 "$API/webpages_webpage?$BIG" "${H900[@]}"; }
 probe_7() { probe 200 "$API/webpages_webpage?$EMBED" "${H100[@]}"; }
+probe_8() { probe 200 "$API/rpc/search_pages?$RPC" "${H100[@]}"; }
 
 sleep 1
 IDLE_RSS=$(rss VmRSS)
 say "== idle RSS of the server: ${IDLE_RSS} MB"
-for i in 7 1 2 3 4 5 6; do "probe_$i"; done # warm: credentials, tenants and statements cached
+for i in 8 7 1 2 3 4 5 6; do "probe_$i"; done # warm: credentials, tenants and statements cached
 N_BIG=$(grep -o '"id"' "$WORK/probe.out" | wc -l)
 [ "$N_BIG" = 10000 ] || die "scenario 6 returned $N_BIG rows, not 10000"
 probe_7
@@ -306,7 +308,7 @@ scenario() { # number name lua
 	say "   best: $rps req/s, p50 $p50 ms, p99 $p99 ms; pgbench $tps tps; peak RSS $hwm MB"
 }
 
-for num in ${BENCH_SCENARIOS:-1 2 3 4 5 6 7}; do
+for num in ${BENCH_SCENARIOS:-1 2 3 4 5 6 7 8}; do
 	case $num in
 	1) scenario 1 "GET one page by id (object)" get_one.lua ;;
 	2) scenario 2 "GET list: filter, order, limit 20" get_list.lua ;;
@@ -315,6 +317,7 @@ for num in ${BENCH_SCENARIOS:-1 2 3 4 5 6 7}; do
 	5) scenario 5 "PATCH one page by id" patch.lua ;;
 	6) scenario 6 "GET 10,000 rows of one tenant" get_big.lua ;;
 	7) scenario 7 "GET list of 20 pages, each with its theme and its tags" get_embed.lua ;;
+	8) scenario 8 "GET /rpc/search_pages: 20 published pages matching q" get_rpc.lua ;;
 	*) die "BENCH_SCENARIOS: no scenario $num" ;;
 	esac
 done

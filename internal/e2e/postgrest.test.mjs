@@ -158,6 +158,63 @@ test('a write without a filter is refused', async () => {
   assert.ok(count.count > 0);
 });
 
+// Views and functions of policies.hcl: published_pages, search_pages(q), publish_page(page_id).
+const published = (t, slug, title) =>
+  page(t, slug, { title, is_published: true, published_at: '2026-05-01T00:00:00Z' });
+
+test('a view is read like a table, under the tenant', async () => {
+  const ins = await a.from(T).insert([published(A, 'v-a1', 'Zebra one'), published(A, 'v-a2', 'Zebra two'),
+    page(A, 'v-a3', { title: 'Zebra draft' })], { defaultToNull: false });
+  assert.equal(ins.error, null, JSON.stringify(ins.error));
+  assert.equal((await b.from(T).insert(published(B, 'v-b1', 'Zebra globex'))).error, null);
+  const r = await a.from('published_pages').select('slug,title', { count: 'exact' }).like('slug', 'v-%').order('slug');
+  assert.equal(r.error, null, JSON.stringify(r.error));
+  assert.equal(r.count, 2);
+  assert.deepEqual(r.data.map((p) => p.slug), ['v-a1', 'v-a2']);
+  const one = await b.from('published_pages').select('title').eq('slug', 'v-b1').single();
+  assert.equal(one.data.title, 'Zebra globex');
+  const embedded = await a.from('published_pages').select('slug, content_namespace(id)').eq('slug', 'v-a1').single();
+  assert.equal(embedded.error, null, JSON.stringify(embedded.error));
+  assert.equal(embedded.data.content_namespace.id, A.ns);
+  const write = await a.from('published_pages').insert({ slug: 'nope' });
+  assert.equal(write.status, 405);
+});
+
+test('rpc: POST, GET, filters on the set, head and count', async () => {
+  const r = await a.rpc('search_pages', { q: 'zebra' });
+  assert.equal(r.error, null, JSON.stringify(r.error));
+  assert.deepEqual(r.data.map((p) => p.slug).sort(), ['v-a1', 'v-a2']);
+  const g = await b.rpc('search_pages', { q: 'zebra' }, { get: true });
+  assert.equal(g.error, null, JSON.stringify(g.error));
+  assert.deepEqual(g.data.map((p) => p.slug), ['v-b1']);
+  const f = await a.rpc('search_pages', { q: 'zebra' }).select('slug').eq('slug', 'v-a2');
+  assert.deepEqual(f.data, [{ slug: 'v-a2' }]);
+  const h = await a.rpc('search_pages', { q: 'zebra' }, { head: true, count: 'exact' });
+  assert.equal(h.error, null, JSON.stringify(h.error));
+  assert.equal(h.count, 2);
+  assert.equal(h.data, null);
+  const c = await a.rpc('search_pages', { q: 'zebra' }, { get: true, count: 'exact' }).limit(1);
+  assert.equal(c.count, 2);
+  assert.equal(c.data.length, 1);
+  const missing = await a.rpc('search_page', { q: 'zebra' });
+  assert.equal(missing.status, 404);
+  assert.equal(missing.error.code, 'PGRST202');
+});
+
+test('rpc: a volatile function runs on POST only, within the tenant', async () => {
+  const draft = await a.from(T).select('id').eq('slug', 'v-a3').single();
+  const refused = await a.rpc('publish_page', { page_id: draft.data.id }, { get: true });
+  assert.equal(refused.status, 405);
+  const cross = await b.rpc('publish_page', { page_id: draft.data.id });
+  assert.equal(cross.status, 404);
+  const r = await a.rpc('publish_page', { page_id: draft.data.id });
+  assert.equal(r.error, null, JSON.stringify(r.error));
+  assert.equal(r.data.slug, 'v-a3');
+  assert.equal(r.data.is_published, true);
+  const now = await a.rpc('search_pages', { q: 'zebra draft' });
+  assert.deepEqual(now.data.map((p) => p.slug), ['v-a3']);
+});
+
 // Embedding: a page with its theme and tags in one request, as a list view fetches it.
 const embedSite = async (t, c, prefix) => {
   const theme = await c.from('webpages_pagetheme').insert({ name: `${prefix}-dark` }).select().single();

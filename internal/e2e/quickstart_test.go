@@ -124,6 +124,10 @@ func TestQuickstart(t *testing.T) {
 	out = sh(t, newUser+"\necho \"TOKEN=$TOKEN\"\n")
 	assert.Regexp(t, `(?i)content-range: 0-0/1`, out, "one page left: about")
 	assert.Contains(t, out, `"slug":"about"`)
+	// The view and the functions: publish_page returns the page as an object, the view and search_pages list it.
+	assert.Contains(t, out, `{"slug":"about","is_published":true}`)
+	assert.Equal(t, 2, strings.Count(out, `[{"slug":"about","title":"About us"}]`), "published_pages and search_pages:\n%s", out)
+	assert.Contains(t, out, "[]\n")
 	token := regexp.MustCompile(`(?m)^TOKEN=(pgt_\S+)$`).FindStringSubmatch(out)
 	require.NotNil(t, token, out)
 

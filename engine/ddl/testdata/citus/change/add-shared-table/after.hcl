@@ -301,3 +301,59 @@ shared_table "content_country" {
   column "language_code" { references = table.content_language }
   primary_key { columns = [column.code] }
 }
+view "published_pages" {
+  comment = "Published pages, newest first in search, with their theme's name."
+  to      = [role.app, role.reader]
+  query   = <<-SQL
+    SELECT p.id, p.namespace_id, p.slug, p.title, p.published_at,
+           (SELECT t.name FROM webpages_pagetheme t WHERE t.tenant_id = p.tenant_id AND t.id = p.theme_id) AS theme_name
+      FROM webpages_webpage p
+     WHERE p.is_published
+  SQL
+  column "id" { type = uuid }
+  column "namespace_id" { type = uuid }
+  column "slug" { type = varchar(200) }
+  column "title" { type = text }
+  column "published_at" { type = timestamptz }
+  column "theme_name" {
+    type    = text
+    comment = "Null when the page has no theme."
+  }
+}
+
+# RPC: GET or POST /rpc/search_pages. STABLE: served on GET, in a read-only transaction.
+function "search_pages" {
+  comment    = "Published pages whose title contains q (case-insensitive), newest first."
+  to         = [role.app, role.reader]
+  volatility = STABLE
+  arg "q" { type = text }
+  returns = setof(view.published_pages)
+  body    = <<-SQL
+    SELECT * FROM published_pages
+     WHERE title ILIKE '%' || q || '%'
+     ORDER BY published_at DESC, id
+  SQL
+}
+
+# RPC: POST /rpc/publish_page. VOLATILE (the default): it writes, so it is never served on GET.
+function "publish_page" {
+  comment  = "Publishes a page of the current tenant (its publication date is kept if it has one) and returns it."
+  to       = [role.app]
+  language = plpgsql
+  arg "page_id" { type = uuid }
+  returns = table.webpages_webpage
+  body    = <<-SQL
+    DECLARE
+      r webpages_webpage;
+    BEGIN
+      UPDATE webpages_webpage
+         SET is_published = true, published_at = coalesce(published_at, now()), updated_at = now()
+       WHERE id = page_id
+      RETURNING * INTO r;
+      IF NOT FOUND THEN
+        RAISE EXCEPTION 'no page % in this tenant', page_id USING ERRCODE = 'no_data_found';
+      END IF;
+      RETURN r;
+    END
+  SQL
+}

@@ -5,6 +5,18 @@
 -- Citus: one connection per worker for this transaction, as DDL on tables that reference reference tables needs.
 SET LOCAL citus.multi_shard_modify_mode TO 'sequential';
 
+-- Undo: Function publish_page, run as the caller (SECURITY INVOKER) under the row-level security of every
+-- table it touches, with a fixed search_path. Only the declared roles may execute it.
+DROP FUNCTION public.publish_page(uuid);
+
+-- Undo: Function search_pages, run as the caller (SECURITY INVOKER) under the row-level security of every
+-- table it touches, with a fixed search_path. Only the declared roles may execute it.
+DROP FUNCTION public.search_pages(text);
+
+-- Undo: View published_pages, read as the caller (security_invoker): the row-level security of every table it
+-- reads applies to whoever queries it. security_barrier: a caller's filter never runs before the view's own.
+DROP VIEW public.published_pages;
+
 -- Undo: Foreign key webpages_webpage_tags_tag_id_fkey, added after both tables exist and are distributed.
 ALTER TABLE public.webpages_webpage_tags DROP CONSTRAINT webpages_webpage_tags_tag_id_fkey;
 

@@ -471,3 +471,55 @@ ALTER TABLE public.webpages_webpage_tags ADD CONSTRAINT webpages_webpage_tags_we
 
 -- Foreign key webpages_webpage_tags_tag_id_fkey, added after both tables exist and are distributed.
 ALTER TABLE public.webpages_webpage_tags ADD CONSTRAINT webpages_webpage_tags_tag_id_fkey FOREIGN KEY (tenant_id, tag_id) REFERENCES public.content_tag (tenant_id, id) ON DELETE CASCADE;
+
+-- View published_pages, read as the caller (security_invoker): the row-level security of every table it
+-- reads applies to whoever queries it. security_barrier: a caller's filter never runs before the view's own.
+CREATE VIEW public.published_pages WITH (security_invoker = true, security_barrier = true) AS
+SELECT p.id, p.namespace_id, p.slug, p.title, p.published_at,
+       (SELECT t.name FROM webpages_pagetheme t WHERE t.tenant_id = p.tenant_id AND t.id = p.theme_id) AS theme_name
+  FROM webpages_webpage p
+ WHERE p.is_published;
+GRANT SELECT ON TABLE public.published_pages TO app, reader;
+COMMENT ON VIEW public.published_pages IS 'Published pages, newest first in search, with their theme''s name.';
+COMMENT ON COLUMN public.published_pages.theme_name IS 'Null when the page has no theme.';
+
+-- Function search_pages, run as the caller (SECURITY INVOKER) under the row-level security of every
+-- table it touches, with a fixed search_path. Only the declared roles may execute it.
+CREATE FUNCTION public.search_pages(q text)
+    RETURNS SETOF public.published_pages
+    LANGUAGE sql
+    STABLE
+    SECURITY INVOKER
+    SET search_path = public, pg_temp
+AS $body$SELECT * FROM published_pages
+ WHERE title ILIKE '%' || q || '%'
+ ORDER BY published_at DESC, id
+$body$;
+REVOKE EXECUTE ON FUNCTION public.search_pages(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION public.search_pages(text) TO app, reader;
+COMMENT ON FUNCTION public.search_pages(text) IS 'Published pages whose title contains q (case-insensitive), newest first.';
+
+-- Function publish_page, run as the caller (SECURITY INVOKER) under the row-level security of every
+-- table it touches, with a fixed search_path. Only the declared roles may execute it.
+CREATE FUNCTION public.publish_page(page_id uuid)
+    RETURNS public.webpages_webpage
+    LANGUAGE plpgsql
+    VOLATILE
+    SECURITY INVOKER
+    SET search_path = public, pg_temp
+AS $body$DECLARE
+  r webpages_webpage;
+BEGIN
+  UPDATE webpages_webpage
+     SET is_published = true, published_at = coalesce(published_at, now()), updated_at = now()
+   WHERE id = page_id
+  RETURNING * INTO r;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'no page % in this tenant', page_id USING ERRCODE = 'no_data_found';
+  END IF;
+  RETURN r;
+END
+$body$;
+REVOKE EXECUTE ON FUNCTION public.publish_page(uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION public.publish_page(uuid) TO app;
+COMMENT ON FUNCTION public.publish_page(uuid) IS 'Publishes a page of the current tenant (its publication date is kept if it has one) and returns it.';
