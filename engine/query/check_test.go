@@ -156,7 +156,7 @@ func checkSQL(m *schema.Model, sql string, args []any) error {
 	if err != nil {
 		return err
 	}
-	for _, tk := range toks {
+	for i, tk := range toks {
 		switch tk.kind {
 		case 'w':
 			if !vocabulary[tk.text] && !v.words[tk.text] && !isEmbedAlias(tk.text) {
@@ -175,7 +175,9 @@ func checkSQL(m *schema.Model, sql string, args []any) error {
 				return fmt.Errorf("unexpected E-string %s", tk.text)
 			}
 		case 'n':
-			if !v.numbers[tk.text] {
+			// A limit is the one number the builder writes from a request: an
+			// integer it parsed itself (pageSQL).
+			if !v.numbers[tk.text] && !(i > 0 && toks[i-1].kind == 'w' && toks[i-1].text == "LIMIT" && isDigits(tk.text)) {
 				return fmt.Errorf("number %s in SQL", tk.text)
 			}
 		case 'p':
@@ -195,6 +197,15 @@ func checkSQL(m *schema.Model, sql string, args []any) error {
 		}
 	}
 	return nil
+}
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // isEmbedAlias reports whether w is an alias the builder gives an embedded

@@ -9,8 +9,11 @@
 //
 //   - Every value of the request is a $n argument (a Go string; PostgreSQL parses it with the type it infers),
 //     never SQL text: filter operands, in lists (one array literal), JSON path keys, select aliases (they become
-//     json_build_object keys), text search configurations, limit and offset, and the JSON body (one argument,
-//     expanded by json_populate_record(set) server-side, like PostgREST). Casts come from an allow-list.
+//     json_build_object keys), text search configurations, offset, and the JSON body (one argument,
+//     expanded by json_populate_record(set) server-side, like PostgREST). Casts come from an allow-list. Two
+//     exceptions are not request text but values the builder spells itself, so that PostgreSQL can cache one plan
+//     for the statement: a limit, an integer it parsed (LIMIT 20, as PostgREST writes it), and a boolean column
+//     compared with exactly true or false (is_published = TRUE), which a partial index's predicate can match.
 //   - Every identifier comes from the model and is quoted with ddl.Ident. Every statement on a tenant table
 //     carries "<tenant column> = $n" itself, besides row-level security, except an INSERT, which never names the
 //     tenant column: its default fills it from the transaction's tenant setting and RLS checks it (an upsert's
@@ -49,7 +52,7 @@
 // Every statement has PostgREST's shape and returns exactly one row, scanned into a Result:
 //
 //	WITH pgrst_source AS (
-//	  SELECT * FROM public.t WHERE tenant_id = $1 AND … ORDER BY … LIMIT $n OFFSET $m   -- GET, HEAD
+//	  SELECT * FROM public.t WHERE tenant_id = $1 AND … ORDER BY … LIMIT 20 OFFSET $m   -- GET, HEAD
 //	  INSERT INTO public.t (a, b) SELECT a, b FROM json_populate_recordset(NULL::public.t, $n::json) AS pgrst_body
 //	    [ON CONFLICT (tenant_id, …) DO UPDATE SET a = EXCLUDED.a … WHERE t.tenant_id = $1 | DO NOTHING] RETURNING …
 //	  UPDATE public.t SET (a, b) = (SELECT a, b FROM json_populate_record(NULL::public.t, $n::json))

@@ -362,7 +362,13 @@ func (q *Query) orderSQL(b *builder) string {
 func (q *Query) pageSQL(b *builder) string {
 	var parts []string
 	if q.win.Limit >= 0 {
-		parts = append(parts, "LIMIT "+b.arg(strconv.FormatInt(q.win.Limit, 10)))
+		// The limit is a literal, as PostgREST writes it: with an argument,
+		// PostgreSQL's generic plan assumes a tenth of the rows are read and
+		// costs more than the custom plans, so it never caches a plan and
+		// plans every execution afresh. An integer has no quoting to get
+		// wrong. The offset stays an argument: it changes from page to page,
+		// and a literal would make each page a statement of its own.
+		parts = append(parts, "LIMIT "+strconv.FormatInt(q.win.Limit, 10))
 	}
 	if q.win.Offset > 0 {
 		parts = append(parts, "OFFSET "+b.arg(strconv.FormatInt(q.win.Offset, 10)))

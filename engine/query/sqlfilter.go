@@ -63,6 +63,11 @@ func (q *Query) filterSQL(b *builder, f *filter) string {
 		}
 	case f.Quant != "":
 		s = lhs + " " + sqlOps[f.Op] + " " + strings.ToUpper(f.Quant) + " (" + b.arg(f.Value) + ")"
+	case boolLiteral(col, f):
+		// A literal, not an argument: a generic plan can then use a partial
+		// index such as "WHERE is_published", which PostgreSQL only matches
+		// against a constant (see boolLiteral).
+		s = lhs + " " + sqlOps[f.Op] + " " + isValues[f.Value]
 	case (f.Op == opCs || f.Op == opCd) && jsonKind(col, f.Field) == "json":
 		// json has no containment operators; jsonb has.
 		s = castJSONB(lhs, f.Field) + " " + sqlOps[f.Op] + " " + b.arg(f.Value) + "::jsonb"
@@ -73,6 +78,26 @@ func (q *Query) filterSQL(b *builder, f *filter) string {
 		s = "NOT (" + s + ")"
 	}
 	return s
+}
+
+// boolLiteral reports whether f compares a boolean column with true or
+// false by =, <> or IS DISTINCT FROM, spelled exactly so: the operand is then
+// one of two fixed words and is rendered as a literal. Any other spelling
+// PostgreSQL accepts for a boolean ("t", "yes", "1"…) stays an argument.
+// With an argument, PostgreSQL plans the statement afresh on every
+// execution, since only a custom plan, where $n is replaced by its value, can
+// prove a partial index's predicate; with the literal it caches one plan.
+func boolLiteral(col column, f *filter) bool {
+	if len(f.Field.Path) > 0 || isArrayType(col.Type) || f.Quant != "" {
+		return false
+	}
+	if b := baseType(col.Type); b != "boolean" && b != "bool" {
+		return false
+	}
+	if f.Op != opEq && f.Op != opNeq && f.Op != opIsDistinct {
+		return false
+	}
+	return f.Value == "true" || f.Value == "false"
 }
 
 // jsonKind is "json" or "jsonb" when the field yields that type, else "".

@@ -1,7 +1,7 @@
 WITH pgrst_source AS (
   SELECT * FROM public.webpages_webpage
   WHERE tenant_id = $1 AND slug LIKE $2
-  LIMIT $3 OFFSET $4
+  LIMIT 2 OFFSET $3
 ),
 pgrst_source_count AS (
   SELECT 1 FROM public.webpages_webpage WHERE tenant_id = $1 AND slug LIKE $2

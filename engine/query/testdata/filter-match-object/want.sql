@@ -1,6 +1,6 @@
 WITH pgrst_source AS (
   SELECT * FROM public.webpages_webpage
-  WHERE tenant_id = $1 AND is_published = $2 AND slug = $3
+  WHERE tenant_id = $1 AND is_published = FALSE AND slug = $2
 )
 SELECT NULL::bigint AS total, pg_catalog.count(*) AS page_total, 0::bigint AS inserted,
   coalesce(json_agg(_postgrest_t), '[]')::text AS body

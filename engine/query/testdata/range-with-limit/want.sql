@@ -1,7 +1,7 @@
 WITH pgrst_source AS (
   SELECT * FROM public.webpages_webpage
   WHERE tenant_id = $1
-  LIMIT $2 OFFSET $3
+  LIMIT 5 OFFSET $2
 )
 SELECT NULL::bigint AS total, pg_catalog.count(*) AS page_total, 0::bigint AS inserted,
   coalesce(json_agg(_postgrest_t), '[]')::text AS body

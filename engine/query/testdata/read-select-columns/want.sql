@@ -1,8 +1,8 @@
 WITH pgrst_source AS (
   SELECT * FROM public.webpages_webpage
-  WHERE tenant_id = $1 AND is_published = $2
+  WHERE tenant_id = $1 AND is_published = TRUE
   ORDER BY title DESC
-  LIMIT $3
+  LIMIT 10
 )
 SELECT NULL::bigint AS total, pg_catalog.count(*) AS page_total, 0::bigint AS inserted,
   coalesce(json_agg(_postgrest_t), '[]')::text AS body
