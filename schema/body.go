@@ -167,7 +167,8 @@ type bodyCheck struct {
 	calls         map[string]int   // the calls of watched functions the parse tree shows, by lower-case name
 }
 
-// watched reports whether calls of the function name are checked (refused, or refused with a write).
+// watched reports whether calls of the function name are checked (refused, or refused with a write); no declared
+// function may take such a name.
 func watched(name string) bool {
 	return forbiddenWhy(name) != "" || strings.EqualFold(name, "set_role") || strings.EqualFold(name, "current_setting")
 }

@@ -105,7 +105,7 @@ func (f *Fragment) Forbidden(setting string) []*FragmentError {
 			if why := forbiddenWhy(name); why != "" {
 				at(n.Location, forbiddenFunction, "%s() %s; a fragment of the declaration may not call it.", name, why)
 			} else if strings.EqualFold(name, "current_setting") {
-				f.currentSetting(n, setting, at)
+				currentSetting(n, setting, at)
 			}
 		case *pg.RangeVar:
 			if strings.EqualFold(n.Relname, "pg_settings") {
@@ -127,11 +127,6 @@ func (f *Fragment) Forbidden(setting string) []*FragmentError {
 // tenant_isolation policy reads it, and a fragment that did could tell tenants apart in ways the generator does
 // not review. The name is compared as PostgreSQL compares setting names (letter case does not count), with any
 // double quotes and surrounding spaces taken out, so that no spelling of it slips through.
-func (f *Fragment) currentSetting(n *pg.FuncCall, setting string, at func(int32, string, string, ...any)) {
-	currentSetting(n, setting, at)
-}
-
-// currentSetting is Fragment.currentSetting for any parsed SQL.
 func currentSetting(n *pg.FuncCall, setting string, at func(int32, string, string, ...any)) {
 	if len(n.Args) == 0 {
 		return
