@@ -175,14 +175,11 @@ func watched(name string) bool {
 
 // at places a problem at loc, a location the parser gave, turned into an offset in the body by pos.
 func (b *bodyCheck) at(pos func(int32) int, loc int32, summary, format string, args ...any) *FragmentError {
-	off, n := -1, 0
+	off := -1
 	if loc >= 0 {
-		if o := pos(loc); o >= 0 && o < len(b.text) {
-			start, end := Token(b.text, o)
-			off, n = start, end-start
-		}
+		off = pos(loc)
 	}
-	return &FragmentError{Offset: off, Length: n, Summary: summary, Detail: fmt.Sprintf(format, args...)}
+	return problemAt(b.text, off, summary, fmt.Sprintf(format, args...))
 }
 
 // statement checks one statement of the body; pos turns the parser's locations into offsets in the body.

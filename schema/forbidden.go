@@ -91,12 +91,7 @@ func forbiddenWhy(name string) string {
 func (f *Fragment) Forbidden(setting string) []*FragmentError {
 	var out []*FragmentError
 	at := func(loc int32, summary, format string, args ...any) {
-		off, n := f.offset(loc), 0
-		if off >= 0 {
-			start, end := Token(f.Text, off)
-			off, n = start, end-start
-		}
-		out = append(out, &FragmentError{Offset: off, Length: n, Summary: summary, Detail: fmt.Sprintf(format, args...)})
+		out = append(out, problemAt(f.Text, f.offset(loc), summary, fmt.Sprintf(format, args...)))
 	}
 	walk(f.node.ProtoReflect(), func(m protoreflect.Message) {
 		switch n := m.Interface().(type) {
@@ -159,14 +154,9 @@ func (f *Fragment) SubSelects() []*FragmentError {
 	var out []*FragmentError
 	walk(f.node.ProtoReflect(), func(m protoreflect.Message) {
 		if n, ok := m.Interface().(*pg.SubLink); ok {
-			off, length := f.offset(n.Location), 0
-			if off >= 0 {
-				start, end := Token(f.Text, off)
-				off, length = start, end-start
-			}
-			out = append(out, &FragmentError{Offset: off, Length: length, Summary: "Sub-select in a Citus policy",
-				Detail: "Citus refuses sub-selects in the policies of distributed tables (scale_out = \"citus\"); " +
-					"put the lookup in a SQL function and call it, or compare columns of the row itself."})
+			out = append(out, problemAt(f.Text, f.offset(n.Location), "Sub-select in a Citus policy",
+				"Citus refuses sub-selects in the policies of distributed tables (scale_out = \"citus\"); "+
+					"put the lookup in a SQL function and call it, or compare columns of the row itself."))
 		}
 	})
 	return out

@@ -293,6 +293,16 @@ func Token(text string, off int) (start, end int) {
 	return off, off + n
 }
 
+// problemAt is a FragmentError covering the token of text at byte off (see Token); about the whole text when off
+// is not in it (-1: the parse tree gave no location).
+func problemAt(text string, off int, summary, detail string) *FragmentError {
+	if off < 0 || off >= len(text) {
+		return &FragmentError{Offset: -1, Summary: summary, Detail: detail}
+	}
+	start, end := Token(text, off)
+	return &FragmentError{Offset: start, Length: end - start, Summary: summary, Detail: detail}
+}
+
 // Name is a name a fragment refers to (a column, a table, a type), as PostgreSQL reads it: an unquoted name in
 // lower case. Offset is where its reference starts in the fragment's text.
 type Name struct {
