@@ -77,10 +77,8 @@ func tokenProblems(text string, definer bool, noun string) (problems []*Fragment
 		case pg.Token_SCONST:
 			words := strings.ToLower(strings.Join(strings.Fields(raw), " "))
 			switch {
-			case definer && raw[0] == '\'' && strings.Contains(raw, `\`): // a view's query had checkTokens
-				add(tok, invalidBody, `A plain '…' string may not hold a backslash: a server with `+
-					`standard_conforming_strings off would read it as an escape. Write E'…' with the backslash `+
-					`doubled, or a dollar-quoted string.`)
+			case definer && backslashInPlain(raw): // a view's query had checkTokens
+				add(tok, invalidBody, "%s", backslashDetail)
 			case definer && strings.Contains(words, "security definer"):
 				add(tok, securityDefiner, "SECURITY DEFINER may not appear in a declared function's body, "+
 					"not even in a string.")
