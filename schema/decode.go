@@ -435,17 +435,9 @@ func (d *decoder) policy(b *hcl.Block) hcl.Diagnostics {
 		}
 	}
 	if a, ok := attrs["to"]; ok {
-		refs, ds := references(a.Expr, "role")
+		refs, ds := d.roles(a.Expr)
 		diags = append(diags, ds...)
-		for _, r := range refs {
-			p.To = append(p.To, r.Name)
-			d.later = append(d.later, func() hcl.Diagnostics {
-				if d.model.Role(r.Name) == nil {
-					return hcl.Diagnostics{d.unknownRole(r)}
-				}
-				return nil
-			})
-		}
+		p.To = refs
 	}
 	if a, ok := attrs["for"]; ok {
 		v, ds := keyword(a.Expr, "policy command", Commands)
