@@ -225,12 +225,7 @@ func (d *decoder) unknownView(r ref) *hcl.Diagnostic {
 	for i, v := range d.model.Views {
 		names[i] = v.Name
 	}
-	return &hcl.Diagnostic{
-		Severity: hcl.DiagError,
-		Summary:  "Unknown view",
-		Detail:   fmt.Sprintf("No view %q is declared.%s", r.Name, didYouMean(r.Name, names)),
-		Subject:  r.Range.Ptr(),
-	}
+	return unknown(r, "Unknown view", "view", names)
 }
 
 // sqlText reads a piece of SQL spelt as a string (quoted or heredoc) or as sql("…"), as the declaration spells
