@@ -77,10 +77,8 @@ func tokenProblems(text string, definer bool, noun string) (problems []*Fragment
 		case pg.Token_SCONST:
 			words := strings.ToLower(strings.Join(strings.Fields(raw), " "))
 			switch {
-			case definer && raw[0] == '\'' && strings.Contains(raw, `\`): // a view's query had checkTokens
-				add(tok, invalidBody, `A plain '…' string may not hold a backslash: a server with `+
-					`standard_conforming_strings off would read it as an escape. Write E'…' with the backslash `+
-					`doubled, or a dollar-quoted string.`)
+			case definer && backslashInPlain(raw): // a view's query had checkTokens
+				add(tok, invalidBody, "%s", backslashDetail)
 			case definer && strings.Contains(words, "security definer"):
 				add(tok, securityDefiner, "SECURITY DEFINER may not appear in a declared function's body, "+
 					"not even in a string.")
@@ -167,21 +165,19 @@ type bodyCheck struct {
 	calls         map[string]int   // the calls of watched functions the parse tree shows, by lower-case name
 }
 
-// watched reports whether calls of the function name are checked (refused, or refused with a write).
+// watched reports whether calls of the function name are checked (refused, or refused with a write); no declared
+// function may take such a name.
 func watched(name string) bool {
 	return forbiddenWhy(name) != "" || strings.EqualFold(name, "set_role") || strings.EqualFold(name, "current_setting")
 }
 
 // at places a problem at loc, a location the parser gave, turned into an offset in the body by pos.
 func (b *bodyCheck) at(pos func(int32) int, loc int32, summary, format string, args ...any) *FragmentError {
-	off, n := -1, 0
+	off := -1
 	if loc >= 0 {
-		if o := pos(loc); o >= 0 && o < len(b.text) {
-			start, end := Token(b.text, o)
-			off, n = start, end-start
-		}
+		off = pos(loc)
 	}
-	return &FragmentError{Offset: off, Length: n, Summary: summary, Detail: fmt.Sprintf(format, args...)}
+	return problemAt(b.text, off, summary, fmt.Sprintf(format, args...))
 }
 
 // statement checks one statement of the body; pos turns the parser's locations into offsets in the body.

@@ -435,17 +435,9 @@ func (d *decoder) policy(b *hcl.Block) hcl.Diagnostics {
 		}
 	}
 	if a, ok := attrs["to"]; ok {
-		refs, ds := references(a.Expr, "role")
+		refs, ds := d.roles(a.Expr)
 		diags = append(diags, ds...)
-		for _, r := range refs {
-			p.To = append(p.To, r.Name)
-			d.later = append(d.later, func() hcl.Diagnostics {
-				if d.model.Role(r.Name) == nil {
-					return hcl.Diagnostics{d.unknownRole(r)}
-				}
-				return nil
-			})
-		}
+		p.To = refs
 	}
 	if a, ok := attrs["for"]; ok {
 		v, ds := keyword(a.Expr, "policy command", Commands)
@@ -520,12 +512,7 @@ func (d *decoder) unknownTable(r ref) *hcl.Diagnostic {
 	for i, t := range d.model.Tables {
 		names[i] = t.Name
 	}
-	return &hcl.Diagnostic{
-		Severity: hcl.DiagError,
-		Summary:  "Unknown table",
-		Detail:   fmt.Sprintf("No table or shared_table %q is declared.%s", r.Name, didYouMean(r.Name, names)),
-		Subject:  r.Range.Ptr(),
-	}
+	return unknown(r, "Unknown table", "table or shared_table", names)
 }
 
 func (d *decoder) unknownRole(r ref) *hcl.Diagnostic {
@@ -533,10 +520,15 @@ func (d *decoder) unknownRole(r ref) *hcl.Diagnostic {
 	for i, x := range d.model.Roles {
 		names[i] = x.Name
 	}
+	return unknown(r, "Unknown role", "role", names)
+}
+
+// unknown is the diagnostic for a reference r to no declared what, suggesting the closest of names.
+func unknown(r ref, summary, what string, names []string) *hcl.Diagnostic {
 	return &hcl.Diagnostic{
 		Severity: hcl.DiagError,
-		Summary:  "Unknown role",
-		Detail:   fmt.Sprintf("No role %q is declared.%s", r.Name, didYouMean(r.Name, names)),
+		Summary:  summary,
+		Detail:   fmt.Sprintf("No %s %q is declared.%s", what, r.Name, didYouMean(r.Name, names)),
 		Subject:  r.Range.Ptr(),
 	}
 }

@@ -189,11 +189,11 @@ func (d *decoder) returns(f *Function, expr hcl.Expression) hcl.Diagnostics {
 	return ds
 }
 
-// roleList reads `to = [role.x, …]` and queues the check that each role is declared.
+// roleList reads `to = [role.x, …]` as roles does, and refuses an empty list.
 func (d *decoder) roleList(a *hcl.Attribute, diags *hcl.Diagnostics) []string {
-	refs, ds := references(a.Expr, "role")
+	out, ds := d.roles(a.Expr)
 	*diags = append(*diags, ds...)
-	if !ds.HasErrors() && len(refs) == 0 {
+	if !ds.HasErrors() && len(out) == 0 {
 		*diags = append(*diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
 			Summary:  "Empty role list",
@@ -201,7 +201,13 @@ func (d *decoder) roleList(a *hcl.Attribute, diags *hcl.Diagnostics) []string {
 			Subject:  a.Expr.Range().Ptr(),
 		})
 	}
-	out := make([]string, 0, len(refs))
+	return out
+}
+
+// roles reads a list of role references, [role.x, …], and queues the check that each role is declared.
+func (d *decoder) roles(expr hcl.Expression) ([]string, hcl.Diagnostics) {
+	refs, diags := references(expr, "role")
+	var out []string
 	for _, r := range refs {
 		out = append(out, r.Name)
 		d.later = append(d.later, func() hcl.Diagnostics {
@@ -211,7 +217,7 @@ func (d *decoder) roleList(a *hcl.Attribute, diags *hcl.Diagnostics) []string {
 			return nil
 		})
 	}
-	return out
+	return out, diags
 }
 
 func (d *decoder) unknownView(r ref) *hcl.Diagnostic {
@@ -219,12 +225,7 @@ func (d *decoder) unknownView(r ref) *hcl.Diagnostic {
 	for i, v := range d.model.Views {
 		names[i] = v.Name
 	}
-	return &hcl.Diagnostic{
-		Severity: hcl.DiagError,
-		Summary:  "Unknown view",
-		Detail:   fmt.Sprintf("No view %q is declared.%s", r.Name, didYouMean(r.Name, names)),
-		Subject:  r.Range.Ptr(),
-	}
+	return unknown(r, "Unknown view", "view", names)
 }
 
 // sqlText reads a piece of SQL spelt as a string (quoted or heredoc) or as sql("…"), as the declaration spells

@@ -91,12 +91,7 @@ func forbiddenWhy(name string) string {
 func (f *Fragment) Forbidden(setting string) []*FragmentError {
 	var out []*FragmentError
 	at := func(loc int32, summary, format string, args ...any) {
-		off, n := f.offset(loc), 0
-		if off >= 0 {
-			start, end := Token(f.Text, off)
-			off, n = start, end-start
-		}
-		out = append(out, &FragmentError{Offset: off, Length: n, Summary: summary, Detail: fmt.Sprintf(format, args...)})
+		out = append(out, problemAt(f.Text, f.offset(loc), summary, fmt.Sprintf(format, args...)))
 	}
 	walk(f.node.ProtoReflect(), func(m protoreflect.Message) {
 		switch n := m.Interface().(type) {
@@ -105,7 +100,7 @@ func (f *Fragment) Forbidden(setting string) []*FragmentError {
 			if why := forbiddenWhy(name); why != "" {
 				at(n.Location, forbiddenFunction, "%s() %s; a fragment of the declaration may not call it.", name, why)
 			} else if strings.EqualFold(name, "current_setting") {
-				f.currentSetting(n, setting, at)
+				currentSetting(n, setting, at)
 			}
 		case *pg.RangeVar:
 			if strings.EqualFold(n.Relname, "pg_settings") {
@@ -127,11 +122,6 @@ func (f *Fragment) Forbidden(setting string) []*FragmentError {
 // tenant_isolation policy reads it, and a fragment that did could tell tenants apart in ways the generator does
 // not review. The name is compared as PostgreSQL compares setting names (letter case does not count), with any
 // double quotes and surrounding spaces taken out, so that no spelling of it slips through.
-func (f *Fragment) currentSetting(n *pg.FuncCall, setting string, at func(int32, string, string, ...any)) {
-	currentSetting(n, setting, at)
-}
-
-// currentSetting is Fragment.currentSetting for any parsed SQL.
 func currentSetting(n *pg.FuncCall, setting string, at func(int32, string, string, ...any)) {
 	if len(n.Args) == 0 {
 		return
@@ -164,14 +154,9 @@ func (f *Fragment) SubSelects() []*FragmentError {
 	var out []*FragmentError
 	walk(f.node.ProtoReflect(), func(m protoreflect.Message) {
 		if n, ok := m.Interface().(*pg.SubLink); ok {
-			off, length := f.offset(n.Location), 0
-			if off >= 0 {
-				start, end := Token(f.Text, off)
-				off, length = start, end-start
-			}
-			out = append(out, &FragmentError{Offset: off, Length: length, Summary: "Sub-select in a Citus policy",
-				Detail: "Citus refuses sub-selects in the policies of distributed tables (scale_out = \"citus\"); " +
-					"put the lookup in a SQL function and call it, or compare columns of the row itself."})
+			out = append(out, problemAt(f.Text, f.offset(n.Location), "Sub-select in a Citus policy",
+				"Citus refuses sub-selects in the policies of distributed tables (scale_out = \"citus\"); "+
+					"put the lookup in a SQL function and call it, or compare columns of the row itself."))
 		}
 	})
 	return out

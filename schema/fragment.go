@@ -230,10 +230,8 @@ func checkTokens(kind FragmentKind, text string) *FragmentError {
 			}
 			open = open[:len(open)-1]
 		case pg.Token_SCONST:
-			if text[start] == '\'' && strings.Contains(text[start:end], `\`) {
-				return invalid(start, end-start, `A plain '…' string may not hold a backslash: a server with `+
-					`standard_conforming_strings off would read it as an escape. Write E'…' with the backslash `+
-					`doubled, or a dollar-quoted string.`)
+			if backslashInPlain(text[start:end]) {
+				return invalid(start, end-start, backslashDetail)
 			}
 		}
 	}
@@ -243,6 +241,13 @@ func checkTokens(kind FragmentKind, text string) *FragmentError {
 	}
 	return nil
 }
+
+// backslashInPlain reports whether the string token raw is a plain '…' string that holds a backslash (see
+// checkTokens); backslashDetail says why that is refused.
+func backslashInPlain(raw string) bool { return raw[0] == '\'' && strings.Contains(raw, `\`) }
+
+const backslashDetail = `A plain '…' string may not hold a backslash: a server with standard_conforming_strings ` +
+	`off would read it as an escape. Write E'…' with the backslash doubled, or a dollar-quoted string.`
 
 // parseError turns libpg_query's error about sql, in which the fragment text starts at byte base, into a
 // FragmentError placed in text; noun is what text should have been ("expression", "function body").
@@ -291,6 +296,16 @@ func Token(text string, off int) (start, end int) {
 	}
 	_, n := utf8.DecodeRuneInString(text[off:])
 	return off, off + n
+}
+
+// problemAt is a FragmentError covering the token of text at byte off (see Token); about the whole text when off
+// is not in it (-1: the parse tree gave no location).
+func problemAt(text string, off int, summary, detail string) *FragmentError {
+	if off < 0 || off >= len(text) {
+		return &FragmentError{Offset: -1, Summary: summary, Detail: detail}
+	}
+	start, end := Token(text, off)
+	return &FragmentError{Offset: start, Length: end - start, Summary: summary, Detail: detail}
 }
 
 // Name is a name a fragment refers to (a column, a table, a type), as PostgreSQL reads it: an unquoted name in

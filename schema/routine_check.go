@@ -7,13 +7,6 @@ import (
 	"github.com/hashicorp/hcl/v2"
 )
 
-// reservedFunctionName reports whether name may not name a declared function: a function of that name in the
-// public schema would stand beside PostgreSQL's own (set_config, current_setting) or a function whose calls
-// validation refuses.
-func reservedFunctionName(name string) bool {
-	return forbiddenWhy(name) != "" || name == "current_setting" || name == "set_role"
-}
-
 // views checks the declared views: names and columns. relationNames checks that a view's name is not a
 // table's or an index's.
 func (v *validator) views() {
@@ -53,7 +46,7 @@ func (v *validator) functions() {
 		}
 		seen[f.Name] = f
 		switch {
-		case reservedFunctionName(f.Name):
+		case watched(f.Name): // it would stand beside PostgreSQL's own, or a function whose calls validation refuses
 			v.errorf(f.Range, "Reserved function name", "%q is the name of a function a declaration may not "+
 				"call (it changes the session or acts on the server); choose another name.", f.Name)
 		case v.m.Table(f.Name) != nil || v.m.View(f.Name) != nil:
