@@ -79,7 +79,7 @@ func FuzzFunctionBody(f *testing.F) {
 			fn.Language = schema.PLpgSQL
 		}
 		for _, e := range schema.FunctionProblems(fn, "app.current_tenant_id") {
-			if e.Offset > len(body) || e.Offset+e.Length > len(body) || e.Length < 0 {
+			if e.Offset < -1 || e.Offset > len(body) || e.Offset+e.Length > len(body) || e.Length < 0 {
 				t.Fatalf("problem %+v outside the body of %d bytes", e, len(body))
 			}
 		}
