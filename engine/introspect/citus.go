@@ -68,8 +68,12 @@ func CheckShards(ctx context.Context, coord *pgx.Conn, connect func(ctx context.
 	}
 	coordRLS := byQualifiedName(coordCat)
 	type placement struct{ table, shard string } // both qualified and quoted, as ddl.TableName writes them
-	byNode := map[string][]placement{}
-	var nodes []string
+	type node struct {
+		host string
+		port int
+	}
+	byNode := map[node][]placement{}
+	var nodes []node
 	rows, err := coord.Query(ctx, citusShardsQuery, tables)
 	if err != nil {
 		return nil, fmt.Errorf("introspect: list the shards (is this a Citus coordinator?): %w", err)
@@ -82,11 +86,11 @@ func CheckShards(ctx context.Context, coord *pgx.Conn, connect func(ctx context.
 			return nil, err
 		}
 		shard := ddl.Qualified(shardSchema, shardName)
-		node := fmt.Sprintf("%s:%d", host, port)
-		if _, ok := byNode[node]; !ok {
-			nodes = append(nodes, node)
+		n := node{host, port}
+		if _, ok := byNode[n]; !ok {
+			nodes = append(nodes, n)
 		}
-		byNode[node] = append(byNode[node], placement{table, shard})
+		byNode[n] = append(byNode[n], placement{table, shard})
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("introspect: list the shards: %w", err)
@@ -107,15 +111,13 @@ func CheckShards(ctx context.Context, coord *pgx.Conn, connect func(ctx context.
 			}
 		}
 	}
-	for _, node := range nodes {
-		host, port, _ := strings.Cut(node, ":")
-		var portN int
-		fmt.Sscan(port, &portN)
-		conn, err := connect(ctx, host, portN)
+	for _, n := range nodes {
+		node := fmt.Sprintf("%s:%d", n.host, n.port)
+		conn, err := connect(ctx, n.host, n.port)
 		if err != nil {
 			return nil, fmt.Errorf("introspect: connect to worker %s: %w", node, err)
 		}
-		shards := byNode[node]
+		shards := byNode[n]
 		// Shards are hidden from catalog queries unless this is off (Citus's table visibility).
 		got, err := func() (map[string]*Table, error) {
 			defer conn.Close(context.WithoutCancel(ctx))
