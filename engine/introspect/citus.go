@@ -46,6 +46,17 @@ const citusShardsQuery = `SELECT t.name, ns.nspname, (parse_ident(shard_name(s.l
 // PERMISSIVE: their shard copies are, whatever the coordinator says.
 func CheckShards(ctx context.Context, coord *pgx.Conn, connect func(ctx context.Context, host string, port int) (*pgx.Conn, error),
 	m *schema.Model) ([]ShardProblem, error) {
+	c, err := Read(ctx, coord)
+	if err != nil {
+		return nil, fmt.Errorf("introspect: read the coordinator's catalog: %w", err)
+	}
+	return c.ShardProblems(ctx, coord, connect, m)
+}
+
+// ShardProblems is what CheckShards returns, with c the coordinator's catalog as coord reads it (for a caller that
+// has read it already).
+func (c *Catalog) ShardProblems(ctx context.Context, coord *pgx.Conn,
+	connect func(ctx context.Context, host string, port int) (*pgx.Conn, error), m *schema.Model) ([]ShardProblem, error) {
 	var tables []string
 	want := map[string][]string{} // table → the expected policy names, sorted
 	for _, t := range m.Tables {
@@ -62,11 +73,7 @@ func CheckShards(ctx context.Context, coord *pgx.Conn, connect func(ctx context.
 	if len(tables) == 0 {
 		return nil, nil
 	}
-	coordCat, err := Read(ctx, coord)
-	if err != nil {
-		return nil, fmt.Errorf("introspect: read the coordinator's catalog: %w", err)
-	}
-	coordRLS := byQualifiedName(coordCat)
+	coordRLS := byQualifiedName(c)
 	type placement struct{ table, shard string } // both qualified and quoted, as ddl.TableName writes them
 	type node struct {
 		host string
@@ -98,11 +105,11 @@ func CheckShards(ctx context.Context, coord *pgx.Conn, connect func(ctx context.
 	predicate := "current_setting('" + m.Tenancy.Setting + "'"
 	var out []ShardProblem
 	for _, table := range tables {
-		c := coordRLS[table]
-		if c == nil {
+		ct := coordRLS[table]
+		if ct == nil {
 			continue
 		}
-		for _, p := range c.Policies {
+		for _, p := range ct.Policies {
 			name := p.Name
 			if !p.Permissive {
 				out = append(out, ShardProblem{Table: table, Shard: "(every shard)", Worker: "(every worker)", Policy: name,
