@@ -2,11 +2,13 @@ package introspect
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"slices"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"pgtenant/engine/ddl"
 	"pgtenant/schema"
@@ -213,12 +215,27 @@ func shardProblems(table, shard, node string, want []string, coord, got *Table, 
 }
 
 // WorkerConnector returns a function that connects to a Citus worker as cfg does to the coordinator: the same
-// role, password and database, on the worker's host and port (as pg_dist_node names them).
+// role, password, database and sslmode, on the worker's host and port (as pg_dist_node names them). The TLS
+// attempts sslmode makes (prefer: TLS, then without) are kept, and a certificate is checked against the
+// worker's name (verify-full), not the coordinator's.
 func WorkerConnector(cfg *pgx.ConnConfig) func(ctx context.Context, host string, port int) (*pgx.Conn, error) {
 	return func(ctx context.Context, host string, port int) (*pgx.Conn, error) {
 		c := cfg.Copy()
-		c.Host, c.Port = host, uint16(port)
-		c.Fallbacks = nil
+		retarget := func(tc *tls.Config) *tls.Config {
+			if tc == nil || tc.ServerName == "" {
+				return tc
+			}
+			tc = tc.Clone()
+			tc.ServerName = host
+			return tc
+		}
+		var fallbacks []*pgconn.FallbackConfig
+		for _, f := range c.Fallbacks { // the coordinator's other TLS attempts; other hosts are not the worker
+			if f.Host == cfg.Host && f.Port == cfg.Port {
+				fallbacks = append(fallbacks, &pgconn.FallbackConfig{Host: host, Port: uint16(port), TLSConfig: retarget(f.TLSConfig)})
+			}
+		}
+		c.Host, c.Port, c.TLSConfig, c.Fallbacks = host, uint16(port), retarget(c.TLSConfig), fallbacks
 		conn, err := pgx.ConnectConfig(ctx, c)
 		if err != nil {
 			return nil, fmt.Errorf("connect as the owner to %s:%d: %w", host, port, err)
