@@ -2,11 +2,13 @@ package introspect
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"slices"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"pgtenant/engine/ddl"
 	"pgtenant/schema"
@@ -46,6 +48,17 @@ const citusShardsQuery = `SELECT t.name, ns.nspname, (parse_ident(shard_name(s.l
 // PERMISSIVE: their shard copies are, whatever the coordinator says.
 func CheckShards(ctx context.Context, coord *pgx.Conn, connect func(ctx context.Context, host string, port int) (*pgx.Conn, error),
 	m *schema.Model) ([]ShardProblem, error) {
+	c, err := Read(ctx, coord)
+	if err != nil {
+		return nil, fmt.Errorf("introspect: read the coordinator's catalog: %w", err)
+	}
+	return c.ShardProblems(ctx, coord, connect, m)
+}
+
+// ShardProblems is what CheckShards returns, with c the coordinator's catalog as coord reads it (for a caller that
+// has read it already).
+func (c *Catalog) ShardProblems(ctx context.Context, coord *pgx.Conn,
+	connect func(ctx context.Context, host string, port int) (*pgx.Conn, error), m *schema.Model) ([]ShardProblem, error) {
 	var tables []string
 	want := map[string][]string{} // table → the expected policy names, sorted
 	for _, t := range m.Tables {
@@ -62,14 +75,14 @@ func CheckShards(ctx context.Context, coord *pgx.Conn, connect func(ctx context.
 	if len(tables) == 0 {
 		return nil, nil
 	}
-	coordCat, err := Read(ctx, coord)
-	if err != nil {
-		return nil, fmt.Errorf("introspect: read the coordinator's catalog: %w", err)
-	}
-	coordRLS := byQualifiedName(coordCat)
+	coordRLS := byQualifiedName(c)
 	type placement struct{ table, shard string } // both qualified and quoted, as ddl.TableName writes them
-	byNode := map[string][]placement{}
-	var nodes []string
+	type node struct {
+		host string
+		port int
+	}
+	byNode := map[node][]placement{}
+	var nodes []node
 	rows, err := coord.Query(ctx, citusShardsQuery, tables)
 	if err != nil {
 		return nil, fmt.Errorf("introspect: list the shards (is this a Citus coordinator?): %w", err)
@@ -82,11 +95,11 @@ func CheckShards(ctx context.Context, coord *pgx.Conn, connect func(ctx context.
 			return nil, err
 		}
 		shard := ddl.Qualified(shardSchema, shardName)
-		node := fmt.Sprintf("%s:%d", host, port)
-		if _, ok := byNode[node]; !ok {
-			nodes = append(nodes, node)
+		n := node{host, port}
+		if _, ok := byNode[n]; !ok {
+			nodes = append(nodes, n)
 		}
-		byNode[node] = append(byNode[node], placement{table, shard})
+		byNode[n] = append(byNode[n], placement{table, shard})
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("introspect: list the shards: %w", err)
@@ -94,11 +107,11 @@ func CheckShards(ctx context.Context, coord *pgx.Conn, connect func(ctx context.
 	predicate := "current_setting('" + m.Tenancy.Setting + "'"
 	var out []ShardProblem
 	for _, table := range tables {
-		c := coordRLS[table]
-		if c == nil {
+		ct := coordRLS[table]
+		if ct == nil {
 			continue
 		}
-		for _, p := range c.Policies {
+		for _, p := range ct.Policies {
 			name := p.Name
 			if !p.Permissive {
 				out = append(out, ShardProblem{Table: table, Shard: "(every shard)", Worker: "(every worker)", Policy: name,
@@ -107,15 +120,13 @@ func CheckShards(ctx context.Context, coord *pgx.Conn, connect func(ctx context.
 			}
 		}
 	}
-	for _, node := range nodes {
-		host, port, _ := strings.Cut(node, ":")
-		var portN int
-		fmt.Sscan(port, &portN)
-		conn, err := connect(ctx, host, portN)
+	for _, n := range nodes {
+		node := fmt.Sprintf("%s:%d", n.host, n.port)
+		conn, err := connect(ctx, n.host, n.port)
 		if err != nil {
 			return nil, fmt.Errorf("introspect: connect to worker %s: %w", node, err)
 		}
-		shards := byNode[node]
+		shards := byNode[n]
 		// Shards are hidden from catalog queries unless this is off (Citus's table visibility).
 		got, err := func() (map[string]*Table, error) {
 			defer conn.Close(context.WithoutCancel(ctx))
@@ -204,12 +215,27 @@ func shardProblems(table, shard, node string, want []string, coord, got *Table, 
 }
 
 // WorkerConnector returns a function that connects to a Citus worker as cfg does to the coordinator: the same
-// role, password and database, on the worker's host and port (as pg_dist_node names them).
+// role, password, database and sslmode, on the worker's host and port (as pg_dist_node names them). The TLS
+// attempts sslmode makes (prefer: TLS, then without) are kept, and a certificate is checked against the
+// worker's name (verify-full), not the coordinator's.
 func WorkerConnector(cfg *pgx.ConnConfig) func(ctx context.Context, host string, port int) (*pgx.Conn, error) {
 	return func(ctx context.Context, host string, port int) (*pgx.Conn, error) {
 		c := cfg.Copy()
-		c.Host, c.Port = host, uint16(port)
-		c.Fallbacks = nil
+		retarget := func(tc *tls.Config) *tls.Config {
+			if tc == nil || tc.ServerName == "" {
+				return tc
+			}
+			tc = tc.Clone()
+			tc.ServerName = host
+			return tc
+		}
+		var fallbacks []*pgconn.FallbackConfig
+		for _, f := range c.Fallbacks { // the coordinator's other TLS attempts; other hosts are not the worker
+			if f.Host == cfg.Host && f.Port == cfg.Port {
+				fallbacks = append(fallbacks, &pgconn.FallbackConfig{Host: host, Port: uint16(port), TLSConfig: retarget(f.TLSConfig)})
+			}
+		}
+		c.Host, c.Port, c.TLSConfig, c.Fallbacks = host, uint16(port), retarget(c.TLSConfig), fallbacks
 		conn, err := pgx.ConnectConfig(ctx, c)
 		if err != nil {
 			return nil, fmt.Errorf("connect as the owner to %s:%d: %w", host, port, err)

@@ -20,7 +20,11 @@ func (s *session) checkCitusShards(ctx context.Context) Result {
 	if err != nil {
 		return failedQuery(CheckCitusShards, err)
 	}
-	problems, err := introspect.CheckShards(ctx, s.admin, introspect.WorkerConnector(cfg), s.cfg.Declared)
+	coord, err := s.adminCatalog(ctx)
+	if err != nil {
+		return failedQuery(CheckCitusShards, err)
+	}
+	problems, err := coord.ShardProblems(ctx, s.admin, introspect.WorkerConnector(cfg), s.cfg.Declared)
 	if err != nil {
 		return failedQuery(CheckCitusShards, err)
 	}

@@ -73,12 +73,12 @@ func NewCitus(t testing.TB) *Citus {
 	ctx, cancel := context.WithTimeout(t.Context(), 2*setupTimeout)
 	defer cancel()
 	begin := time.Now()
-	dir, err := os.MkdirTemp(memDir, tempPrefix+"citus-")
+	dir, err := tempDir(ctx, tempPrefix+"citus-")
 	if err != nil {
-		dir, err = os.MkdirTemp("", tempPrefix+"citus-")
-	}
-	if err != nil {
-		t.Fatalf("pgtest: %v", err)
+		if dir != "" {
+			_ = os.RemoveAll(dir)
+		}
+		t.Fatal(err)
 	}
 	c := &Citus{}
 	t.Cleanup(func() {
@@ -96,10 +96,6 @@ func NewCitus(t testing.TB) *Citus {
 		}
 		_ = os.RemoveAll(dir)
 	})
-	// The pid file lets sweep remove the cluster if this binary dies.
-	if err := os.WriteFile(filepath.Join(dir, "pid"), fmt.Appendf(nil, "%d", os.Getpid()), 0o600); err != nil {
-		t.Fatalf("pgtest: %v", err)
-	}
 	names := []string{"coordinator", "worker1", "worker2"}
 	servers := make([]*pglocal.Server, len(names))
 	errs := make([]error, len(names))
