@@ -13,19 +13,22 @@ import (
 )
 
 // citusCreateCases and citusChangeCases are the golden cases of the Citus profile: a declaration and its first
-// migration; a declaration after a change (after.hcl, from the cms create case) and the migration between them.
+// migration; the declarations a change adds to the cms create case (add.hcl) and the migration that adds them.
 const (
 	citusCreateCases = "testdata/citus/create"
 	citusChangeCases = "testdata/citus/change"
 )
 
-func citusChange(t *testing.T, name string) (*schema.Model, *schema.Model, *ddl.Migration) {
+// citusChange is the migration of the Citus change case name: from the cms create case to that case plus add.hcl.
+func citusChange(t *testing.T, name string) *ddl.Migration {
 	t.Helper()
-	before := load(t, filepath.Join(citusCreateCases, "cms", "input.hcl"))
-	after := load(t, filepath.Join(citusChangeCases, name, "after.hcl"))
+	base := filepath.Join(citusCreateCases, "cms", "input.hcl")
+	before := load(t, base)
+	after, _, diags := schema.Load(base, filepath.Join(citusChangeCases, name, "add.hcl"))
+	require.False(t, diags.HasErrors(), "%s: %s", name, diags.Error())
 	mig, err := ddl.Incremental(before, after, ddl.Options{})
 	require.NoError(t, err)
-	return before, after, mig
+	return mig
 }
 
 // TestCitus_Golden renders the first migration of every Citus create case and the migration of every Citus change
@@ -44,7 +47,7 @@ func TestCitus_Golden(t *testing.T) {
 	}
 	for _, name := range golden.Cases(t, citusChangeCases) {
 		t.Run("change/"+name, func(t *testing.T) {
-			_, _, mig := citusChange(t, name)
+			mig := citusChange(t, name)
 			require.Empty(t, mig.Concurrent)
 			up, down := ddl.Render(mig.Changes, ddl.Citus).Files()
 			golden.Check(t, filepath.Join(citusChangeCases, name, "want.up.sql"), []byte(up))

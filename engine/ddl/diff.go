@@ -844,7 +844,7 @@ func (d *differ) dropColumns() {
 			}
 			down := []Stmt{AddColumn{Table: TableName(o), Column: columnDef(c)}}
 			if c.Comment != "" {
-				down = append(down, Comment{On: columnTarget(o, c.Name), Text: c.Comment})
+				down = append(down, Comment{On: ColumnTarget(TableName(o), c.Name), Text: c.Comment})
 			}
 			d.add("drop_column_"+o.Name+"_"+c.Name, fmt.Sprintf("drops column %s.%s and its data", o.Name, c.Name), Change{
 				Object:  "table " + o.Name,
@@ -979,11 +979,11 @@ func (d *differ) comments() {
 // hasTarget reports whether the object a COMMENT ON target names is in the next version of table n.
 func (d *differ) hasTarget(n *schema.Table, target string) bool {
 	for _, c := range n.Columns {
-		if target == columnTarget(n, c.Name) {
+		if target == ColumnTarget(TableName(n), c.Name) {
 			return true
 		}
 	}
-	return !strings.HasPrefix(target, "COLUMN ") || (!n.Shared && target == columnTarget(n, d.next.Tenancy.Column))
+	return !strings.HasPrefix(target, "COLUMN ") || (!n.Shared && target == ColumnTarget(TableName(n), d.next.Tenancy.Column))
 }
 
 // tenantDefaults points the tenant column's default at a changed tenancy setting.

@@ -15,14 +15,17 @@ import (
 )
 
 // changeCases hold, per kind of declaration change, the declaration after the change (after.hcl), before it when
-// that is not base.hcl (before.hcl), and the migration pgtenant generates between the two.
+// that is not base.hcl (before.hcl, or from.txt: the name of the case whose after.hcl it is), and the migration
+// pgtenant generates between the two.
 const changeCases = "testdata/change"
 
 func changeModels(t *testing.T, name string) (before, after *schema.Model) {
 	t.Helper()
 	dir := filepath.Join(changeCases, name)
 	b := filepath.Join(dir, "before.hcl")
-	if _, err := os.Stat(b); err != nil {
+	if from, err := os.ReadFile(filepath.Join(dir, "from.txt")); err == nil {
+		b = filepath.Join(changeCases, strings.TrimSpace(string(from)), "after.hcl")
+	} else if _, err := os.Stat(b); err != nil {
 		b = filepath.Join(changeCases, "base.hcl")
 	}
 	return load(t, b), load(t, filepath.Join(dir, "after.hcl"))

@@ -67,7 +67,7 @@ func viewStmts(v, old *schema.View) []Stmt {
 			was = old.Column(c.Name).Comment
 		}
 		if c.Comment != "" || was != "" {
-			out = append(out, Comment{On: "COLUMN " + name + "." + Ident(c.Name), Text: c.Comment})
+			out = append(out, Comment{On: ColumnTarget(name, c.Name), Text: c.Comment})
 		}
 	}
 	return out

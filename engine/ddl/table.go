@@ -160,20 +160,20 @@ func comments(m *schema.Model, t *schema.Table) []Stmt {
 		out = append(out, Comment{On: "TABLE " + TableName(t), Text: t.Comment})
 	}
 	if !t.Shared {
-		out = append(out, Comment{On: columnTarget(t, m.Tenancy.Column),
+		out = append(out, Comment{On: ColumnTarget(TableName(t), m.Tenancy.Column),
 			Text: "Tenant owning the row. Set from " + m.Tenancy.Setting + "; clients never write it."})
 	}
 	for _, c := range t.Columns {
 		if c.Comment != "" {
-			out = append(out, Comment{On: columnTarget(t, c.Name), Text: c.Comment})
+			out = append(out, Comment{On: ColumnTarget(TableName(t), c.Name), Text: c.Comment})
 		}
 	}
 	return out
 }
 
-// columnTarget is what COMMENT ON names for column col of t.
-func columnTarget(t *schema.Table, col string) string {
-	return "COLUMN " + TableName(t) + "." + Ident(col)
+// ColumnTarget is what COMMENT ON names for column col of relation (a table or view, qualified and quoted).
+func ColumnTarget(relation, col string) string {
+	return "COLUMN " + relation + "." + Ident(col)
 }
 
 func indexes(m *schema.Model, t *schema.Table) []Stmt {

@@ -170,7 +170,7 @@ func (c *comparer) createTable(w *Table) {
 	}
 	for _, col := range sortedColumns(w) {
 		if col.Comment != "" {
-			sql = append(sql, ddl.Comment{On: "COLUMN " + name + "." + ddl.Ident(col.Name), Text: col.Comment})
+			sql = append(sql, ddl.Comment{On: ddl.ColumnTarget(name, col.Name), Text: col.Comment})
 		}
 	}
 	for _, k := range sortedKeys(w.Indexes) {
@@ -267,7 +267,7 @@ func (c *comparer) columns(w, g *Table) {
 		}
 		if col.Comment != gc.Comment {
 			c.add(comment, key, object, commentWhat(gc.Comment, col.Comment),
-				ddl.Comment{On: "COLUMN " + name + "." + ddl.Ident(col.Name), Text: col.Comment})
+				ddl.Comment{On: ddl.ColumnTarget(name, col.Name), Text: col.Comment})
 		}
 		if col.Generated != gc.Generated {
 			// A generation expression cannot be altered (PostgreSQL 15): the column is made again.

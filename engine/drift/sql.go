@@ -67,11 +67,16 @@ func (g *privilegeGroup) list() []string {
 
 // privileges are a group's privileges as GRANT lists them: on the object first, then on columns.
 func (g *privilegeGroup) privileges() []ddl.Privilege {
+	return append(g.tablePrivileges(), g.columnPrivileges()...)
+}
+
+// tablePrivileges are a group's privileges on the object itself.
+func (g *privilegeGroup) tablePrivileges() []ddl.Privilege {
 	var out []ddl.Privilege
 	for _, typ := range g.table {
 		out = append(out, ddl.Privilege{Type: typ})
 	}
-	return append(out, g.columnPrivileges()...)
+	return out
 }
 
 func (g *privilegeGroup) columnPrivileges() []ddl.Privilege {
@@ -106,11 +111,7 @@ func grants(target string, ps []Privilege, t *Table) []ddl.Stmt {
 			out = append(out, ddl.Grant{Privileges: list, On: target, To: []ddl.Role{role(g.grantee)}, GrantOption: g.grantable})
 		}
 		if len(g.table) > 0 {
-			var list []ddl.Privilege
-			for _, typ := range g.table {
-				list = append(list, ddl.Privilege{Type: typ})
-			}
-			stmt(list)
+			stmt(g.tablePrivileges())
 		}
 		for _, p := range g.columnPrivileges() {
 			stmt([]ddl.Privilege{p})

@@ -106,7 +106,7 @@ func viewComments(key string, w, g *View) []ddl.Stmt {
 	}
 	for _, col := range cols {
 		if w.Columns[col] != had(col) {
-			out = append(out, ddl.Comment{On: "COLUMN " + qualifiedKey(key) + "." + ddl.Ident(col), Text: w.Columns[col]})
+			out = append(out, ddl.Comment{On: ddl.ColumnTarget(qualifiedKey(key), col), Text: w.Columns[col]})
 		}
 	}
 	return out
