@@ -171,16 +171,9 @@ func (s *Server) openAPI(sv *served, role *schema.Role) oaDoc {
 			describeRelationships(doc.Components.Schemas[t.Name], t, sv.rels)
 		}
 		item := oaPathItem{}
-		rows := &oaSchema{Type: "array", Items: &oaSchema{Ref: "#/components/schemas/" + t.Name}}
-		errRef := oaResponse{Description: "See the error body"}
-		readParams := []oaRef{{"#/components/parameters/tenant"}, {"#/components/parameters/select"},
-			{"#/components/parameters/order"}, {"#/components/parameters/limit"}, {"#/components/parameters/offset"},
-			{"#/components/parameters/prefer"}}
+		rows := rowsSchema(t.Name)
 		if role.Has(schema.Select) {
-			item["get"] = &oaOperation{Summary: "Read " + t.Name, OperationID: "get_" + t.Name, Tags: []string{t.Name},
-				Parameters: readParams, Responses: map[string]oaResponse{
-					"200": {Description: "The rows", Content: map[string]oaMediaType{"application/json": {Schema: rows}}},
-					"206": {Description: "A partial page of the rows"}, "default": errRef}}
+			item["get"] = readOperation(t.Name, "Read "+t.Name)
 		}
 		if !t.Shared {
 			body := &oaRequestBody{Required: true, Content: map[string]oaMediaType{"application/json": {Schema: &oaSchema{
@@ -216,6 +209,28 @@ func (s *Server) openAPI(sv *served, role *schema.Role) oaDoc {
 	return doc
 }
 
+// errRef is every operation's default response.
+var errRef = oaResponse{Description: "See the error body"}
+
+// readParams are the parameters of a read: of a table's or view's GET, and after the tenant those of a GET on a
+// function that returns rows.
+var readParams = []oaRef{{"#/components/parameters/tenant"}, {"#/components/parameters/select"},
+	{"#/components/parameters/order"}, {"#/components/parameters/limit"}, {"#/components/parameters/offset"},
+	{"#/components/parameters/prefer"}}
+
+// rowsSchema is an array of the rows of the table or view name.
+func rowsSchema(name string) *oaSchema {
+	return &oaSchema{Type: "array", Items: &oaSchema{Ref: "#/components/schemas/" + name}}
+}
+
+// readOperation is the GET of the table or view name.
+func readOperation(name, summary string) *oaOperation {
+	return &oaOperation{Summary: summary, OperationID: "get_" + name, Tags: []string{name}, Parameters: readParams,
+		Responses: map[string]oaResponse{
+			"200": {Description: "The rows", Content: map[string]oaMediaType{"application/json": {Schema: rowsSchema(name)}}},
+			"206": {Description: "A partial page of the rows"}, "default": errRef}}
+}
+
 // may reports whether role is among to, the grantees of a view's SELECT or a function's EXECUTE.
 func may(to []string, role *schema.Role) bool {
 	return slices.Contains(to, role.Name) || slices.Contains(to, "PUBLIC")
@@ -226,10 +241,6 @@ func may(to []string, role *schema.Role) bool {
 // is STABLE or IMMUTABLE).
 func (s *Server) openAPIRoutines(doc *oaDoc, sv *served, role *schema.Role) {
 	m := sv.model
-	errRef := oaResponse{Description: "See the error body"}
-	readParams := []oaRef{{"#/components/parameters/tenant"}, {"#/components/parameters/select"},
-		{"#/components/parameters/order"}, {"#/components/parameters/limit"}, {"#/components/parameters/offset"},
-		{"#/components/parameters/prefer"}}
 	for _, v := range m.Views {
 		if !may(v.To, role) {
 			continue
@@ -237,12 +248,7 @@ func (s *Server) openAPIRoutines(doc *oaDoc, sv *served, role *schema.Role) {
 		t := viewTable(v)
 		doc.Components.Schemas[v.Name] = tableSchema(m, t)
 		describeRelationships(doc.Components.Schemas[v.Name], t, sv.rels)
-		rows := &oaSchema{Type: "array", Items: &oaSchema{Ref: "#/components/schemas/" + v.Name}}
-		doc.Paths["/"+v.Name] = oaPathItem{"get": &oaOperation{Summary: "Read the view " + v.Name + " (read-only)",
-			OperationID: "get_" + v.Name, Tags: []string{v.Name}, Parameters: readParams,
-			Responses: map[string]oaResponse{
-				"200": {Description: "The rows", Content: map[string]oaMediaType{"application/json": {Schema: rows}}},
-				"206": {Description: "A partial page of the rows"}, "default": errRef}}}
+		doc.Paths["/"+v.Name] = oaPathItem{"get": readOperation(v.Name, "Read the view "+v.Name+" (read-only)")}
 	}
 	for _, f := range m.Functions {
 		if !may(f.To, role) {

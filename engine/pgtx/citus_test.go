@@ -211,6 +211,11 @@ func TestCitus_Isolation(t *testing.T) {
 	}
 	check(t)
 
+	t.Run("a scope without a tenant setting is refused before any connection is taken", func(t *testing.T) {
+		err := r.QueryRow(t.Context(), pgtx.Scope{Tenant: a, Citus: true}, func(pgx.Row) error { return nil }, "SELECT 1")
+		assert.ErrorIs(t, err, pgtx.ErrNoScope)
+	})
+
 	t.Run("the new tenant table is distributed and co-located, the new shared table is a reference table", func(t *testing.T) {
 		var colocated bool
 		var kind string

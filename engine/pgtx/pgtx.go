@@ -204,20 +204,22 @@ func (r *Runner) batch(ctx context.Context, s Scope, sql string, args []any, rea
 // server skips the rest of the batch and leaves the transaction aborted, so it is rolled back before the
 // connection goes back to the pool.
 func (r *Runner) citusBatch(ctx context.Context, s Scope, sql string, args []any, read func(pgx.BatchResults) error) (err error) {
-	conn, err := r.pool.Acquire(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Release()
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
-	s.queueCitus(b)
+	if err := s.queue(b); err != nil {
+		return err
+	}
 	binding := b.Len()
 	b.Queue(sql, args...)
 	if s.Audit != nil {
 		b.Queue(s.Audit.SQL, s.Audit.Args...)
 	}
 	b.Queue("COMMIT")
+	conn, err := r.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
 	br := conn.SendBatch(ctx, b)
 	defer func() {
 		if cerr := br.Close(); err == nil {
