@@ -226,7 +226,9 @@ func (r *Runner) citusBatch(ctx context.Context, s Scope, sql string, args []any
 			err = cerr
 		}
 		if conn.Conn().PgConn().TxStatus() != 'I' && !conn.Conn().IsClosed() {
-			_, _ = conn.Exec(context.WithoutCancel(ctx), "ROLLBACK")
+			rctx, cancel := rollbackContext(ctx)
+			_, _ = conn.Exec(rctx, "ROLLBACK")
+			cancel()
 		}
 	}()
 	for range binding {
@@ -244,6 +246,17 @@ func (r *Runner) citusBatch(ctx context.Context, s Scope, sql string, args []any
 	}
 	_, err = br.Exec()
 	return err
+}
+
+// rollbackTimeout bounds the ROLLBACK that ends a failed or abandoned transaction. It runs after the request's
+// context may have ended, so it cannot use that context; unbounded, a coordinator or server that stopped answering
+// would hold the pool connection (and the request) for good, and other tenants would queue behind it. When the
+// bound passes, CloseOnContext closes the connection and the pool opens another.
+const rollbackTimeout = 5 * time.Second
+
+// rollbackContext is ctx without its cancellation, bounded by rollbackTimeout.
+func rollbackContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
 }
 
 // cancelled marks err with ctx's own error when ctx ended: the error is then the client going away or the
@@ -267,7 +280,11 @@ func (r *Runner) Tx(ctx context.Context, s Scope, fn func(ctx context.Context, t
 	if err != nil {
 		return err
 	}
-	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // a no-op after Commit
+	defer func() {
+		rctx, cancel := rollbackContext(ctx)
+		_ = tx.Rollback(rctx) // a no-op after Commit
+		cancel()
+	}()
 	if err := Bind(ctx, tx, s); err != nil {
 		return err
 	}
