@@ -117,21 +117,19 @@ func Start(ctx context.Context, cfg Config, declared *schema.Model) (*Server, er
 	for i, t := range declared.Tables {
 		names[i] = t.Name
 	}
-	problems, err := introspect.Check(ctx, pool, names)
+	// One read of the catalog, one snapshot: the role check and the served schema see the same database.
+	catalog, err := introspect.Read(ctx, pool)
 	if err != nil {
 		return nil, fmt.Errorf("check the database role: %w", err)
 	}
-	if len(problems) > 0 {
+	if problems := catalog.Problems(names); len(problems) > 0 {
 		msg := "refusing to serve: the database connection is unsafe:"
 		for _, p := range problems {
 			msg += "\n  " + p.String()
 		}
 		return nil, errors.New(msg)
 	}
-	model, err := introspect.Load(ctx, pool, tenancy)
-	if err != nil {
-		return nil, fmt.Errorf("read the schema: %w", err)
-	}
+	model := catalog.Model(tenancy)
 
 	tc := cfg.Tenant
 	tc.Header = tenancy.Header
